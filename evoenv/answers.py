@@ -1,0 +1,47 @@
+"""Pull the solver's answer out of a response.
+
+The platform-wide convention: the answer is the content of the LAST
+``<answer>...</answer>`` block, case-insensitive, whitespace-trimmed, ``""``
+when there is none. The tag patterns have no nested quantifiers, so a 10 MB
+response or a pile of unbalanced tags costs one linear pass.
+"""
+
+from __future__ import annotations
+
+import re
+
+_OPEN = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
+_CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.IGNORECASE)
+
+
+def _last_block(response: str) -> tuple[int, int] | None:
+    """Span of the content of the last complete block, or None."""
+    last_close = None
+    for last_close in _CLOSE.finditer(response):
+        pass
+    if last_close is None:
+        return None
+    last_open = None
+    for last_open in _OPEN.finditer(response, 0, last_close.start()):
+        pass
+    if last_open is None:
+        return None
+    return last_open.end(), last_close.start()
+
+
+def extract_answer(response: str) -> str:
+    """Return the content of the last complete ``<answer>...</answer>`` block.
+
+    Tags may vary in case and carry inner whitespace (``< Answer >``). With
+    nested or unbalanced tags, the opening tag nearest the last closing tag
+    wins: ``<answer>a <answer>b</answer>`` gives ``"b"``. Non-strings give ``""``.
+    """
+    if not isinstance(response, str) or "answer" not in response.lower():
+        return ""
+    span = _last_block(response)
+    return "" if span is None else response[span[0] : span[1]].strip()
+
+
+def has_answer_block(response: str) -> bool:
+    """True when the response holds at least one complete answer block."""
+    return isinstance(response, str) and _last_block(response) is not None

@@ -1,0 +1,44 @@
+"""The ``evoenv`` command line. Each module in this package adds its commands
+through ``register(app)``; this file only finds them and holds global options."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+
+import typer
+
+app = typer.Typer(
+    name="evoenv",
+    help="EvoEnv: one policy writes the RL environments it trains on.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _global_options(
+    db: str = typer.Option(None, "--db", help="Registry database URL (default: $EVOENV_DB or sqlite:///evoenv.db)."),
+    sandbox: str = typer.Option(None, "--sandbox", help="Sandbox backend: process (default) or docker."),
+) -> None:
+    if db:
+        os.environ["EVOENV_DB"] = db
+    if sandbox:
+        os.environ["EVOENV_SANDBOX"] = sandbox
+
+
+def _register_all() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    app()

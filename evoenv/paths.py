@@ -1,0 +1,40 @@
+"""Where the non-Python parts of the project live, installed or in a checkout.
+
+A wheel carries ``seeds/`` and ``db/`` inside the package (``evoenv/_seeds``,
+``evoenv/_db``) and the guest package ``sandbox/evoenv_guest`` as a top-level
+package; an editable checkout reads them from the repository root.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_REPO = _PACKAGE.parent
+
+
+def _locate(installed: str, checkout: str) -> Path:
+    inside = _PACKAGE / installed
+    return inside if inside.is_dir() else _REPO / checkout
+
+
+def seeds_dir() -> Path:
+    """The folder with the ten seed environments (plain .py source files)."""
+    return _locate("_seeds", "seeds")
+
+
+def migrations_dir() -> Path:
+    """The Alembic migration environment of the registry."""
+    return _locate("_db", "db")
+
+
+def guest_root() -> Path:
+    """The folder that holds the ``evoenv_guest`` package (put on the guest's sys.path)."""
+    try:
+        import evoenv_guest
+    except ImportError:
+        root = _REPO / "sandbox"
+        sys.path.insert(0, str(root))
+        import evoenv_guest
+    return Path(evoenv_guest.__file__).resolve().parent.parent

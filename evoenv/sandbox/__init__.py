@@ -1,0 +1,41 @@
+"""Run untrusted environment code: the host side of the sandbox.
+
+``open_sandbox("process")`` (the default) is a pool of forked, isolated
+zygote processes on this machine; ``open_sandbox("docker")`` is a warm pool
+of containers running the same zygote. ``SandboxedEnv`` is the API the rest
+of the platform uses.
+"""
+
+from __future__ import annotations
+
+import os
+
+from evoenv.sandbox.base import (
+    CRASH, ERROR, MEMORY, OK, OUTPUT_LIMIT, POLICY, TIMEOUT,
+    CallResult, JobResult, Limits, Sandbox, SandboxError, arun,
+)
+from evoenv.sandbox.env import EnvCallError, EnvInfo, Rendered, SandboxedEnv
+
+BACKENDS = ("process", "docker")
+
+
+def open_sandbox(kind: str | None = None, workers: int | None = None, limits: Limits | None = None) -> Sandbox:
+    """A sandbox of the given kind (default from ``EVOENV_SANDBOX``, else ``process``)."""
+    kind = kind or os.environ.get("EVOENV_SANDBOX", "process")
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    if kind == "process":
+        from evoenv.sandbox.process import ProcessSandbox
+
+        return ProcessSandbox(workers=workers, limits=limits)
+    if kind == "docker":
+        from evoenv.sandbox.docker_pool import DockerSandbox
+
+        return DockerSandbox(workers=workers, limits=limits)
+    raise ValueError(f"unknown sandbox backend {kind!r}; choose one of {', '.join(BACKENDS)}")
+
+
+__all__ = [
+    "BACKENDS", "CRASH", "ERROR", "MEMORY", "OK", "OUTPUT_LIMIT", "POLICY", "TIMEOUT",
+    "CallResult", "EnvCallError", "EnvInfo", "JobResult", "Limits", "Rendered", "Sandbox",
+    "SandboxError", "SandboxedEnv", "arun", "open_sandbox",
+]

@@ -1,0 +1,106 @@
+"""Types shared by every sandbox backend."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from evoenv.paths import guest_root
+
+guest_root()  # makes ``evoenv_guest`` importable from a checkout
+from evoenv_guest import protocol  # noqa: E402
+
+OK, ERROR, TIMEOUT, MEMORY, OUTPUT_LIMIT, CRASH, POLICY = (
+    protocol.OK, protocol.ERROR, protocol.TIMEOUT, protocol.MEMORY,
+    protocol.OUTPUT_LIMIT, protocol.CRASH, protocol.POLICY,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-job limits. ``wall_s`` bounds the whole job; the host adds a grace period."""
+
+    cpu_s: float = 10.0
+    memory_mb: int = 1024
+    wall_s: float = 20.0
+    result_bytes: int = 8 * 1024 * 1024
+
+    def as_dict(self) -> dict:
+        return {"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "wall_s": self.wall_s,
+                "result_bytes": self.result_bytes}
+
+
+@dataclass
+class CallResult:
+    ok: bool
+    value: Any = None
+    error: dict | None = None
+
+    @property
+    def error_text(self) -> str:
+        if self.error is None:
+            return ""
+        return f"{self.error.get('type', 'Error')}: {self.error.get('message', '')}"
+
+
+@dataclass
+class JobResult:
+    """What one job came back as. ``outcome`` is one of ``protocol.OUTCOMES``."""
+
+    outcome: str
+    results: list[CallResult] = field(default_factory=list)
+    detail: str = ""
+    duration_s: float = 0.0
+    error: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == OK
+
+    @classmethod
+    def from_reply(cls, reply: dict, expected_calls: int) -> "JobResult":
+        results = []
+        for item in reply.get("results") or []:
+            if not isinstance(item, dict):
+                return cls(CRASH, detail="malformed per-call result")
+            results.append(CallResult(bool(item.get("ok") is True), item.get("value"), item.get("error")))
+        outcome = reply.get("outcome")
+        if outcome == OK and len(results) != expected_calls:
+            return cls(CRASH, detail=f"expected {expected_calls} results, got {len(results)}")
+        return cls(outcome, results, str(reply.get("detail", ""))[:4000],
+                   float(reply.get("duration_s") or 0.0), reply.get("error"))
+
+
+class SandboxError(RuntimeError):
+    """A job did not complete: the outcome says why (timeout, crash, policy, ...)."""
+
+    def __init__(self, result: JobResult):
+        self.result = result
+        super().__init__(f"{result.outcome}: {result.detail}")
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+class Sandbox(Protocol):
+    """Runs environment source code against a batch of calls, isolated from the host.
+
+    ``fresh_hash_seed`` asks for a brand-new interpreter started with that
+    ``PYTHONHASHSEED`` (the L3 determinism check needs two such processes).
+    Implementations are safe to call from many threads at once.
+    """
+
+    kind: str
+
+    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
+            fresh_hash_seed: int | None = None) -> JobResult: ...
+
+    def close(self) -> None: ...
+
+
+async def arun(sandbox: Sandbox, code: str, calls: list[dict], limits: Limits | None = None) -> JobResult:
+    """Run a job without blocking the event loop (for asyncio scorers during training)."""
+    return await asyncio.to_thread(sandbox.run, code, calls, limits)

@@ -1,0 +1,149 @@
+"""The embedded ``process`` backend: a pool of zygote processes on this machine."""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from evoenv.paths import guest_root
+from evoenv.sandbox.base import CRASH, TIMEOUT, JobResult, Limits, new_nonce, protocol
+
+#: Seconds the host waits beyond a job's own wall limit before it kills the zygote.
+HOST_GRACE_S = 5.0
+
+
+class Zygote:
+    """One guest worker process. Not thread-safe; the pool hands it to one caller at a time."""
+
+    def __init__(self, hash_seed: int | None = None, python: str = sys.executable):
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(guest_root()),
+            "PYTHONHASHSEED": str(hash_seed) if hash_seed is not None else "random",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LANG": "C.UTF-8",
+        }
+        self.jobs_run = 0
+        self.proc = subprocess.Popen(
+            [python, "-s", "-m", "evoenv_guest.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, cwd="/", start_new_session=True, close_fds=True,
+        )
+        ready = self._read(time.monotonic() + 60.0)
+        if not ready or not ready.get("ready"):
+            self.kill()
+            raise RuntimeError(f"sandbox worker failed to start: {ready!r}")
+
+    def _read(self, deadline: float) -> dict | None:
+        fd = self.proc.stdout.fileno()
+
+        def read_with_deadline(n: int) -> bytes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError
+            return os.read(fd, n)
+
+        return protocol.read_frame(read_with_deadline)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, code: str, calls: list[dict], limits: Limits) -> JobResult:
+        nonce = new_nonce()
+        job = {"nonce": nonce, "code": code, "calls": calls, "limits": limits.as_dict()}
+        started = time.monotonic()
+        try:
+            self.proc.stdin.write(protocol.encode(job))
+            self.proc.stdin.flush()
+            reply = self._read(started + limits.wall_s + HOST_GRACE_S)
+        except TimeoutError:
+            self.kill()
+            return JobResult(TIMEOUT, detail=f"host wall-clock limit of {limits.wall_s} s exceeded")
+        except (OSError, protocol.ProtocolError) as exc:
+            self.kill()
+            return JobResult(CRASH, detail=f"sandbox worker failed: {exc}")
+        self.jobs_run += 1
+        if reply is None:
+            self.kill()
+            return JobResult(CRASH, detail="sandbox worker exited")
+        if reply.get("nonce") != nonce:
+            self.kill()
+            return JobResult(CRASH, detail="reply did not carry this job's nonce")
+        result = JobResult.from_reply(reply, len(calls))
+        result.duration_s = time.monotonic() - started
+        return result
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class ProcessSandbox:
+    """A pool of ``workers`` zygotes; ``run`` blocks until one is free. Thread-safe."""
+
+    kind = "process"
+
+    def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 500):
+        self.limits = limits or Limits()
+        self.recycle_after = recycle_after
+        self._idle: queue.Queue[Zygote | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._all: list[Zygote] = []
+        self._closed = False
+        for _ in range(max(1, workers)):
+            self._idle.put(None)  # started lazily on first use
+
+    def _take(self) -> Zygote:
+        zygote = self._idle.get()
+        if zygote is None or not zygote.alive() or zygote.jobs_run >= self.recycle_after:
+            if zygote is not None:
+                zygote.kill()
+            zygote = Zygote()
+            with self._lock:
+                self._all.append(zygote)
+        return zygote
+
+    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
+            fresh_hash_seed: int | None = None) -> JobResult:
+        if self._closed:
+            raise RuntimeError("sandbox is closed")
+        limits = limits or self.limits
+        if fresh_hash_seed is not None:
+            one_off = Zygote(hash_seed=fresh_hash_seed)
+            try:
+                return one_off.run(code, calls, limits)
+            finally:
+                one_off.kill()
+        zygote = self._take()
+        try:
+            return zygote.run(code, calls, limits)
+        finally:
+            self._idle.put(zygote if zygote.alive() else None)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            for zygote in self._all:
+                zygote.kill()
+            self._all.clear()
+
+    def __enter__(self) -> "ProcessSandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

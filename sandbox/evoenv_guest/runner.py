@@ -1,0 +1,150 @@
+"""What a forked child does with one job: isolate, load the environment, run the calls.
+
+Values cross back to the host only as JSON, so an object with a rigged
+``__eq__`` arrives as plain data or not at all. Scores must be real ints or
+floats (not subclasses) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import traceback
+
+from evoenv_guest import isolation
+from evoenv_guest import protocol as P
+
+# Bound before any environment code runs, so patching json later cannot forge replies.
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_loads = json.loads
+
+ENV_MODULE = "evoenv_environment"
+
+
+class ContractError(Exception):
+    """The source does not define exactly one class with the contract's members."""
+
+
+def find_environment_class(namespace: dict):
+    candidates = []
+    for value in list(namespace.values()):
+        if not isinstance(value, type) or getattr(value, "__module__", None) != ENV_MODULE:
+            continue
+        if all(callable(getattr(value, m, None)) for m in P.CONTRACT_METHODS) and all(
+            hasattr(value, a) for a in P.CONTRACT_ATTRIBUTES
+        ):
+            candidates.append(value)
+    if len(candidates) != 1:
+        names = ", ".join(c.__name__ for c in candidates) or "none"
+        raise ContractError(
+            f"expected exactly one class with {', '.join(P.CONTRACT_ATTRIBUTES)} and "
+            f"{', '.join(P.CONTRACT_METHODS)}; found {len(candidates)} ({names})"
+        )
+    return candidates[0]
+
+
+def load_environment(code: str):
+    import sys
+    import types
+
+    from evoenv_guest import sdk
+
+    module = types.ModuleType(ENV_MODULE)
+    sys.modules[ENV_MODULE] = module
+    sdk.install()
+    exec(compile(code, "<environment>", "exec"), module.__dict__)  # noqa: S102 - we ARE the sandbox
+    return find_environment_class(module.__dict__)()
+
+
+def _error(exc: BaseException) -> dict:
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6)
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "traceback": "".join(tb)[-4000:],
+    }
+
+
+def _as_text(value, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must return str, got {type(value).__name__}")
+    return str.__str__(value)
+
+
+def _as_json(value, what: str):
+    try:
+        return _loads(_dumps(value))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise TypeError(f"{what} is not JSON-serialisable: {exc}") from None
+
+
+def as_score(value) -> float:
+    if type(value) not in (int, float, bool):
+        raise TypeError(f"score must return a float, got {type(value).__name__}")
+    score = float(value)
+    if math.isnan(score) or not 0.0 <= score <= 1.0:
+        raise ValueError(f"score returned {score!r}, outside [0, 1]")
+    return score
+
+
+def call(env, spec: dict):
+    op = spec.get("op")
+    if op == "describe":
+        return {
+            "name": _as_text(env.name, "name"),
+            "description": _as_text(env.description, "description"),
+            "max_difficulty": int(env.max_difficulty),
+            "class_name": type(env).__name__,
+        }
+    if op == "sample":
+        return _as_json(env.sample(int(spec["seed"]), int(spec["difficulty"])), "sample()")
+    if op == "render":
+        instance = _as_json(env.sample(int(spec["seed"]), int(spec["difficulty"])), "sample()")
+        return {
+            "instance": instance,
+            "prompt": _as_text(env.prompt(_loads(_dumps(instance))), "prompt()"),
+            "reference": _as_text(env.reference(_loads(_dumps(instance))), "reference()"),
+        }
+    if op == "prompt":
+        return _as_text(env.prompt(spec["instance"]), "prompt()")
+    if op == "reference":
+        return _as_text(env.reference(spec["instance"]), "reference()")
+    if op == "score":
+        return as_score(env.score(spec["instance"], spec["answer"]))
+    raise ValueError(f"unknown op {op!r}")
+
+
+def run_job(job: dict, result_fd: int) -> bool:
+    """Run the job and write its one reply frame; True when the frame was written."""
+    limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
+    isolation.apply(limits)
+    reply = {"nonce": job["nonce"], "outcome": P.OK, "results": [], "detail": ""}
+    try:
+        env = load_environment(job["code"])
+    except MemoryError:
+        reply.update(outcome=P.MEMORY, detail="out of memory while loading the environment")
+        env = None
+    except BaseException as exc:  # noqa: BLE001 - includes SystemExit from hostile code
+        reply.update(outcome=P.ERROR, detail=f"loading failed: {type(exc).__name__}: {exc}"[:2000])
+        reply["error"] = _error(exc)
+        env = None
+    if env is not None:
+        for spec in job.get("calls", []):
+            try:
+                reply["results"].append({"ok": True, "value": call(env, spec)})
+            except MemoryError:
+                reply.update(outcome=P.MEMORY, detail=f"out of memory in {spec.get('op')}()", results=[])
+                break
+            except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are the env's fault
+                reply["results"].append({"ok": False, "error": _error(exc)})
+    try:
+        frame = _dumps(reply).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        frame = _dumps({"nonce": job["nonce"], "outcome": P.ERROR, "results": [],
+                        "detail": f"result could not be encoded: {exc}"}).encode("utf-8")
+    if len(frame) > int(limits["result_bytes"]):
+        frame = _dumps({"nonce": job["nonce"], "outcome": P.OUTPUT_LIMIT, "results": [],
+                        "detail": f"result of {len(frame)} bytes exceeds {limits['result_bytes']}"}).encode()
+    P.write_all(result_fd, P.HEADER.pack(len(frame)) + frame, os.write)
+    return True
