@@ -1,0 +1,54 @@
+"""The policy interface: one model, two roles (generator and solver).
+
+Every backend (``openai:``, ``vllm:``, ``hf:``, and the ``replay:`` test double)
+implements ``Policy.generate``: one completion per prompt, batched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Union
+
+#: A prompt is plain text or a chat: [{"role": "system"|"user"|"assistant", "content": str}, ...]
+Prompt = Union[str, list[dict]]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    #: Ask for per-token logprobs (and top-k alternatives, for entropy). Backends that
+    #: cannot give them leave the fields None.
+    logprobs: bool = False
+    top_logprobs: int = 5
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"  # "stop" | "length" | "error"
+    #: Per generated token: the token's text, its logprob, and an entropy estimate
+    #: from the top-k alternatives. None where the backend gives no logprobs.
+    tokens: list[str] | None = None
+    token_logprobs: list[float] | None = None
+    token_entropies: list[float] | None = None
+    seconds: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+
+class Policy(Protocol):
+    #: A stable id of the model/checkpoint, used as the calibration key in the registry.
+    name: str
+
+    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[Completion]: ...
+
+    def close(self) -> None: ...
+
+
+class PolicyError(RuntimeError):
+    """The policy is unreachable or misconfigured; the message says what to fix."""
