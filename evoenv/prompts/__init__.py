@@ -1,6 +1,7 @@
 """Role prompt templates (Jinja2, shipped as package data).
 
-``generator.md`` and ``solver.md`` belong to the grow loop; ``reviewer.md`` to
+``generator.md``, ``repair.md`` (the follow-up when a proposal is rejected) and
+``solver.md`` belong to the grow loop; ``reviewer.md`` to
 the admission pipeline. ``render_prompt(role, **context)`` fills one in; an
 unknown variable is an error rather than a silently empty hole.
 """
@@ -12,7 +13,7 @@ from importlib import resources
 
 import jinja2
 
-ROLES = ("generator", "reviewer", "solver")
+ROLES = ("generator", "repair", "reviewer", "solver")
 
 
 class _PackageLoader(jinja2.BaseLoader):
