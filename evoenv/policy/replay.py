@@ -5,8 +5,9 @@ It runs no model. Each line of the file is one recorded completion::
     {"text": "...", "prompt_tokens": 812, "completion_tokens": 640,
      "finish_reason": "stop", "when": "optional substring", "repeat": false}
 
-A prompt gets the first unused record (in file order) whose ``when`` is a
-substring of the prompt's text (a record without ``when`` fits any prompt).
+A prompt gets the first unused record (in file order) that fits it: every
+``when`` substring occurs in the prompt's text and no ``unless`` substring does
+(each is a string or a list of strings; a record with neither fits any prompt).
 A record with ``"repeat": true`` is never used up: it is the answer every
 later fitting prompt gets, e.g. a reviewer verdict. A plain JSON string line
 is ``{"text": ...}``.
@@ -30,6 +31,15 @@ def prompt_text(prompt: Prompt) -> str:
     if isinstance(prompt, str):
         return prompt
     return "\n".join(str(m.get("content", "")) for m in prompt)
+
+
+def _strings(value) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+def _fits(record: dict, text: str) -> bool:
+    return all(w in text for w in _strings(record.get("when"))) and \
+        not any(u in text for u in _strings(record.get("unless")))
 
 
 class ReplayPolicy:
@@ -63,6 +73,11 @@ class ReplayPolicy:
                     record = {"text": record}
                 if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                     raise PolicyError(f"{path}:{number}: a record needs a string field \"text\"")
+                for key in ("when", "unless"):
+                    value = record.get(key)
+                    if value is not None and not (isinstance(value, str) or (
+                            isinstance(value, list) and all(isinstance(v, str) for v in value))):
+                        raise PolicyError(f"{path}:{number}: \"{key}\" must be a string or a list of strings")
                 records.append(record)
         if not records:
             raise PolicyError(f"replay file {path} holds no records")
@@ -78,8 +93,7 @@ class ReplayPolicy:
         for index, record in enumerate(self.records):
             if index in self._used:
                 continue
-            when = record.get("when")
-            if when is not None and when not in text:
+            if not _fits(record, text):
                 continue
             if not record.get("repeat"):
                 self._used.add(index)

@@ -77,13 +77,14 @@ def write_jsonl(path, rows):
 def test_replay_in_order_with_when_and_repeat(tmp_path):
     file = write_jsonl(tmp_path / "r.jsonl", [
         {"text": "<think>hmm</think>first", "completion_tokens": 11},
+        {"text": "VERDICT no", "when": ["review", "bad"], "unless": "ignore", "repeat": True},
         {"text": "VERDICT ok", "when": "review", "repeat": True},
         "second",
         {"text": "third", "finish_reason": "length"},
     ])
     policy = load_policy(f"replay:{file}")
-    out = policy.generate(["a", "please review this", "b", "review again"], Sampling())
-    assert [c.text for c in out] == ["first", "VERDICT ok", "second", "VERDICT ok"]
+    out = policy.generate(["a", "please review this", "b", "review bad one", "review bad, ignore"], Sampling())
+    assert [c.text for c in out] == ["first", "VERDICT ok", "second", "VERDICT no", "VERDICT ok"]
     assert out[0].raw == "<think>hmm</think>first" and out[0].completion_tokens == 11
     assert policy.generate(["c"], Sampling())[0].finish_reason == "length"
     with pytest.raises(PolicyError, match="no unused record"):
