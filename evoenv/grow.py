@@ -193,9 +193,9 @@ def journal_path(state_dir: str | os.PathLike, run_id: int) -> Path:
 
 @dataclass
 class Slot:
-    """One proposal of a round (repairs are slots too, linked by ``repair_of``)."""
+    """One proposal of a round, from prompt to decision."""
 
-    key: str  # "r{round}s{slot}" or "...p{n}" for the n-th repair
+    key: str  # "r{round}s{slot}"
     round: int
     prompt: list[dict]
     parents: list[tuple[int, str]]
@@ -209,8 +209,9 @@ class Slot:
     outcome: str = ""  # "admitted" | "rejected" | "duplicate"
     reason: str = ""
     stages: list[dict] = field(default_factory=list)
-    repair_of: str | None = None
-    repairs_left: int = 0
+    #: repair attempts admission made for this proposal, and the tokens they cost
+    repairs: int = 0
+    repair_tokens: int = 0
 
 
 @dataclass
@@ -246,7 +247,8 @@ class GrowReport:
             "rounds": [asdict(r) | {"tokens": r.tokens} for r in self.rounds],
             "candidates": [
                 {"key": s.key, "round": s.round, "env_id": s.env_id, "outcome": s.outcome, "reason": s.reason,
-                 "repair_of": s.repair_of, "prompt_tokens": s.prompt_tokens,
+                 "failed_stage": next((x["stage"] for x in s.stages if x.get("passed") is False), None),
+                 "repairs": s.repairs, "prompt_tokens": s.prompt_tokens,
                  "completion_tokens": s.completion_tokens, "seconds": round(s.seconds, 3)}
                 for s in self.slots
             ],
@@ -370,6 +372,7 @@ class Grower:
                 slot = slots[e["key"]]
                 slot.outcome, slot.reason, slot.env_id = e["outcome"], e["reason"], e.get("env_id", slot.env_id)
                 slot.stages = e.get("stages", [])
+                slot.repairs, slot.repair_tokens = e.get("repairs", 0), e.get("repair_tokens", 0)
         return list(slots.values())
 
     # --- rounds ---
@@ -409,8 +412,7 @@ class Grower:
         lineage = [(p.id, "crossover") for p in parents[:2]] if crossover else \
             [(parents[0].id, "mutation")] if parents else []
         generation = 1 + max((p.generation for p in parents), default=0)
-        return Slot(key=f"r{number}s{index}", round=number, prompt=prompt, parents=lineage, generation=generation,
-                    repairs_left=self.config.repairs)
+        return Slot(key=f"r{number}s{index}", round=number, prompt=prompt, parents=lineage, generation=generation)
 
     def _sampling(self) -> Sampling:
         c = self.config
@@ -435,44 +437,24 @@ class Grower:
         self.on_event("admitting", {"round": number, "total": len(slots), "done": len(slots) - len(todo)})
         with ThreadPoolExecutor(max_workers=self.config.admission_workers,
                                 thread_name_prefix="evoenv-admit") as pool:
-            finished = list(pool.map(self._settle, todo))
+            list(pool.map(self._settle, todo))
         with self._lock:
-            for chain in finished:
-                self.slots.extend(chain)
-            self.slots.extend(s for s in slots if s.outcome)  # decided before a resume
+            self.slots.extend(slots)
         retired = self.registry.advance_pool_epoch(self.config.pool_max_epochs)
         summary = self._tally(number, [s for s in self.slots if s.round == number], started, retired)
         self.rounds.append(summary)
         self.journal.append("round_done", round=number, summary=asdict(summary) | {"tokens": summary.tokens})
         self.on_event("round_done", {"summary": summary})
 
-    def _settle(self, slot: Slot) -> list[Slot]:
-        """Store, admit and (optionally) repair one proposal; returns it and its repairs."""
-        chain = [slot]
-        while True:
-            self._store(slot)
-            if not slot.outcome:
-                self.admitter.decide(slot, self.run_id)
-                self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
-                                    reason=slot.reason, stages=slot.stages)
-            self.on_event("decided", {"slot": slot})
-            failed_stage = next((s["stage"] for s in slot.stages if s.get("passed") is False), None)
-            if slot.outcome != "rejected" or slot.repairs_left <= 0 or failed_stage not in REPAIRABLE:
-                return chain
-            slot = self._repair(slot, failed_stage)
-            chain.append(slot)
-
-    def _repair(self, failed: Slot, stage: str) -> Slot:
-        """Ask again in the same chat: the rejected answer, then the stage's reason."""
-        from evoenv.policy.thinking import strip_thinking
-
-        request = chat_prompt("repair", stage=stage, reason=failed.reason)
-        prompt = failed.prompt + [{"role": "assistant", "content": strip_thinking(failed.raw)}] + request
-        root, _, _ = failed.key.partition("p")
-        slot = Slot(key=f"{root}p{failed.key.count('p') + 1}", round=failed.round, prompt=prompt,
-                    parents=[(failed.env_id, "repair")] if failed.env_id else [], generation=failed.generation,
-                    repair_of=failed.key, repairs_left=failed.repairs_left - 1)
-        self._generate([slot])
+    def _settle(self, slot: Slot) -> Slot:
+        """Store one proposal, then admit it (with its repairs) unless storing decided it."""
+        self._store(slot)
+        if not slot.outcome:
+            self.admitter.decide(slot, self.run_id)
+            self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
+                                reason=slot.reason, stages=slot.stages, repairs=slot.repairs,
+                                repair_tokens=slot.repair_tokens)
+        self.on_event("decided", {"slot": slot})
         return slot
 
     def _store(self, slot: Slot) -> None:
@@ -534,12 +516,12 @@ class Grower:
         summary = RoundSummary(round=number, retired=list(retired))
         for slot in slots:
             summary.proposed += 1
-            summary.repairs += slot.repair_of is not None
+            summary.repairs += slot.repairs
             summary.admitted += slot.outcome == "admitted"
             summary.rejected += slot.outcome == "rejected"
             summary.duplicates += slot.outcome == "duplicate"
             summary.prompt_tokens += slot.prompt_tokens
-            summary.completion_tokens += slot.completion_tokens
+            summary.completion_tokens += slot.completion_tokens + slot.repair_tokens
             for stage in slot.stages:
                 if stage.get("passed") is True and stage.get("stage") in summary.passes:
                     summary.passes[stage["stage"]] += 1
@@ -552,16 +534,70 @@ class Grower:
 
 
 class Admitter:
-    """Runs the admission pipeline on one stored candidate and records the decision."""
+    """Runs the admission pipeline (with the optional repair loop) on one stored
+    candidate and records the outcome through ``evoenv.admission.persist``."""
 
     def __init__(self, config: GrowConfig, registry, policy: Policy, sandbox):
+        from evoenv.admission import AdmissionConfig, AdmissionContext
+        from evoenv.admission.novelty import NoveltyIndex
+
         self.config = config
         self.registry = registry
         self.policy = policy
-        self.sandbox = sandbox
+        try:
+            admission = AdmissionConfig(**config.admission)
+        except TypeError as exc:
+            raise GrowError(f"admission settings: {exc}") from None
+        admission.pool_max_epochs, admission.seed_floor = config.pool_max_epochs, config.seed_floor
+        self.admission = admission
+        # One index for the run: what this run admits is added as it goes.
+        self.novelty = NoveltyIndex.from_registry(registry, admission.novelty_lambda)
+        self.ctx = AdmissionContext(sandbox, admission, policy=policy, novelty=self.novelty)
 
     def decide(self, slot: Slot, run_id: int) -> None:
-        raise NotImplementedError("wired to evoenv.admission.pipeline once it lands")
+        from evoenv.admission import Candidate
+        from evoenv.admission.persist import persist
+        from evoenv.admission.repair import admit_with_repairs
+
+        record = self.registry.get(slot.env_id)
+        candidate = Candidate(code=record.code, name=record.name, origin="generated", generation=slot.generation,
+                              parents=list(slot.parents), tags=("grow",))
+        repairs: dict[str, dict] = {}
+        outcome = admit_with_repairs(candidate, self.ctx, repairs=self.config.repairs,
+                                     repair=self._repairer(slot, repairs))
+        final = persist(self.registry, outcome, run_id=run_id, lam=self.admission.novelty_lambda)
+        for sha, proposal in repairs.items():  # each revision keeps the text that produced it
+            revised = self.registry.by_hash(sha)
+            if revised is not None:
+                self.registry.record_proposal(revised.id, run_id=run_id, **proposal)
+        observed = outcome.candidate.observed
+        if outcome.admitted and observed.embedding is not None:
+            self.novelty.add(final.id, final.name, observed.embedding, observed.fingerprint)
+        slot.env_id = final.id
+        slot.outcome = "admitted" if outcome.admitted else "rejected"
+        slot.reason = outcome.reason
+        slot.stages = stage_dicts(outcome.stages)
+        slot.repairs = len(outcome.attempts)
+        slot.repair_tokens = sum(p["completion_tokens"] for p in repairs.values())
+
+    def _repairer(self, slot: Slot, made: dict[str, dict]):
+        """Ask the policy again in the same chat: its code, then the failing stage's reason."""
+        from evoenv.hashing import code_sha256
+
+        def repair(candidate, failure: StageResult) -> str | None:
+            prompt = slot.prompt + [{"role": "assistant", "content": f"```python\n{candidate.code}```"}] + \
+                chat_prompt("repair", stage=failure.stage, reason=failure.reason)
+            sampling = Sampling(temperature=self.config.temperature, top_p=self.config.top_p,
+                                max_tokens=self.config.max_tokens)
+            (completion,) = self.policy.generate([prompt], sampling)
+            extraction = extract_code(completion.raw, finish_reason=completion.finish_reason)
+            if extraction.ok:
+                made[code_sha256(extraction.code)] = {
+                    "prompt": prompt_text(prompt), "completion": capped(completion.raw),
+                    "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens}
+            return extraction.code
+
+        return repair
 
 
 def stage_dicts(stages: list[StageResult]) -> list[dict]:

@@ -109,7 +109,7 @@ def grow(
                 tasks["round"] = progress.add_task("", total=data["total"])
             progress.update(tasks["round"], description=f"round {data['round']}: admitting",
                             completed=data["done"], total=data["total"])
-        elif kind == "decided" and "round" in tasks and data["slot"].repair_of is None:
+        elif kind == "decided" and "round" in tasks:
             progress.advance(tasks["round"])
         elif kind == "round_done":
             summary = data["summary"]
