@@ -83,19 +83,21 @@ def grow(
     if not spec:
         fail(NO_POLICY)
 
-    from evoenv.registry import open_registry
-    from evoenv.sandbox import open_sandbox
-
-    try:
-        registry = open_registry()
-    except Exception as exc:  # noqa: BLE001 - the registry's own errors name the fix
-        fail(str(exc))
     try:
         opened_options = (flags.get("policy_options") or settings.get("policy_options") or {}) if resume else \
             config.policy_options
         loaded = load_policy(spec, **opened_options)
     except PolicyError as exc:
         fail(f"policy {spec}: {exc}")
+
+    from evoenv.registry import open_registry
+    from evoenv.sandbox import open_sandbox
+
+    try:
+        registry = open_registry()
+    except Exception as exc:  # noqa: BLE001 - the registry's own errors name the fix
+        loaded.close()
+        fail(str(exc))
 
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=err_console if json_out else console, transient=json_out)
