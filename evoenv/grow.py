@@ -565,6 +565,8 @@ class Admitter:
         repairs: dict[str, dict] = {}
         outcome = admit_with_repairs(candidate, self.ctx, repairs=self.config.repairs,
                                      repair=self._repairer(slot, repairs))
+        for version in [*outcome.attempts, outcome]:
+            label_unrun(version.candidate)
         final = persist(self.registry, outcome, run_id=run_id, lam=self.admission.novelty_lambda)
         for sha, proposal in repairs.items():  # each revision keeps the text that produced it
             revised = self.registry.by_hash(sha)
@@ -598,6 +600,25 @@ class Admitter:
             return extraction.code
 
         return repair
+
+
+def label_unrun(candidate) -> None:
+    """A version that failed before L2 described it still needs a name and a level count to be
+    stored: take them from the class's literal attributes (parsing only), else defaults."""
+    if candidate.observed.info is not None:
+        return
+    from evoenv.extract import extract_code as _extract
+    from evoenv.sandbox import EnvInfo
+
+    class_name = _extract(f"```python\n{candidate.code}\n```").class_name
+    members = literal_members(candidate.code, class_name)
+    name = members.get("name")
+    name = name if isinstance(name, str) and name.strip() else snake_case(class_name or "environment")
+    level = members.get("max_difficulty")
+    level = level if isinstance(level, int) and not isinstance(level, bool) and level >= 1 else 1
+    description = members.get("description") if isinstance(members.get("description"), str) else ""
+    candidate.observed.info = EnvInfo(name[:200], description, level, class_name or "")
+    candidate.name = candidate.name or name[:200]
 
 
 def stage_dicts(stages: list[StageResult]) -> list[dict]:
