@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evoenv.admission.result import STAGES, StageResult
-from evoenv.extract import extract_code
+from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
 from evoenv.policy.base import Completion, Policy, Sampling
 from evoenv.prompts import chat_prompt
 
@@ -187,6 +187,15 @@ def journal_path(state_dir: str | os.PathLike, run_id: int) -> Path:
     return Path(state_dir) / f"grow-{run_id}.jsonl"
 
 
+def saved_config(state_dir: str | os.PathLike, run_id: int, events: list[dict] | None = None) -> dict[str, Any]:
+    """The settings a run was started with, from its journal."""
+    path = journal_path(state_dir, run_id)
+    events = Journal(path).events() if events is None else events
+    if not events or events[0].get("event") != "start":
+        raise GrowError(f"no journal for grow run {run_id} at {path}; pass the --state-dir the run was started with")
+    return dict(events[0]["config"])
+
+
 # --------------------------------------------------------------------------------------------
 # records of one round
 
@@ -201,6 +210,8 @@ class Slot:
     parents: list[tuple[int, str]]
     generation: int
     raw: str = ""
+    #: the completion's length before ``raw`` was capped for storage
+    raw_chars: int = 0
     finish_reason: str = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -332,14 +343,12 @@ class Grower:
 
     @classmethod
     def resume(cls, run_id: int, registry, policy: Policy, sandbox, *, state_dir: str,
-               overrides: dict[str, Any] | None = None, on_event=None) -> tuple["Grower", int, list[Slot]]:
-        """A grower for a killed run, the round to go on from, and the slots that round stored."""
+               overrides: dict[str, Any] | None = None, on_event=None) -> tuple["Grower", int, list[Slot] | None]:
+        """A grower for a killed run, the round to go on from, and the proposals that round had
+        already generated (None when the kill came before they were journaled)."""
         journal = Journal(journal_path(state_dir, run_id))
         events = journal.events()
-        if not events or events[0].get("event") != "start":
-            raise GrowError(f"no journal for grow run {run_id} at {journal.path}; pass the --state-dir "
-                            "the run was started with")
-        saved = dict(events[0]["config"])
+        saved = saved_config(state_dir, run_id, events)
         saved.update({k: v for k, v in (overrides or {}).items() if v is not None})
         config = GrowConfig.from_dict(saved, where=str(journal.path))
         config.state_dir = str(state_dir)
@@ -354,8 +363,9 @@ class Grower:
         next_round = max(done_rounds, default=0) + 1
         slots = grower._slots_from_journal(events, next_round)
         grower.slots = [s for s in slots if s.round < next_round]
-        journal.append("resume", next_round=next_round, pending=[s.key for s in slots if s.round == next_round])
-        return grower, next_round, [s for s in slots if s.round == next_round]
+        pending = [s for s in slots if s.round == next_round] or None
+        journal.append("resume", next_round=next_round, pending=[s.key for s in pending or []])
+        return grower, next_round, pending
 
     def _slots_from_journal(self, events: list[dict], next_round: int) -> list[Slot]:
         slots: dict[str, Slot] = {}
@@ -378,9 +388,9 @@ class Grower:
     # --- rounds ---
 
     def run(self, first_round: int = 1, pending: list[Slot] | None = None) -> GrowReport:
-        resumed = pending is not None
+        resumed = first_round > 1 or pending is not None
         try:
-            if pending is not None and first_round <= self.config.rounds:
+            if pending and first_round <= self.config.rounds:
                 self._finish_round(first_round, pending, started=time.monotonic())
                 first_round += 1
             for number in range(first_round, self.config.rounds + 1):
@@ -424,7 +434,7 @@ class Grower:
         completions: list[Completion] = self.policy.generate([s.prompt for s in slots], self._sampling())
         per = (time.monotonic() - started) / max(1, len(slots))
         for slot, completion in zip(slots, completions):
-            slot.raw = capped(completion.raw)
+            slot.raw, slot.raw_chars = capped(completion.raw), len(completion.raw)
             slot.finish_reason = completion.finish_reason
             slot.prompt_tokens, slot.completion_tokens = completion.prompt_tokens, completion.completion_tokens
             slot.seconds = completion.seconds or per
@@ -467,9 +477,15 @@ class Grower:
                 self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
                                     reason=slot.reason, stages=[])
             return
-        extraction = extract_code(slot.raw, finish_reason=slot.finish_reason)
+        if slot.raw_chars > MAX_COMPLETION_BYTES:
+            extraction = Extraction(None, f"the completion is {slot.raw_chars:,} characters, over the "
+                                          f"{MAX_COMPLETION_BYTES:,}-byte limit")
+        else:
+            extraction = extract_code(slot.raw, finish_reason=slot.finish_reason)
         proposal = {"prompt": prompt_text(slot.prompt), "completion": slot.raw, "run_id": self.run_id,
                     "prompt_tokens": slot.prompt_tokens, "completion_tokens": slot.completion_tokens}
+        if self._already_recorded(extraction, proposal):
+            proposal = None  # stored just before a kill: do not record it twice
         if extraction.ok:
             members = literal_members(extraction.code, extraction.class_name)
             name = members.get("name") if isinstance(members.get("name"), str) and members["name"].strip() else \
@@ -503,6 +519,18 @@ class Grower:
         if slot.outcome:
             self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
                                 reason=slot.reason, stages=slot.stages)
+
+    def _already_recorded(self, extraction, proposal: dict) -> bool:
+        """True when this exact proposal is in the registry already (a resume after a kill
+        that came between storing it and journaling that)."""
+        from evoenv.hashing import code_sha256
+
+        code = extraction.code if extraction.ok else capped(proposal["completion"].strip() or "(empty completion)")
+        record = self.registry.by_hash(code_sha256(code))
+        if record is None or record.run_id != self.run_id:
+            return False
+        return any(p["completion"] == proposal["completion"] and p["prompt"] == proposal["prompt"]
+                   for p in self.registry.proposals(record.id))
 
     def _stored_twice(self, slot: Slot, env_id: int) -> bool:
         """True when another proposal of this run already claimed this environment."""
@@ -607,7 +635,7 @@ def label_unrun(candidate) -> None:
     stored: take them from the class's literal attributes (parsing only), else defaults."""
     if candidate.observed.info is not None:
         return
-    from evoenv.extract import extract_code as _extract
+    from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code as _extract
     from evoenv.sandbox import EnvInfo
 
     class_name = _extract(f"```python\n{candidate.code}\n```").class_name

@@ -56,7 +56,7 @@ def grow(
     json_out: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
     """Grow the registry: propose environments with the policy, admit the good ones."""
-    from evoenv.grow import GrowConfig, GrowError, Grower, load_config_file
+    from evoenv.grow import GrowConfig, GrowError, Grower, load_config_file, saved_config
     from evoenv.policy import PolicyError, load_policy
 
     try:
@@ -77,15 +77,17 @@ def grow(
             config.validate()
             spec = config.policy
         else:
-            spec = flags.get("policy") or settings.get("policy") or os.environ.get("EVOENV_POLICY")
+            state = state_dir or settings.get("state_dir") or GrowConfig.state_dir
+            saved = saved_config(state, resume)
+            spec = flags.get("policy") or saved.get("policy") or os.environ.get("EVOENV_POLICY")
+            resume_options = flags.get("policy_options") or saved.get("policy_options") or {}
     except GrowError as exc:
         fail(str(exc))
     if not spec:
         fail(NO_POLICY)
 
     try:
-        opened_options = (flags.get("policy_options") or settings.get("policy_options") or {}) if resume else \
-            config.policy_options
+        opened_options = resume_options if resume is not None else config.policy_options
         loaded = load_policy(spec, **opened_options)
     except PolicyError as exc:
         fail(f"policy {spec}: {exc}")
@@ -122,7 +124,7 @@ def grow(
         with open_sandbox(None, workers=None) as sandbox, progress:
             if resume is not None:
                 grower, first, pending = Grower.resume(
-                    resume, registry, loaded, sandbox, state_dir=state_dir or settings.get("state_dir", ".evoenv/runs"),
+                    resume, registry, loaded, sandbox, state_dir=state,
                     overrides={k: v for k, v in flags.items() if k in ("rounds", "repairs", "admission_workers")},
                     on_event=on_event)
                 report = grower.run(first, pending)
