@@ -32,6 +32,8 @@ def seed_registry(url: str, sandbox) -> None:
 
 
 def evoenv(args: list[str], db_url: str, cwd: Path, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EVOENV_DB": db_url, "PYTHONPATH": str(REPO), "EVOENV_SANDBOX": "process"}
+    # Wide columns: rich wraps help text and tables to the terminal otherwise.
+    env = {**os.environ, "EVOENV_DB": db_url, "PYTHONPATH": str(REPO), "EVOENV_SANDBOX": "process",
+           "COLUMNS": "400"}
     return subprocess.run([sys.executable, "-m", "evoenv", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout, **kwargs)

@@ -84,3 +84,17 @@ def test_repair_loop_fixes_a_rejected_candidate(seeded_db, seed_sources, tmp_pat
         assert broken.status == "rejected" and "L5" in broken.status_reason
         (proposal,) = registry.proposals(revised.id)
         assert "was rejected at stage L5" in proposal["prompt"] and "You are right, fixed" in proposal["completion"]
+
+
+def test_human_output_is_a_per_round_table(seeded_db, seed_sources, tmp_path):
+    url, _ = seeded_db
+    by_key = {c.key: c for c in cases(seed_sources)}
+    replay = write_replay(tmp_path / "c.jsonl", [by_key["r1s2"], by_key["r4s1"]])  # two quick L1 rejections
+    result = evoenv(["grow", "--policy", f"replay:{replay}", "--rounds", "1", "--batch", "2", "--state-dir", "runs"],
+                    url, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    header = next(line for line in result.stdout.splitlines() if "proposed" in line)
+    for column in ("round", "proposed", "L1", "L5", "review", "calibration", "novelty", "admitted", "tokens",
+                   "seconds"):
+        assert column in header
+    assert "0 admitted of 2 proposed" in result.stdout
