@@ -8,7 +8,7 @@ import pytest
 
 from evoenv.grow import GrowConfig, GrowError, Journal, load_config_file
 from evoenv.registry import open_registry
-from tests.grow.fixture import GENERATOR, REPAIR, cases, write_replay
+from tests.grow.fixture import GENERATOR, REPAIR, REVIEWER, base, cases, plain, write_replay
 from tests.grow.helpers import evoenv
 
 
@@ -67,9 +67,12 @@ def test_repair_loop_fixes_a_rejected_candidate(seeded_db, seed_sources, tmp_pat
     url, _ = seeded_db
     by_key = {c.key: c for c in cases(seed_sources)}
     original = by_key["r2s5"]  # scorer raises on junk: rejected at L5
-    fixed = by_key["r3s1"].text  # a good environment, written as the repair
-    repair = {"when": [GENERATOR, REPAIR, "GapRaisesOnJunk"], "text": "You are right, fixed:\n" + fixed}
-    replay = write_replay(tmp_path / "c.jsonl", [original], extra=[repair])
+    fixed = base("GapRaisesOnJunk", "gap_junk")  # the same task with a scorer that returns 0 on junk
+    repair = {"when": [GENERATOR, REPAIR, "GapRaisesOnJunk"], "text": "You are right, fixed:\n" + plain(fixed)}
+    # '14' is right for 2 of the 8 calibration instances at difficulty 5 (worked out once in the sandbox).
+    solver = {"when": "largest difference between two neighbours", "unless": [GENERATOR, REVIEWER],
+              "repeat": True, "text": "<answer>14</answer>"}
+    replay = write_replay(tmp_path / "c.jsonl", [original], extra=[repair, solver])
     result = evoenv(["grow", "--policy", f"replay:{replay}", "--rounds", "1", "--batch", "1", "--repairs", "1",
                      "--state-dir", "runs", "--json"], url, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -77,7 +80,7 @@ def test_repair_loop_fixes_a_rejected_candidate(seeded_db, seed_sources, tmp_pat
     assert candidate["outcome"] == "admitted" and candidate["repairs"] == 1
     with open_registry(url) as registry:
         revised = registry.get(candidate["env_id"])
-        assert revised.name == "coin_change_ways_mod"
+        assert revised.code == fixed
         parents = registry.lineage(revised.id)["parents"]
         assert [p["relation"] for p in parents] == ["repair"]
         broken = registry.get(parents[0]["id"])
