@@ -48,8 +48,8 @@ class ShortestPath:
             + f"\n\nWhat is the smallest total weight of a path from node {instance['source']} "
             f"to node {instance['target']}? Edges can only be followed in the direction of "
             "the arrow.\n"
-            "Give the total as a plain decimal integer inside <answer>...</answer>, or write "
-            "<answer>unreachable</answer> if there is no such path."
+            "If there is no such path, the answer is the word unreachable. Give the total as "
+            "a plain decimal integer, or that word, inside <answer>...</answer>."
         )
 
     def reference(self, instance: dict) -> str:
