@@ -91,6 +91,8 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
         "raises": (REPO / "seeds" / "knapsack.py").read_text().replace(
             "rng = random.Random", "raise RuntimeError('boom\\nsecond line')\n        rng = random.Random"),
     }
+    files["bad_scorer"] = (REPO / "seeds" / "knapsack.py").read_text().replace(
+        "        # Only the exact optimum scores", "        raise ValueError('[red]not markup[/red]')\n        #")
     for name, text in files.items():
         (folder / f"{name}.py").write_text(text)
     return {name: folder / f"{name}.py" for name in files} | {"folder": folder}
@@ -119,3 +121,13 @@ def test_bad_input_gives_one_line_and_nonzero_exit(bad_files, args, expected):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_scorer_that_raises_counts_as_zero(bad_files):
+    result = evoenv("score", str(bad_files["bad_scorer"]), "-s", "1", "-d", "1", "-r", "<answer>5</answer>")
+    assert result.returncode == 0, result.stderr
+    assert "scorer raised ValueError: [red]not markup[/red]; counted as 0" in result.stdout
+    assert "score: 0.0" in result.stdout.splitlines()
+    data = json.loads(evoenv("score", str(bad_files["bad_scorer"]), "-s", "1", "-d", "1",
+                             "-r", "<answer>5</answer>", "--json").stdout)
+    assert data["score"] == 0.0 and data["scorer_error"].startswith("ValueError")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from evoenv.sandbox import SandboxedEnv
@@ -40,33 +43,31 @@ def test_base_class_rng_is_seeded_by_seed_and_difficulty():
     assert Environment.rng(3, 4).random() != Environment.rng(4, 3).random()
 
 
-SDK_ENV = '''
-from evoenv.sdk import Environment, parse_int
+DOC = Path(__file__).resolve().parent.parent / "docs" / "environment-contract.md"
 
 
-class Doubling(Environment):
-    name = "doubling"
-    description = "Double a number. The answer is one integer."
-    max_difficulty = 3
-
-    def sample(self, seed, difficulty):
-        return {"x": self.rng(seed, difficulty).randint(1, 10 ** difficulty)}
-
-    def prompt(self, instance):
-        return f"What is 2 * {instance['x']}? Answer inside <answer>...</answer>."
-
-    def reference(self, instance):
-        return str(2 * instance["x"])
-
-    def score(self, instance, answer):
-        return 1.0 if parse_int(answer) == 2 * instance["x"] else 0.0
-'''
+def _doc_code_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
 
 
-def test_an_environment_built_on_the_sdk_runs_in_the_sandbox(sandbox):
-    env = SandboxedEnv(SDK_ENV, sandbox)
+def test_the_docs_sdk_example_runs_in_the_sandbox(sandbox):
+    (code,) = [block for block in _doc_code_blocks() if "from evoenv.sdk import" in block]
+    env = SandboxedEnv(code, sandbox)
     assert env.info().name == "doubling" and env.info().class_name == "Doubling"
     rendered = env.render(5, 2)
     assert rendered.reference == str(2 * rendered.instance["x"])
     assert env.score_many([(rendered.instance, rendered.reference), (rendered.instance, "-0"),
                            (rendered.instance, f"0{rendered.reference}")]) == [1.0, 0.0, 0.0]
+
+
+def test_the_docs_worked_example_is_the_seed_file_verbatim():
+    seed = (DOC.parent.parent / "seeds" / "subset_sum.py").read_text(encoding="utf-8")
+    assert seed in _doc_code_blocks()
+
+
+def test_the_docs_import_allowlist_is_what_the_sandbox_preloads():
+    from evoenv_guest.worker import PRELOADED
+
+    section = DOC.read_text(encoding="utf-8").split("## Allowed imports")[1].split("##")[0]
+    listed = set(re.findall(r"`([a-z_.]+)`", section))
+    assert listed == set(PRELOADED) | {"evoenv.sdk"}

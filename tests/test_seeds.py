@@ -9,6 +9,7 @@ refuse one broken constraint, and renders are identical in fresh processes.
 
 from __future__ import annotations
 
+import ast
 import heapq
 import itertools
 import json
@@ -19,7 +20,7 @@ from functools import lru_cache
 import pytest
 
 from evoenv.sandbox import SandboxedEnv
-from evoenv.sources import SEED_NAMES
+from evoenv.sources import SEED_NAMES, seed_path
 
 DIFFICULTIES = range(1, 11)
 SEEDS = range(20)
@@ -56,6 +57,25 @@ def _scores(sandbox, seed_sources, name: str, items: list[tuple[dict, object]]) 
 
 # ---------------------------------------------------------------------------------------------
 # contract and references
+
+
+ALLOWED_IMPORTS = {"bisect", "math", "random", "re", "networkx", "heapq", "itertools", "functools",
+                   "collections", "string", "fractions", "decimal", "statistics", "dataclasses",
+                   "typing", "enum", "json", "copy"}
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_seed_file_is_self_contained(name):
+    """Parsed, never executed: one class, standard library and networkx only, no evoenv."""
+    tree = ast.parse(seed_path(name).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
+    assert sum(isinstance(node, ast.ClassDef) for node in tree.body) == 1
 
 
 @pytest.mark.parametrize("name", SEED_NAMES)
