@@ -353,6 +353,7 @@ def _alternatives(name: str, inst: dict, planted: list[int]) -> list[list[int]]:
                 found.append(planted[:v] + [free[0]] + planted[v + 1:])
                 break
     elif name == "sat":
+        found.append([1 - b for b in planted])  # the generator keeps the complement valid too
         for v in range(len(planted)):  # flip a variable no clause depends on
             flipped = planted[:v] + [1 - planted[v]] + planted[v + 1:]
             if _valid(name, inst, flipped):
