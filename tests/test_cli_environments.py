@@ -53,18 +53,12 @@ def test_sample_reveal_then_score_the_reference():
     assert "score: 0.0" in scored.stdout.splitlines()
 
 
-def test_sample_without_reveal_hides_the_reference():
-    shown = evoenv("sample", "subset_sum", "--difficulty", "7", "--seed", "3")
-    assert shown.returncode == 0
-    assert "reference" not in shown.stdout
-
-
 def test_json_output_parses_and_stdin_response():
     rows = json.loads(evoenv("sample", "knapsack", "-d", "2", "-s", "10", "-n", "3", "--reveal", "--json").stdout)
     assert [(r["seed"], r["difficulty"]) for r in rows] == [(10, 2), (11, 2), (12, 2)]
     assert all(set(r) == {"seed", "difficulty", "instance", "prompt", "reference"} for r in rows)
     hidden = json.loads(evoenv("sample", "knapsack", "-d", "2", "-s", "10", "--json").stdout)
-    assert "reference" not in hidden[0] and hidden[0]["prompt"] == rows[0]["prompt"]
+    assert "reference" not in hidden[0] and hidden[0]["prompt"] == rows[0]["prompt"]  # no --reveal
 
     response = f"reasoning\n<answer> {rows[1]['reference']} </answer>\n"
     result = json.loads(evoenv("score", "knapsack", "-s", "11", "-d", "2", "-r", "-", "--json",
@@ -104,7 +98,6 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
         (["sample", "no_such_env"], "unknown environment 'no_such_env'"),
         (["sample", "subset-sum"], "did you mean subset_sum"),
         (["sample", "subset_sum", "--difficulty", "0"], "difficulty 0 is out of range for subset_sum: use 1..10"),
-        (["sample", "subset_sum", "--difficulty", "11"], "difficulty 11 is out of range"),
         (["score", "sat", "-s", "1", "-d", "11", "-r", "x"], "difficulty 11 is out of range for sat"),
         (["sample", "{no_class}"], "does not load as an environment"),
         (["sample", "{syntax}"], "SyntaxError"),
@@ -128,6 +121,3 @@ def test_a_scorer_that_raises_counts_as_zero(bad_files):
     assert result.returncode == 0, result.stderr
     assert "scorer raised ValueError: [red]not markup[/red]; counted as 0" in result.stdout
     assert "score: 0.0" in result.stdout.splitlines()
-    data = json.loads(evoenv("score", str(bad_files["bad_scorer"]), "-s", "1", "-d", "1",
-                             "-r", "<answer>5</answer>", "--json").stdout)
-    assert data["score"] == 0.0 and data["scorer_error"].startswith("ValueError")

@@ -10,12 +10,14 @@ from rich.table import Table
 
 from evoenv.answers import extract_answer
 from evoenv.cli._common import console, fail, print_json
-from evoenv.sandbox import EnvCallError, SandboxedEnv, SandboxError, open_sandbox
+from evoenv.sandbox import ERROR, EnvCallError, SandboxedEnv, SandboxError, open_sandbox
 from evoenv.sources import EnvSource, SourceError, list_seeds, resolve
 
 
 def _one_line(exc: BaseException | str) -> str:
     """Error text from environment code may span lines; the CLI reports one."""
+    if isinstance(exc, SandboxError) and exc.result.outcome == ERROR:
+        exc = exc.result.detail  # "loading failed: SyntaxError: ...", without a second "error:"
     return " ".join(str(exc).split())[:600]
 
 
