@@ -15,6 +15,7 @@ import itertools
 import json
 import math
 import random
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import pytest
@@ -213,16 +214,30 @@ def test_planted_answer_is_valid_by_an_independent_check(rendered, name):
 # determinism and growth
 
 
+FRESH_PAIRS = [(s, d) for d in (1, 5, 10) for s in (0, 7)]
+HASH_SEEDS = (1, 12345)
+
+
+@pytest.fixture(scope="module")
+def fresh_renders(sandbox, seed_sources):
+    """(name, hash seed) -> render values, each from a brand-new interpreter (run side by side)."""
+    calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in FRESH_PAIRS]
+
+    def job(key):
+        name, hash_seed = key
+        return [r.value for r in _env(sandbox, seed_sources, name).run(calls, fresh_hash_seed=hash_seed).results]
+
+    keys = [(name, h) for name in SEED_NAMES for h in HASH_SEEDS]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(keys, pool.map(job, keys)))
+
+
 @pytest.mark.parametrize("name", SEED_NAMES)
-def test_identical_in_two_fresh_processes_with_different_hash_seeds(sandbox, seed_sources, rendered, name):
-    pairs = [(s, d) for d in (1, 5, 10) for s in (0, 7)]
-    calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
-    env = _env(sandbox, seed_sources, name)
-    first = [r.value for r in env.run(calls, fresh_hash_seed=1).results]
-    second = [r.value for r in env.run(calls, fresh_hash_seed=12345).results]
+def test_identical_in_two_fresh_processes_with_different_hash_seeds(fresh_renders, rendered, name):
+    first, second = (fresh_renders[(name, h)] for h in HASH_SEEDS)
     assert first == second
     pooled = {(r.seed, r.difficulty): r for r in rendered[name]}
-    for (s, d), value in zip(pairs, first):
+    for (s, d), value in zip(FRESH_PAIRS, first):
         r = pooled[(s, d)]
         assert value == {"instance": r.instance, "prompt": r.prompt, "reference": r.reference}
 
