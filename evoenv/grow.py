@@ -469,11 +469,15 @@ class Grower:
 
     def _store(self, slot: Slot) -> None:
         """Put the proposal in the registry (idempotent: a resumed slot finds its row)."""
-        if slot.env_id is not None:
+        if slot.env_id is not None:  # stored before a kill
             record = self.registry.get(slot.env_id)
-            if record.status != "candidate" and not slot.outcome and record.run_id == self.run_id:
-                # Decided before the kill, but the journal line was lost: take the registry's word.
-                slot.outcome, slot.reason = record.status, record.status_reason
+            if record.status != "candidate":
+                if record.run_id == self.run_id:
+                    # Decided before the kill, but the journal line was lost: take the registry's word.
+                    slot.outcome, slot.reason = record.status, record.status_reason
+                else:
+                    slot.outcome = "duplicate"
+                    slot.reason = f"same code as environment {record.id} ({record.name}, {record.status})"
                 self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
                                     reason=slot.reason, stages=[])
             return
