@@ -21,7 +21,7 @@ def test_generator_shows_contract_and_both_parents(operation, phrase):
     for member in ("sample(self, seed: int, difficulty: int) -> dict", "reference(self, instance: dict) -> str",
                    "score(self, instance: dict, answer: str) -> float", "random.Random"):
         assert member in text
-    assert "solve-verify asymmetry" in text and "ANY valid answer" in text and "difficulty" in text
+    assert "solve-verify asymmetry" in text and "every valid answer scores 1" in text and "difficulty" in text
     assert "### Parent 1: `knapsack`" in text and "### Parent 2: `sat`" in text
     assert "```python\nclass Knapsack:\n    pass\n```" in text
     assert phrase in text and "ONE ```python block" in text
