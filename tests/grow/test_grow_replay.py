@@ -95,3 +95,13 @@ def test_grow_with_an_unreachable_policy_names_the_url(tmp_path):
                     tmp_path)
     assert result.returncode == 2
     assert "http://127.0.0.1:9/v1" in result.stderr and "server is running" in result.stderr
+
+
+def test_grow_on_an_empty_pool_says_to_run_init(tmp_path):
+    from evoenv.registry import open_registry as open_fresh
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    open_fresh(url, upgrade_schema=True).close()
+    (tmp_path / "c.jsonl").write_text('"nothing"\n')
+    result = evoenv(["grow", "--policy", "replay:c.jsonl"], url, tmp_path)
+    assert result.returncode == 2 and "evoenv init" in result.stderr and "empty" in result.stderr
