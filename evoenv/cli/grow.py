@@ -81,6 +81,7 @@ def grow(
             saved = saved_config(state, resume)
             spec = flags.get("policy") or saved.get("policy") or os.environ.get("EVOENV_POLICY")
             resume_options = flags.get("policy_options") or saved.get("policy_options") or {}
+            config = GrowConfig.from_dict(saved, where=f"grow run {resume}")
     except GrowError as exc:
         fail(str(exc))
     if not spec:
@@ -121,7 +122,7 @@ def grow(
                             f"{summary.admitted} admitted of {summary.proposed}")
 
     try:
-        with open_sandbox(None, workers=None) as sandbox, progress:
+        with open_sandbox(config.sandbox, workers=config.sandbox_workers) as sandbox, progress:
             if resume is not None:
                 grower, first, pending = Grower.resume(
                     resume, registry, loaded, sandbox, state_dir=state,
