@@ -331,6 +331,7 @@ class Grower:
         self.journal: Journal | None = None
         self.slots: list[Slot] = []
         self.rounds: list[RoundSummary] = []
+        self._claims: dict[int, str] = {}  # env id -> the slot that stored it first in this run
         self._lock = threading.Lock()
 
     # --- start and resume ---
@@ -463,7 +464,7 @@ class Grower:
         """Store one proposal, then admit it (with its repairs) unless storing decided it."""
         self._store(slot)
         if not slot.outcome:
-            self.admitter.decide(slot, self.run_id)
+            self.admitter.decide(slot, self.run_id, self.journal)
             self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
                                 reason=slot.reason, stages=slot.stages, repairs=slot.repairs,
                                 repair_tokens=slot.repair_tokens)
@@ -542,9 +543,7 @@ class Grower:
     def _stored_twice(self, slot: Slot, env_id: int) -> bool:
         """True when another proposal of this run already claimed this environment."""
         with self._lock:
-            claimed = getattr(self, "_claims", {})
-            self._claims = claimed
-            owner = claimed.setdefault(env_id, slot.key)
+            owner = self._claims.setdefault(env_id, slot.key)
         return owner != slot.key
 
     def _tally(self, number: int, slots: list[Slot], started: float, retired: list[int]) -> RoundSummary:
@@ -589,7 +588,7 @@ class Admitter:
         self.novelty = NoveltyIndex.from_registry(registry, admission.novelty_lambda)
         self.ctx = AdmissionContext(sandbox, admission, policy=policy, novelty=self.novelty)
 
-    def decide(self, slot: Slot, run_id: int) -> None:
+    def decide(self, slot: Slot, run_id: int, journal: Journal) -> None:
         from evoenv.admission import Candidate
         from evoenv.admission.persist import persist
         from evoenv.admission.repair import admit_with_repairs
@@ -599,7 +598,7 @@ class Admitter:
                               parents=list(slot.parents), tags=("grow",))
         repairs: dict[str, dict] = {}
         outcome = admit_with_repairs(candidate, self.ctx, repairs=self.config.repairs,
-                                     repair=self._repairer(slot, repairs))
+                                     repair=self._repairer(slot, repairs, journal))
         for version in [*outcome.attempts, outcome]:
             label_unrun(version.candidate)
         final = persist(self.registry, outcome, run_id=run_id, lam=self.admission.novelty_lambda)
@@ -617,7 +616,7 @@ class Admitter:
         slot.repairs = len(outcome.attempts)
         slot.repair_tokens = sum(p["completion_tokens"] for p in repairs.values())
 
-    def _repairer(self, slot: Slot, made: dict[str, dict]):
+    def _repairer(self, slot: Slot, made: dict[str, dict], journal: Journal):
         """Ask the policy again in the same chat: its code, then the failing stage's reason."""
         from evoenv.hashing import code_sha256
 
@@ -628,10 +627,13 @@ class Admitter:
                                 max_tokens=self.config.max_tokens)
             (completion,) = self.policy.generate([prompt], sampling)
             extraction = extract_code(completion.raw, finish_reason=completion.finish_reason)
+            record = {"prompt": prompt_text(prompt), "completion": capped(completion.raw),
+                      "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens}
             if extraction.ok:
-                made[code_sha256(extraction.code)] = {
-                    "prompt": prompt_text(prompt), "completion": capped(completion.raw),
-                    "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens}
+                made[code_sha256(extraction.code)] = record
+            else:  # no code to store as an environment: keep the text in the journal
+                journal.append("repair_unusable", key=slot.key, stage=failure.stage, reason=extraction.reason,
+                               completion=record["completion"], completion_tokens=completion.completion_tokens)
             return extraction.code
 
         return repair
