@@ -69,7 +69,10 @@ class ChatServer:
                     self._send(400, {"error": {"message": "context length exceeded"}})
                     return
                 reply = f"<think>about {content}</think>echo: {content}"
-                choice = {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
+                message = {"role": "assistant", "content": reply}
+                if content.startswith("separate"):  # a server whose reasoning parser splits the thinking out
+                    message = {"role": "assistant", "content": "final", "reasoning_content": "step by step"}
+                choice = {"index": 0, "message": message, "finish_reason": "length" if "cut" in content else "stop"}
                 if body.get("logprobs"):
                     k = body.get("top_logprobs", 1)
                     tokens = ["echo", ":", " hi"]
@@ -195,3 +198,12 @@ def test_base_url_without_v1_and_bad_specs():
             load_policy(spec)
     with pytest.raises(PolicyError, match="bad option"):
         load_policy("openai:m@http://127.0.0.1:1/v1", check=False, no_such_option=1)
+
+
+def test_reasoning_content_is_kept_as_thinking_and_finish_reason_passes_through():
+    with ChatServer() as server:
+        policy = load_policy(f"openai:tiny-chat@{server.url}")
+        separate, cut = policy.generate(["separate thinking", "cut short"], Sampling())
+        policy.close()
+    assert separate.text == "final" and separate.raw == "<think>step by step</think>final"
+    assert cut.finish_reason == "length"
