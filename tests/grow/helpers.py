@@ -11,24 +11,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def seed_registry(url: str, sandbox) -> None:
-    """A fresh registry at ``url`` with the seeds admitted through the mechanical stages and
-    novelty (review and calibration need a policy; seeds are admitted without them)."""
-    from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, admit_candidate
-    from evoenv.admission.novelty import NoveltyIndex
-    from evoenv.admission.persist import persist
+    """A fresh registry at ``url`` with the seeds admitted the way ``evoenv init`` admits them
+    (mechanical stages and novelty; review and calibration need a policy)."""
+    from evoenv.admission.seeding import admit_seeds
     from evoenv.registry import open_registry
-    from evoenv.sources import list_seeds
 
-    config = AdmissionConfig(admit_without_policy=True)
     with open_registry(url, upgrade_schema=True) as registry:
-        index = NoveltyIndex.from_registry(registry, config.novelty_lambda)
-        ctx = AdmissionContext(sandbox, config, policy=None, novelty=index)
-        for source in list_seeds():
-            outcome = admit_candidate(Candidate(source.code, name=source.name, origin="seed"), ctx)
-            assert outcome.admitted, (source.name, outcome.reason)
-            record = persist(registry, outcome, lam=config.novelty_lambda)
-            observed = outcome.candidate.observed
-            index.add(record.id, record.name, observed.embedding, observed.fingerprint)
+        outcomes = admit_seeds(registry, sandbox)
+        assert len(outcomes) == 10 and all(o.admitted for o in outcomes), [o.reason for o in outcomes]
 
 
 def evoenv(args: list[str], db_url: str, cwd: Path, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
