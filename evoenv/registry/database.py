@@ -58,6 +58,15 @@ def lock_timeout_s() -> float:
         raise RegistryError(f"EVOENV_DB_LOCK_TIMEOUT={raw!r} is not a number of seconds") from None
 
 
+def sqlite_synchronous() -> str:
+    """FULL (default): every commit is on disk before it returns. NORMAL: commits survive a
+    crashed process but the last ones may be lost on power failure; about 4 ms faster per commit."""
+    value = os.environ.get("EVOENV_SQLITE_SYNC", "FULL").upper()
+    if value not in ("FULL", "NORMAL"):
+        raise RegistryError(f"EVOENV_SQLITE_SYNC={value!r}: use FULL or NORMAL")
+    return value
+
+
 def make_engine(url: str | None = None, *, lock_timeout: float | None = None) -> Engine:
     url = database_url(url)
     timeout = lock_timeout_s() if lock_timeout is None else lock_timeout
@@ -84,6 +93,7 @@ def _sqlite_engine(parsed, timeout: float) -> Engine:
         parent = Path(database).expanduser().resolve().parent
         if not parent.is_dir():
             raise RegistryError(f"cannot open the registry at {database}: folder {parent} does not exist")
+    synchronous = sqlite_synchronous()
     engine = create_engine(parsed, connect_args={"timeout": timeout})
 
     @event.listens_for(engine, "connect")
@@ -94,6 +104,7 @@ def _sqlite_engine(parsed, timeout: float) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

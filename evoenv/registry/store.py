@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, case, distinct, func, or_, select, update
+from sqlalchemy import Engine, and_, case, column, distinct, func, or_, select, table, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,15 +35,18 @@ from evoenv.registry.models import (
 )
 from evoenv.registry.records import EnvRecord, ReviewRow, RunRecord, StageRow
 
-#: Sort keys of ``list_envs``: newest first unless the key says otherwise.
+#: Sort keys of ``list_envs``. "created" is newest first by insertion order (ids only grow),
+#: which every filter index can serve without a sort.
 SORTS = {
-    "created": (Environment.created_at.desc(), Environment.id.desc()),
+    "created": (Environment.id.desc(),),
     "id": (Environment.id.asc(),),
     "name": (Environment.name.asc(), Environment.id.asc()),
     "generation": (Environment.generation.desc(), Environment.id.desc()),
     "reward": (Environment.reward.desc().nulls_last(), Environment.id.desc()),
     "difficulty": (Environment.max_difficulty.desc(), Environment.id.desc()),
 }
+#: The SQLite full-text index (made by the migration; not a model, so autogenerate leaves it alone).
+FTS = table(FTS_TABLE, column("rowid"))
 #: Statuses whose environments once passed admission (novelty compares against these).
 EVER_ADMITTED = ("admitted", "retired")
 
@@ -394,7 +398,7 @@ class Registry:
                             .order_by(Environment.id).limit(1)).one_or_none()
             return EnvRecord.from_row(env) if env is not None else None
 
-    def _filters(self, status, origin, tag, search) -> list:
+    def _filters(self, status, origin, tag, search=None) -> list:
         where = []
         if status is not None:
             _check(status in STATUSES, f"status must be one of {', '.join(STATUSES)}, got {status!r}")
@@ -403,7 +407,9 @@ class Registry:
             _check(origin in ORIGINS, f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
             where.append(Environment.origin == origin)
         if tag is not None:
-            where.append(Environment.id.in_(select(EnvironmentTag.env_id).where(EnvironmentTag.tag == tag)))
+            # EXISTS (not IN): walking environments newest first stops after ``limit`` hits.
+            where.append(select(EnvironmentTag.env_id).where(EnvironmentTag.env_id == Environment.id,
+                                                            EnvironmentTag.tag == tag).exists())
         if search:
             where.append(self._search_clause(search))
         return where
@@ -412,8 +418,6 @@ class Registry:
         if self.dialect == "sqlite":
             query = _fts_query(text)
             if query is not None:
-                from sqlalchemy import text as sql_text
-
                 return Environment.id.in_(sql_text(
                     f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_query"
                 ).bindparams(fts_query=query))
@@ -431,10 +435,17 @@ class Registry:
         _check(sort in SORTS, f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
         _check(isinstance(limit, int) and limit >= 0, f"limit must be an int >= 0, got {limit!r}")
         _check(isinstance(offset, int) and offset >= 0, f"offset must be an int >= 0, got {offset!r}")
+        fts = _fts_query(search) if search and self.dialect == "sqlite" else None
         with self._tx() as s:
-            query = (select(Environment).where(*self._filters(status, origin, tag, search))
-                     .order_by(*SORTS[sort]).limit(limit).offset(offset))
-            return [EnvRecord.from_row(env) for env in s.scalars(query)]
+            if fts is not None and sort == "created":
+                # Newest matches first, straight from the full-text index in rowid order.
+                query = (select(Environment).join(FTS, FTS.c.rowid == Environment.id)
+                         .where(sql_text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts),
+                                *self._filters(status, origin, tag))
+                         .order_by(FTS.c.rowid.desc()))
+            else:
+                query = select(Environment).where(*self._filters(status, origin, tag, search)).order_by(*SORTS[sort])
+            return [EnvRecord.from_row(env) for env in s.scalars(query.limit(limit).offset(offset))]
 
     def count_envs(self, status: str | None = None, origin: str | None = None, tag: str | None = None,
                    search: str | None = None) -> int:
@@ -522,10 +533,11 @@ class Registry:
         (and, by default, of retired ones: they were admitted once, so copies stay out)."""
         statuses = EVER_ADMITTED if include_retired else ("admitted",)
         with self._tx() as s:
+            # IN over the (status, id) index: joining would read every wide environment row.
+            wanted = select(Environment.id).where(Environment.status.in_(statuses))
             rows = s.execute(select(Embedding.env_id, Embedding.dim, Embedding.vector)
-                             .join(Environment, Environment.id == Embedding.env_id)
-                             .where(Embedding.model == model, Environment.status.in_(statuses))
-                             .order_by(Embedding.env_id)).all()
+                             .where(Embedding.model == model, Embedding.env_id.in_(wanted))).all()
+        rows.sort(key=lambda row: row[0])
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
         dims = {dim for _, dim, _ in rows}
