@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, case, column, distinct, func, or_, select, table, update
+from sqlalchemy import Engine, and_, case, column, delete, distinct, func, insert, or_, select, table, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -194,9 +194,12 @@ class Registry:
                         s.add(proposal_row)
                     return EnvRecord.from_row(existing)
                 self._run_exists(s, run_id)
-                for parent_id, _ in parents:
-                    if s.get(Environment, parent_id) is None:
-                        raise UnknownEnvironment(f"parent environment {parent_id} does not exist in {self.url}")
+                if parents:
+                    wanted = {pid for pid, _ in parents}
+                    found = set(s.scalars(select(Environment.id).where(Environment.id.in_(wanted))))
+                    if wanted - found:
+                        missing = ", ".join(map(str, sorted(wanted - found, key=str)))
+                        raise UnknownEnvironment(f"parent environment {missing} does not exist in {self.url}")
                 env = Environment(
                     name=name.strip(), description=description, code=code, code_sha256=sha,
                     max_difficulty=max_difficulty, status="candidate", status_reason="", origin=origin,
@@ -204,7 +207,9 @@ class Registry:
                     tags=[EnvironmentTag(tag=t) for t in tags])
                 s.add(env)
                 s.flush()
-                s.add_all(Lineage(child_id=env.id, parent_id=pid, relation=rel) for pid, rel in set(parents))
+                if parents:
+                    s.execute(insert(Lineage), [{"child_id": env.id, "parent_id": pid, "relation": rel}
+                                                for pid, rel in sorted(set(parents))])
                 if proposal_row is not None:
                     proposal_row.env_id = env.id
                     s.add(proposal_row)
@@ -245,11 +250,11 @@ class Registry:
     # ---- stage results, reviews, calibration ----------------------------------------------
 
     def _stage_row(self, env_id: int, stage: str, passed: bool | None, score: float | None, reason: str,
-                   details: Any, duration_s: float, run_id: int | None) -> StageResultRow:
+                   details: Any, duration_s: float, run_id: int | None) -> dict[str, Any]:
         _check(stage in STAGES, f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
         _check(passed is None or isinstance(passed, (bool, np.bool_)),
                f"stage {stage}: passed must be True, False or None, got {passed!r}")
-        return StageResultRow(
+        return dict(
             env_id=env_id, run_id=run_id, stage=stage, passed=None if passed is None else bool(passed),
             score=_finite(score, f"stage {stage} score"), reason=str(reason or ""),
             details=_json_doc(details, f"stage {stage} details of environment {env_id}"),
@@ -259,7 +264,7 @@ class Registry:
                      reason: str = "", details: Mapping[str, Any] | None = None, duration_s: float = 0.0,
                      run_id: int | None = None) -> int:
         """Append one stage result (re-running a stage adds a row; nothing is overwritten)."""
-        row = self._stage_row(env_id, stage, passed, score, reason, details, duration_s, run_id)
+        row = StageResultRow(**self._stage_row(env_id, stage, passed, score, reason, details, duration_s, run_id))
         with self._tx("record_stage") as s:
             self._env(s, env_id)
             self._run_exists(s, run_id)
@@ -303,7 +308,10 @@ class Registry:
         array = np.asarray(vector, dtype="<f4")
         _check(array.ndim == 1 and array.size > 0, f"embedding must be a non-empty 1-D vector, got shape {array.shape}")
         _check(bool(np.isfinite(array).all()), "embedding has NaN or infinite values")
-        session.merge(Embedding(env_id=env_id, model=model, dim=int(array.size), vector=array.tobytes()))
+        # Replace, portably (no dialect-specific upsert): one row per environment and model.
+        session.execute(delete(Embedding).where(Embedding.env_id == env_id, Embedding.model == model))
+        session.execute(insert(Embedding).values(env_id=env_id, model=model, dim=int(array.size),
+                                                 vector=array.tobytes()))
 
     # ---- decisions ----------------------------------------------------------------------
 
@@ -328,7 +336,8 @@ class Registry:
                 if embedding is not None:
                     model, vector = embedding
                     self._put_embedding(s, env.id, model, vector)
-                s.merge(PoolMembership(env_id=env.id, epochs=0, joined_at=now, retired_at=None))
+                # Only candidates get here, and only admission makes pool rows: a plain insert.
+                s.execute(insert(PoolMembership).values(env_id=env.id, epochs=0, joined_at=now, retired_at=None))
             s.flush()
             return EnvRecord.from_row(env)
 
@@ -351,10 +360,13 @@ class Registry:
                     run_id: int | None) -> None:
         run_id = env.run_id if run_id is None else run_id
         self._run_exists(session, run_id)
+        rows = []
         for result in stages:
             _check(isinstance(result, StageResult), f"stages must be StageResult objects, got {type(result).__name__}")
-            session.add(self._stage_row(env.id, result.stage, result.passed, result.score, result.reason,
+            rows.append(self._stage_row(env.id, result.stage, result.passed, result.score, result.reason,
                                         result.details, result.duration_s, run_id))
+        if rows:
+            session.execute(insert(StageResultRow), rows)
 
     def retire(self, env_id: int, reason: str = "retired by hand") -> EnvRecord:
         """Take an environment out of use (and out of the training pool)."""
