@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, and_, case, column, delete, distinct, func, insert, or_, select, table, update
 from sqlalchemy import text as sql_text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from evoenv.admission.result import STAGES, StageResult
@@ -137,7 +137,7 @@ class Registry:
                 if operation and self._before_commit is not None:
                     session.flush()
                     self._before_commit(operation)
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError) as exc:
             raise translate(exc, self.engine) from None
 
     def _env(self, session: Session, env_id: int, lock: bool = False) -> Environment:
@@ -544,18 +544,24 @@ class Registry:
         """Ids and an (n, dim) float32 matrix of the embeddings of admitted environments
         (and, by default, of retired ones: they were admitted once, so copies stay out)."""
         statuses = EVER_ADMITTED if include_retired else ("admitted",)
-        with self._tx() as s:
-            # IN over the (status, id) index: joining would read every wide environment row.
-            wanted = select(Environment.id).where(Environment.status.in_(statuses))
-            rows = s.execute(select(Embedding.env_id, Embedding.dim, Embedding.vector)
-                             .where(Embedding.model == model, Embedding.env_id.in_(wanted))).all()
-        rows.sort(key=lambda row: row[0])
+        # IN over the (status, ...) index: joining would read every wide environment row.
+        wanted = select(Environment.id).where(Environment.status.in_(statuses))
+        query = (select(Embedding.env_id, Embedding.dim, Embedding.vector)
+                 .where(Embedding.model == model, Embedding.env_id.in_(wanted)))
+        try:
+            with self.engine.connect() as conn:  # Core rows: no ORM bookkeeping for thousands of blobs
+                rows = conn.execute(query).fetchall()
+        except OperationalError as exc:
+            raise translate(exc, self.engine) from None
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
-        dims = {dim for _, dim, _ in rows}
+        rows.sort(key=lambda row: row[0])
+        dims = {row[1] for row in rows}
         _check(len(dims) == 1, f"embeddings of model {model!r} have mixed dimensions {sorted(dims)}")
-        matrix = np.frombuffer(b"".join(vector for _, _, vector in rows), dtype="<f4").reshape(len(rows), dims.pop())
-        return [env_id for env_id, _, _ in rows], matrix.astype(np.float32, copy=False)
+        matrix = np.empty((len(rows), dims.pop()), dtype=np.float32)
+        for i, row in enumerate(rows):
+            matrix[i] = np.frombuffer(row[2], dtype="<f4")
+        return [row[0] for row in rows], matrix
 
     # ---- the training pool --------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from evoenv.registry import SchemaOutOfDate, head_revision, open_registry, upgrade
+from evoenv.registry import RegistryError, SchemaOutOfDate, head_revision, open_registry, upgrade
 from evoenv.registry.database import _alembic_config, make_engine
 from evoenv.registry.models import Base
 
@@ -51,6 +51,8 @@ def test_an_older_or_unknown_revision_is_refused_with_the_fix(db_url):
     with pytest.raises(SchemaOutOfDate, match=f"revision 0000_older, this evoenv needs {head_revision()}; "
                                               "run: evoenv db upgrade"):
         open_registry(db_url)
+    with pytest.raises(RegistryError, match="cannot upgrade .*0000_older.*newer evoenv"):
+        upgrade(db_url)
 
 
 def test_downgrade_then_upgrade_round_trips(db_url):
@@ -76,15 +78,16 @@ def test_sqlite_settings(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: a commit is on disk
     reg.close()
 
 
 def test_bad_urls_are_named(tmp_path):
-    from evoenv.registry import RegistryError
-
     with pytest.raises(RegistryError, match="not a database URL"):
         open_registry("no-scheme-here")
     with pytest.raises(RegistryError, match="does not exist"):
         open_registry(f"sqlite:///{tmp_path}/missing/dir/r.db")
     with pytest.raises(RegistryError, match="unsupported database 'mysql'"):
         open_registry("mysql://u:p@localhost/x")
+    with pytest.raises(RegistryError, match=r"database error on postgresql\+psycopg://u:\*\*\*@127.0.0.1:9/x"):
+        open_registry("postgresql://u:secret@127.0.0.1:9/x")
