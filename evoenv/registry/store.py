@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from evoenv.admission.result import STAGES, StageResult
 from evoenv.hashing import code_sha256
 from evoenv.registry.database import (
-    FTS_TABLE, RegistryError, check_schema, describe_url, make_engine, translate, upgrade, writer,
+    FTS_TABLE, RegistryError, SchemaOutOfDate, check_schema, database_url, describe_url, make_engine, translate,
+    upgrade, writer,
 )
 from evoenv.registry.models import (
     ORIGINS, RELATIONS, STATUSES, Calibration, Embedding, Environment, EnvironmentTag, Lineage,
@@ -714,6 +715,8 @@ def open_registry(url: str | None = None, *, upgrade_schema: bool = False) -> Re
     """
     if upgrade_schema:
         upgrade(url)
+    else:
+        _refuse_missing_sqlite_file(url)
     engine = make_engine(url)
     try:
         check_schema(engine)
@@ -721,3 +724,19 @@ def open_registry(url: str | None = None, *, upgrade_schema: bool = False) -> Re
         engine.dispose()
         raise
     return Registry(engine)
+
+
+def _refuse_missing_sqlite_file(url: str | None) -> None:
+    """Opening a SQLite file creates it; don't leave an empty one behind a typo'd path."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url = database_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine names the problem
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).expanduser().exists():
+            raise SchemaOutOfDate(f"there is no registry database at {parsed.database}; "
+                                  "run: evoenv init (or evoenv db upgrade)")

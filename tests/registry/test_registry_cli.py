@@ -71,7 +71,7 @@ def filled(reg):
 
 
 def test_commands_refuse_an_unmigrated_database_then_db_upgrade_fixes_it(cli, db_url):
-    one_line_error(*_code_err(cli(db_url, "envs", "list")), "run: evoenv db upgrade")
+    one_line_error(*_code_err(cli(db_url, "envs", "list")), "evoenv db upgrade")
     code_, out, _ = cli(db_url, "db", "upgrade", "--json")
     assert code_ == 0 and json.loads(out)["from"] is None and json.loads(out)["to"] == head_revision()
     code_, out, _ = cli(db_url, "db", "upgrade")

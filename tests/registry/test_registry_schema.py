@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -18,7 +20,12 @@ def _include_name(name, type_, parent_names):
     return not (type_ == "table" and name.startswith("environments_fts"))
 
 
-def test_a_fresh_database_is_refused_until_upgraded(db_url):
+def test_a_fresh_database_is_refused_until_upgraded(backend, db_url):
+    if backend == "sqlite":
+        with pytest.raises(SchemaOutOfDate, match="there is no registry database at .*run: evoenv init"):
+            open_registry(db_url)
+        assert not Path(db_url.removeprefix("sqlite:///")).exists()  # refusing did not create a file
+        create_engine(db_url).connect().close()  # an empty file
     with pytest.raises(SchemaOutOfDate, match="has no registry schema; run: evoenv db upgrade"):
         open_registry(db_url)
     assert upgrade(db_url) == (None, head_revision())
