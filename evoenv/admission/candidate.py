@@ -28,7 +28,8 @@ class Observed:
     info: EnvInfo | None = None
     class_name: str | None = None
     renders: list[Rendered] = field(default_factory=list)
-    reference_scores: list[float] = field(default_factory=list)
+    #: score of each reference: a float, or a string saying what bad value the scorer returned
+    reference_scores: list[float | str] = field(default_factory=list)
     embedding: Any = None  # numpy vector, set by novelty
     fingerprint: str | None = None
 
@@ -44,6 +45,8 @@ class Candidate:
     proposal: dict | None = None  # generator prompt/completion/tokens, stored with the candidate
     tags: tuple[str, ...] = ()
     code_sha256: str = ""
+    #: code_sha256 of the failed version this candidate repairs (the repair loop sets it)
+    repair_of: str | None = None
     observed: Observed = field(default_factory=Observed, repr=False)
 
     def __post_init__(self) -> None:

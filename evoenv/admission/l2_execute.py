@@ -73,6 +73,17 @@ def _call_error(op: str, at: str, error: dict) -> str:
     return f"{op}({at}) raised {kind}: {message}" + (f" ({line})" if line else "")
 
 
+def _is_score_value_error(error: dict) -> bool:
+    """The guest's own check of a score's type or range (the scorer ran but returned a bad value)."""
+    message = error.get("message", "")
+    return "outside [0, 1]" in message or message.startswith("score must return")
+
+
+def _score_value_problem(error: dict) -> str:
+    message = error.get("message", "")
+    return message.replace("score must return", "must return").replace("score returned", "returned")
+
+
 def _env_line(traceback_text: str) -> str:
     """The last line of environment code in a guest traceback, e.g. 'line 14 in sample'."""
     found = re.findall(r'File "<environment>", line (\d+), in (\w+)', traceback_text)
@@ -139,8 +150,11 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         return failed(job_failure(job, f"scoring the {len(renders)} references", ctx.limits), outcome=job.outcome)
-    scores = []
+    scores: list[float | str] = []
     for r, item in zip(renders, job.results):
+        if not item.ok and _is_score_value_error(item.error or {}):
+            scores.append(_score_value_problem(item.error or {}))  # it ran; L5 judges the value
+            continue
         if not item.ok:
             at = where(r.seed, r.difficulty)
             return failed(_call_error("score", at, item.error or {}).replace(f"score({at})",

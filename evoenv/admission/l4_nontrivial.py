@@ -65,7 +65,7 @@ def check_nontrivial(candidate: Candidate, ctx: AdmissionContext):
                       f"answer {answer[:80]!r} (the limit is {config.max_reference_share:.0%})",
                       reference=answer[:200], share=count / len(renders))
 
-    sizes = {d: [measures(r.instance, r.prompt) for r in by_level[d]] for d in (low, high)}
+    sizes = {d: [measures(_without_level(r.instance, d), r.prompt) for r in by_level[d]] for d in (low, high)}
     names = set().union(*(m.keys() for ms in sizes.values() for m in ms))
     echoes = {n for n in names if all(m.get(n) == d for d in (low, high) for m in sizes[d])}
     table = {}

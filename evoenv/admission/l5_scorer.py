@@ -67,6 +67,11 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
     if not renders or len(scores) != len(renders):
         return failed("no reference scores from L2 (run L2 first)")
 
+    bad = [(r, s) for r, s in zip(renders, scores) if isinstance(s, str)]
+    if bad:
+        r, problem = bad[0]
+        return failed(f"score(instance, reference) {problem} at {where(r.seed, r.difficulty)} ({len(bad)} of "
+                      f"{len(renders)} instances); scores must be floats in [0, 1]", seed=r.seed, difficulty=r.difficulty)
     below = [(r, s) for r, s in zip(renders, scores) if s < 1.0]
     if below:
         r, s = below[0]
