@@ -27,6 +27,11 @@ def _without_level(instance: dict, difficulty: int) -> dict:
     return {k: v for k, v in instance.items() if not (type(v) is int and v == difficulty)}
 
 
+def _preference(measure: str) -> int:
+    """Which measure to name in the reason: a named field, then an aggregate, then the prompt length."""
+    return 0 if measure == "prompt_chars" else 2 if "instance" in measure else 1
+
+
 @timed("L4")
 def check_nontrivial(candidate: Candidate, ctx: AdmissionContext):
     """Instances differ across seeds and difficulties; references vary; a size grows with difficulty."""
@@ -83,6 +88,6 @@ def check_nontrivial(candidate: Candidate, ctx: AdmissionContext):
                       f"{best[1][0]:.0%} of seed pairs (needs {config.growth_auc:.0%})", sizes=summary)
     # prefer a field of the instance over the prompt's length, then the largest relative growth
     name, (auc, lo, hi) = max(growing.items(),
-                              key=lambda kv: (kv[1][0], kv[0] != "prompt_chars", (kv[1][2] - kv[1][1]) / max(abs(kv[1][1]), 1.0)))
+                              key=lambda kv: (kv[1][0], _preference(kv[0]), (kv[1][2] - kv[1][1]) / max(abs(kv[1][1]), 1.0)))
     return passed(f"instances vary; {len(references)} distinct references; {name} grows from {lo:g} to {hi:g} "
                   f"(median, difficulty {low} -> {high})", growing=sorted(growing), sizes=summary)

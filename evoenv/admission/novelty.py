@@ -27,6 +27,7 @@ import numpy as np
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.embedding import DIM, embed_environments, model_key
+from evoenv.hashing import code_sha256
 from evoenv.sandbox import Rendered, Sandbox, SandboxedEnv
 
 
@@ -77,21 +78,29 @@ class NoveltyIndex:
         self._fingerprints: dict[str, tuple[Hashable, str]] = {}
         self._name_of = name_of
         self._find_fingerprint = find_fingerprint
+        self._row: dict[Hashable, int] = {}
+        self._key_of_hash: dict[str, Hashable] = {}  # code_sha256 -> key, to skip a candidate's own entry
+        self.find_key_of_hash: Callable[[str], Hashable | None] | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def add(self, key: Hashable, name: str, vector: np.ndarray, fp: str | None = None) -> None:
+    def add(self, key: Hashable, name: str, vector: np.ndarray, fp: str | None = None,
+            code_sha256: str | None = None) -> None:
         with self._lock:
+            self._row[key] = len(self.keys)
             self.keys.append(key)
             self._names[key] = name
+            if code_sha256:
+                self._key_of_hash[code_sha256] = key
             self._pending.append(np.asarray(vector, dtype=np.float32).reshape(1, -1))
             if fp:
                 self._fingerprints[fp] = (key, name)
 
     def add_many(self, keys: list[Hashable], matrix: np.ndarray, names: dict | None = None) -> None:
         with self._lock:
+            self._row.update((key, len(self.keys) + i) for i, key in enumerate(keys))
             self.keys.extend(keys)
             self._names.update(names or {})
             self._pending.append(np.asarray(matrix, dtype=np.float32).reshape(len(keys), -1))
@@ -109,18 +118,29 @@ class NoveltyIndex:
             self._names[key] = self._name_of(key)
         return self._names.get(key, str(key))
 
-    def nearest(self, vector: np.ndarray, k: int = 5) -> list[Neighbour]:
+    def key_of_hash(self, code_sha256: str) -> Hashable | None:
+        """The entry holding exactly this code, if any (a candidate is not compared with itself)."""
+        key = self._key_of_hash.get(code_sha256)
+        if key is None and self.find_key_of_hash is not None:
+            key = self.find_key_of_hash(code_sha256)
+        return key
+
+    def nearest(self, vector: np.ndarray, k: int = 5, exclude: Hashable | None = None) -> list[Neighbour]:
         matrix = self.matrix
         if not len(matrix):
             return []
         vector = np.asarray(vector, dtype=np.float32)
         sims = matrix @ vector
+        if exclude is not None and exclude in self._row:
+            sims[self._row[exclude]] = -np.inf
         k = min(k, len(sims))
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top])]
         half = DIM
         out = []
         for i in top:
+            if not np.isfinite(sims[i]):
+                continue
             prompt_sim = float(matrix[i, :half] @ vector[:half]) / self.lam if self.lam else 0.0
             code_sim = float(matrix[i, half:] @ vector[half:]) / (1 - self.lam) if self.lam < 1 else 0.0
             out.append(Neighbour(self.keys[i], self.name(self.keys[i]), float(sims[i]), prompt_sim, code_sim))
@@ -146,7 +166,12 @@ class NoveltyIndex:
             record = registry.find_fingerprint(fp)
             return None if record is None else (record.id, record.name)
 
+        def key_of_hash(sha):
+            record = registry.by_hash(sha)
+            return None if record is None else record.id
+
         index = cls(lam, name_of=name_of, find_fingerprint=lookup)
+        index.find_key_of_hash = key_of_hash
         ids, matrix = registry.admitted_embeddings(index.model)
         if len(ids):
             index.add_many(list(ids), matrix)
@@ -163,11 +188,11 @@ class NoveltyIndex:
             env = SandboxedEnv(code, sandbox)
             info = env.info()
             renders = env.render_many(config.pairs(info.max_difficulty))
-            rows.append((name, fingerprint(renders, info.max_difficulty, config)))
+            rows.append((name, fingerprint(renders, info.max_difficulty, config), code_sha256(code)))
             items.append((canonical_prompt(renders, info.max_difficulty, config), code))
         vectors = embed_environments(items, config.novelty_lambda)
-        for (name, fp), vector in zip(rows, vectors):
-            index.add(name, name, vector, fp)
+        for (name, fp, sha), vector in zip(rows, vectors):
+            index.add(name, name, vector, fp, code_sha256=sha)
         return index
 
 
@@ -191,14 +216,15 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
     if ctx.novelty is None:
         return not_run("novelty", "no index of admitted environments")
     index = ctx.novelty
+    itself = index.key_of_hash(candidate.code_sha256)
     hit = index.find_fingerprint(fp)
-    if hit is not None:
+    if hit is not None and hit[0] != itself:
         key, name = hit
         return failed(f"behaviourally identical to admitted environment {name!r} ({key}): the same prompts and "
                       "references on the canonical seeds, so it is a renamed or reformatted copy",
                       fingerprint=fp, duplicate_of={"id": key, "name": name}, model=index.model)
     vector = embed_candidate(candidate, config)
-    neighbours = index.nearest(vector, config.novelty_neighbours)
+    neighbours = index.nearest(vector, config.novelty_neighbours, exclude=itself)
     shown = [n.as_dict() for n in neighbours]
     top = neighbours[0] if neighbours else None
     similarity = top.similarity if top else 0.0

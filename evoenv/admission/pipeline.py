@@ -26,6 +26,9 @@ from evoenv.admission.review import check_review
 from evoenv.admission.reward import generator_reward
 
 MECHANICAL = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer)
+#: the order stages run in (STAGES in result.py is the registry's list; same names)
+ORDER = ("L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration")
+assert set(ORDER) == set(STAGES)
 
 
 @dataclass
@@ -71,7 +74,7 @@ def run_stages(candidate: Candidate, ctx: AdmissionContext,
         result = record(check(candidate, ctx))
         if not result.passed:
             done = {r.stage for r in results}
-            for name in STAGES:
+            for name in ORDER:
                 if name not in done:
                     record(not_run(name, f"{result.stage} failed"))
             return results
