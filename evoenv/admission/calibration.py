@@ -22,6 +22,16 @@ def difficulty_reward(p: float, target: float = 0.3, sigma: float = 0.15) -> flo
     return math.exp(-((p - target) ** 2) / (2 * sigma ** 2))
 
 
+def solver_chat(instance_prompt: str) -> list[dict]:
+    """The solver's chat for one instance: the shared solver template when the prompts package has
+    it, else the instance prompt alone (it already asks for <answer> tags)."""
+    try:
+        from evoenv.prompts import solver_prompt
+    except ImportError:
+        return [{"role": "user", "content": instance_prompt}]
+    return solver_prompt(instance_prompt)
+
+
 class CalibrationError(RuntimeError):
     """A sandbox job failed during calibration; the message is the reason."""
 
@@ -42,7 +52,7 @@ def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dic
         raise CalibrationError(f"render(seed={seeds[bad]}, difficulty={difficulty}) raised {error.get('type')}: "
                                f"{error.get('message')} (calibration seeds are not the L2 seeds)")
     rendered = [r.value for r in job.results]
-    prompts = [[{"role": "user", "content": r["prompt"]}] for r in rendered]
+    prompts = [solver_chat(r["prompt"]) for r in rendered]
     sampling = Sampling(temperature=config.solver_temperature, max_tokens=config.solver_max_tokens)
     completions = ctx.policy.generate(prompts, sampling)
     answers = [extract_answer(c.text) for c in completions]

@@ -54,7 +54,8 @@ def _persist_one(registry, outcome: AdmissionOutcome, *, run_id, lam: float, rep
     if outcome.admitted:
         embedding = (model_key(lam), observed.embedding) if observed.embedding is not None else None
         registry.admit(record.id, stages=outcome.stages, embedding=embedding, fingerprint=observed.fingerprint,
-                       reward=outcome.reward)
+                       reward=outcome.reward, run_id=run_id)
     else:
-        registry.reject(record.id, stages=outcome.stages, reason=outcome.reason, reward=outcome.reward)
+        registry.reject(record.id, stages=outcome.stages, reason=outcome.reason, reward=outcome.reward,
+                        run_id=run_id)
     return registry.get(record.id)

@@ -80,7 +80,7 @@ def validate(
     policy = _load_policy(policy_spec) if policy_spec else None
     outcomes = []
     with open_sandbox() as sandbox:
-        candidates = [Candidate(s.code, name=None, origin="file") for s in sources]
+        candidates = [Candidate(s.code, name=None, origin="imported") for s in sources]
         if not json_out:
             err_console.print("[dim]building the novelty index...[/]")
         index, against = _novelty_index(sandbox, config, {c.code_sha256 for c in candidates})
