@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+
+import pytest
 
 from .conftest import HERE
 
@@ -25,6 +26,7 @@ def test_help():
     assert result.returncode == 0 and "--policy" in result.stdout and "--json" in result.stdout
 
 
+@pytest.mark.slow
 def test_good_file_json_passes_with_novelty_against_the_seeds(tmp_path, seed_sources):
     good = HERE / "envs" / "good_inversions.py"
     result = evoenv(str(good), "--json", env={"EVOENV_DB": f"sqlite:///{tmp_path}/absent.db"})
