@@ -53,3 +53,33 @@ def test_table_names_the_failing_stage_and_exits_one():
 def test_missing_file_is_a_clear_error(tmp_path):
     result = evoenv(str(tmp_path / "nope.py"))
     assert result.returncode == 2 and "nope.py: no such file" in result.stderr
+
+
+@pytest.mark.slow
+def test_policy_spec_runs_review_and_calibration(tmp_path):
+    """With --policy (the replay TEST DOUBLE: recorded texts, no model), review and calibration run."""
+    import importlib
+
+    from tests.conftest import require
+
+    policy_module = importlib.import_module("evoenv.policy")
+    require(hasattr(policy_module, "load_policy"), "evoenv.policy.load_policy is not available in this checkout")
+    verdict = {"data_flow": {"ok": True, "notes": ""}, "instance_trace": {"ok": True, "notes": ""},
+               "algorithm": {"ok": True, "notes": ""}, "scorer": {"ok": True, "notes": ""},
+               "verdict": "accept", "reason": "traced by hand"}
+    records = tmp_path / "replay.jsonl"
+    records.write_text(
+        json.dumps({"text": "Checked.\n" + json.dumps(verdict), "when": "Checklist", "repeat": True}) + "\n"
+        + json.dumps({"text": "Looks two-colourable. <answer>yes</answer>", "unless": "Checklist", "repeat": True})
+        + "\n")
+    result = evoenv(str(HERE / "envs" / "good_bipartite_yesno.py"), "--json", "--policy", f"replay:{records}",
+                    env={"EVOENV_DB": f"sqlite:///{tmp_path}/absent.db"})
+    data = json.loads(result.stdout)
+    stages = {s["stage"]: s for s in data["files"][0]["stages"]}
+    assert stages["review"]["passed"] is True and stages["review"]["details"]["accepted"] == 3
+    assert [r["text"].startswith("Checked.") for r in stages["review"]["details"]["reviews"]] == [True] * 3
+    curve = stages["calibration"]["details"]["curve"]
+    assert curve and all(p["n"] == 8 for p in curve)
+    # "always yes" passes exactly on the bipartite instances: in band, so calibration passes
+    assert stages["calibration"]["passed"] is True and 0 < stages["calibration"]["details"]["pass_rate"] < 1
+    assert result.returncode == (0 if data["ok"] else 1)
