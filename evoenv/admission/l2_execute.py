@@ -38,6 +38,10 @@ def job_failure(job: JobResult, doing: str, limits: Limits, advice: str = SLOW_R
         if error.get("type") == "ContractError":
             return f"the sandbox found no environment class: {error.get('message', detail)}"
         return f"the source failed to load: {detail}"
+    if job.outcome == CRASH and "SIGKILL" in detail:
+        # a kill the sandbox could not attribute: in practice a CPU, wall or memory limit
+        return (f"killed (SIGKILL) while {doing}: most likely over the limit of {limits.cpu_s:g} s CPU / "
+                f"{limits.wall_s:g} s wall or {limits.memory_mb} MB ({detail}); {advice}")
     if job.outcome == CRASH:
         return f"the sandboxed process crashed while {doing}: {detail}"
     return f"{job.outcome} while {doing}: {detail}"
