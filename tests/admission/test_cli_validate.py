@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from .conftest import HERE
+from .conftest import HERE, env_code
 
 ROOT = HERE.parent.parent
 
@@ -83,3 +83,30 @@ def test_policy_spec_runs_review_and_calibration(tmp_path):
     # "always yes" passes exactly on the bipartite instances: in band, so calibration passes
     assert stages["calibration"]["passed"] is True and 0 < stages["calibration"]["details"]["pass_rate"] < 1
     assert result.returncode == (0 if data["ok"] else 1)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("minilm")
+def test_novelty_against_the_registry_at_evoenv_db(tmp_path, sandbox):
+    from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, admit_candidate
+    from evoenv.admission.novelty import NoveltyIndex
+    from evoenv.admission.persist import persist
+    from evoenv.registry import open_registry, upgrade
+
+    url = f"sqlite:///{tmp_path}/reg.db"
+    upgrade(url)
+    registry = open_registry(url)
+    ctx = AdmissionContext(sandbox, AdmissionConfig(admit_without_policy=True), novelty=NoveltyIndex(0.5))
+    record = persist(registry, admit_candidate(Candidate(env_code("good_inversions")), ctx))
+    registry.close()
+    assert record.status == "admitted"
+    copy = tmp_path / "renamed.py"
+    copy.write_text("# mine now\n" + env_code("good_inversions").replace("CountInversions", "Mine")
+                    .replace("count_inversions_test", "mine"))
+    result = evoenv(str(copy), "--json", env={"EVOENV_DB": url})
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["novelty_against"] == f"registry {url}"
+    novelty = next(s for s in data["files"][0]["stages"] if s["stage"] == "novelty")
+    assert novelty["passed"] is False
+    assert novelty["reason"].startswith(f"behaviourally identical to admitted environment 'count_inversions_test' ({record.id})")
