@@ -22,6 +22,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 
 _lock = threading.Lock()
+_encode_lock = threading.Lock()
 _model = None
 
 
@@ -69,14 +70,15 @@ def embed_texts(texts: list[str], threads: int | None = 1) -> np.ndarray:
     import torch
 
     model = load_model()
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
-    finally:
+    with _encode_lock:  # one encode at a time: the thread setting is process-wide
+        previous = torch.get_num_threads()
         if threads:
-            torch.set_num_threads(previous)
+            torch.set_num_threads(threads)
+        try:
+            vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+        finally:
+            if threads:
+                torch.set_num_threads(previous)
     return np.asarray(vectors, dtype=np.float32)
 
 
