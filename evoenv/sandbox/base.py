@@ -26,10 +26,15 @@ class Limits:
     memory_mb: int = 1024
     wall_s: float = 20.0
     result_bytes: int = 8 * 1024 * 1024
+    #: Isolation layers the backend must provide or refuse to run (see ``evoenv sandbox check``).
+    #: None: ``EVOENV_SANDBOX_MIN_LAYERS`` (comma list, "all" or "none"), else ``DEFAULT_MIN_LAYERS``.
+    min_layers: tuple[str, ...] | None = None
+    file_mb: int = 16
+    threads: int = 64
 
     def as_dict(self) -> dict:
         return {"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "wall_s": self.wall_s,
-                "result_bytes": self.result_bytes}
+                "result_bytes": self.result_bytes, "file_mb": self.file_mb, "threads": self.threads}
 
 
 @dataclass
@@ -71,6 +76,10 @@ class JobResult:
             return cls(CRASH, detail=f"expected {expected_calls} results, got {len(results)}")
         return cls(outcome, results, str(reply.get("detail", ""))[:4000],
                    float(reply.get("duration_s") or 0.0), reply.get("error"))
+
+
+class SandboxUnavailable(RuntimeError):
+    """The backend cannot start, or lacks isolation layers the configuration requires."""
 
 
 class SandboxError(RuntimeError):
