@@ -217,10 +217,11 @@ class DockerSandbox:
     kind = "docker"
 
     def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 200,
-                 static_policy: bool = True, image: str = IMAGE):
+                 static_policy: bool = True, restricted_builtins: bool = True, image: str = IMAGE):
         self.limits = limits or Limits()
         self.recycle_after = recycle_after
         self.static_policy = static_policy
+        self.restricted_builtins = restricted_builtins
         self.image = image
         self.required_layers = L.required_layers(self.limits)
         self.pool_id = uuid.uuid4().hex[:12]
@@ -280,12 +281,11 @@ class DockerSandbox:
         if self._closed:
             raise RuntimeError("sandbox is closed")
         limits = limits or self.limits
-        builtins = None
         if self.static_policy:
             refused = policy.gate(code)
             if refused is not None:
                 return refused
-            builtins = policy.restricted_builtin_names()
+        builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
         if fresh_hash_seed is not None:
             one_off = self._start(hash_seed=fresh_hash_seed)
             try:

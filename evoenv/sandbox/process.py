@@ -123,17 +123,19 @@ class ProcessSandbox:
     """A pool of ``workers`` zygotes; ``run`` blocks until one is free. Thread-safe.
 
     Every job first passes the static policy (``evoenv.sandbox.policy``, cached by source
-    hash) and then runs with restricted builtins. ``static_policy=False`` turns both
-    language-level layers off; it exists ONLY so tests can prove the OS layers on their own.
+    hash) and then runs with restricted builtins. ``static_policy=False`` and
+    ``restricted_builtins=False`` turn those language-level layers off; they exist ONLY so
+    tests can prove each layer (and the OS layers) on its own.
     """
 
     kind = "process"
 
     def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 500,
-                 static_policy: bool = True):
+                 static_policy: bool = True, restricted_builtins: bool = True):
         self.limits = limits or Limits()
         self.recycle_after = recycle_after
         self.static_policy = static_policy
+        self.restricted_builtins = restricted_builtins
         self.required_layers = L.required_layers(self.limits)
         self._idle: queue.Queue[Zygote | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -169,12 +171,11 @@ class ProcessSandbox:
         if self._closed:
             raise RuntimeError("sandbox is closed")
         limits = limits or self.limits
-        builtins = None
         if self.static_policy:
             refused = policy.gate(code)
             if refused is not None:
                 return refused
-            builtins = policy.restricted_builtin_names()
+        builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
         if fresh_hash_seed is not None:
             one_off = Zygote(hash_seed=fresh_hash_seed)
             try:

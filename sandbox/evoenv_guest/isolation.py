@@ -278,6 +278,12 @@ def _private_filesystem(state: ZygoteState) -> None:
 def setup_zygote(job_uid: int) -> ZygoteState:
     """Run once in the zygote before any job. Never raises: what fails is simply not a layer."""
     state = ZygoteState()
+    # Not dumpable: a job with the same uid (Docker) cannot open /proc/<zygote>/mem or environ.
+    PR_SET_DUMPABLE = 4
+    try:
+        prctl(PR_SET_DUMPABLE, 0)
+    except OSError:
+        state.notes.append("could not make the zygote non-dumpable")
     if os.getuid() == 0:
         state.job_uid = job_uid
     for name, flag in (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS)):
@@ -384,6 +390,8 @@ def apply_rlimits(limits: dict, nproc: bool) -> None:
         (resource.RLIMIT_FSIZE, (fsize, fsize)),
         (resource.RLIMIT_NOFILE, (64, 64)),
         (resource.RLIMIT_CORE, (0, 0)),
+        # a bounded stack: runaway C recursion faults fast instead of eating the address space
+        (resource.RLIMIT_STACK, (min(memory // 4, 64 * MB),) * 2),
     ]
     if nproc:
         settings.append((resource.RLIMIT_NPROC, (int(limits.get("threads", 64)),) * 2))
