@@ -154,7 +154,7 @@ class Child(Base):
     Program("threads_1e5", env('import threading\nev = threading.Event()\nfor _ in range(10**5):\n'
                                '    threading.Thread(target=ev.wait, daemon=True).start()'), "policy", "error"),
     Program("deep_recursion", env('def f(n):\n    return f(n + 1)\nf(0)'), "error", "error"),
-    Program("recursion_limit_segfault", env('import sys\nsys.setrecursionlimit(10**8)\nx = []\nfor _ in range(10**6):\n    x = [x]\nrepr(x)'),
+    Program("recursion_limit_segfault", env('import sys, json\nsys.setrecursionlimit(10**8)\nx = []\nfor _ in range(10**6):\n    x = [x]\njson.dumps(x)'),
             "policy", "crash"),
     # output
     Program("print_1gb", env('print("x" * 10**9)'), "memory", "memory"),
