@@ -359,9 +359,13 @@ def make_scratch(state: ZygoteState, job_index: int) -> str:
     return path
 
 
-def clean_after_job(state: ZygoteState, scratch: str) -> None:
+def clean_after_job(state: ZygoteState, scratch: str | None) -> None:
+    """Remove a job's files: its scratch, and in a container everything in /tmp and /dev/shm.
+    (Jobs with a private tmpfs, scratch None, leave nothing behind.)"""
     import shutil
 
+    if scratch is None:
+        return
     shutil.rmtree(scratch, ignore_errors=True)
     for folder in state.clean_dirs:
         try:
@@ -405,14 +409,31 @@ def drop_privileges(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
-def prepare_child(state: ZygoteState, scratch: str, seccomp: bool = True) -> None:
+JOB_SCRATCH = "/tmp/job"
+
+
+def private_tmp(state: ZygoteState) -> str:
+    """In the child, still privileged: a mount namespace of its own with fresh tmpfs /tmp and
+    /dev/shm. Whatever the job writes there vanishes with it; no job sees another's files."""
+    unshare(CLONE_NEWNS)
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m")
+    if os.path.isdir("/dev/shm"):
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m")
+    os.mkdir(JOB_SCRATCH, 0o700)
+    if state.job_uid is not None:
+        os.chown(JOB_SCRATCH, state.job_uid, state.job_uid)
+    return JOB_SCRATCH
+
+
+def prepare_child(state: ZygoteState, scratch: str | None, seccomp: bool = True) -> None:
     """In a forked child, before it even has a job: every layer that does not depend on the job.
 
-    The zygote forks this 'spare' ahead of time, so its cost is off the job's path."""
+    The zygote forks this 'spare' ahead of time, so its cost is off the job's path.
+    ``scratch`` None: make a private tmpfs scratch (needs the mount layer)."""
     pid = os.getpid()
     os.setpgid(0, 0)  # its own group: kill(0) cannot reach the zygote's group
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.chdir(scratch)
+    os.chdir(private_tmp(state) if scratch is None else scratch)
     if state.job_uid is not None:
         drop_privileges(state.job_uid)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
@@ -425,7 +446,7 @@ def apply_job_limits(state: ZygoteState, limits: dict) -> None:
     apply_rlimits(limits, nproc=state.job_uid is not None)
 
 
-def apply_child(state: ZygoteState, limits: dict, scratch: str, seccomp: bool = True) -> None:
+def apply_child(state: ZygoteState, limits: dict, scratch: str | None, seccomp: bool = True) -> None:
     """Every per-job layer at once (used by the probe)."""
     prepare_child(state, scratch, seccomp)
     apply_job_limits(state, limits)
@@ -450,11 +471,12 @@ def probe_layers(state: ZygoteState) -> dict[str, bool]:
             found["pid"] = os.getpid() == 1 and state.namespaces["pid"]
             limits = {"cpu_s": 5, "memory_mb": 512}
             try:
-                apply_child(state, limits, scratch, seccomp=False)
+                own_tmp = state.namespaces["mount"]
+                apply_child(state, limits, None if own_tmp else scratch, seccomp=False)
                 found["rlimits"] = resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
                 found["non_root"] = os.geteuid() != 0
                 found["nproc"] = state.job_uid is not None and resource.getrlimit(resource.RLIMIT_NPROC)[0] > 0
-                found["scratch"] = os.getcwd() == scratch
+                found["scratch"] = os.getcwd() == (JOB_SCRATCH if own_tmp else scratch)
                 with open("/proc/self/status" if os.path.exists("/proc/self/status") else os.devnull) as f:
                     found["no_new_privs"] = "NoNewPrivs:\t1" in f.read() or _nnp_from_prctl()
                 if state.namespaces["mount"]:

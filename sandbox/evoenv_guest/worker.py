@@ -65,11 +65,12 @@ class Zygote:
         self.jobs = 0
         self.container_init = os.getpid() == 1  # PID 1 of a container: may kill(-1) after a job
         self.spare: Spare | None = None
-        self.finished: tuple[int, str] | None = None  # (pid, scratch) of a job still to reap and clean
+        self.finished: list[tuple[int, str]] = []  # (pid, scratch) of jobs still to reap and clean
 
     def fork_spare(self) -> Spare:
         self.jobs += 1
-        scratch = isolation.make_scratch(self.state, self.jobs)
+        # With the mount layer the child makes its own private tmpfs scratch.
+        scratch = None if self.state.namespaces["mount"] else isolation.make_scratch(self.state, self.jobs)
         job_r, job_w = os.pipe()
         result_r, result_w = os.pipe()
         pid = isolation.fork_job(self.state)
@@ -94,25 +95,34 @@ class Zygote:
         isolation.remove_scratch_root(self.state)
 
     def settle(self, fork_next: bool = True) -> None:
-        """Reap and clean up after the last job, then fork the next job's spare."""
-        if self.finished is not None:
-            pid, scratch = self.finished
-            self.finished = None
+        """Make sure a spare is ready, and reap and clean up after finished jobs.
+
+        Reaping waits for nothing while more jobs may come: a killed child that is still
+        tearing down its memory is reaped at a later call (its scratch is removed then)."""
+        if fork_next and self.spare is None and self.state.namespaces["mount"]:
+            self.spare = self.fork_spare()  # first, so it isolates itself while we clean up
+        blocking = self.container_init or not fork_next
+        waiting = []
+        for pid, scratch in self.finished:
             _kill(pid)
             try:
-                os.waitpid(pid, 0)
+                done = os.waitpid(pid, 0 if blocking else os.WNOHANG)[0]
             except ChildProcessError:
-                pass
-            if self.container_init:
-                _sweep_container()
-            isolation.clean_after_job(self.state, scratch)
-        if self.spare is None and fork_next:
+                done = pid
+            if done:
+                isolation.clean_after_job(self.state, scratch)
+            else:
+                waiting.append((pid, scratch))
+        self.finished = waiting
+        if self.container_init:
+            _sweep_container()  # kill(-1): only safe while no spare exists
+        if fork_next and self.spare is None:
             self.spare = self.fork_spare()
 
 
 def _child(zygote: Zygote, job_r: int, result_w: int, scratch: str) -> None:
     """Runs in the forked child; never returns."""
-    status = 70
+    status, job = 70, None
     try:
         keep = sorted((job_r, result_w))
         os.closerange(0, keep[0])
@@ -127,8 +137,14 @@ def _child(zygote: Zygote, job_r: int, result_w: int, scratch: str) -> None:
         isolation.apply_job_limits(zygote.state, limits)
         reply = runner.run_job(job, result_w)
         status = 0 if reply else 71
-    except BaseException:  # noqa: BLE001 - last resort: the zygote sees 'crash'
+    except BaseException as exc:  # noqa: BLE001 - last resort: the zygote sees 'crash'
         status = 72
+        if isinstance(job, dict):  # say why (this is our code failing, not the environment's)
+            try:
+                detail = f"sandbox child failed: {type(exc).__name__}: {exc}"[:500]
+                P.write_all(result_w, P.encode(_failure(job.get("nonce"), P.CRASH, detail)), os.write)
+            except BaseException:  # noqa: BLE001
+                pass
     finally:
         os._exit(status)
 
@@ -205,6 +221,9 @@ def run_one(zygote: Zygote, job: dict) -> dict:
             pass  # the spare died early; its status tells why
         finally:
             os.close(spare.job_w)
+        if not zygote.container_init and zygote.state.namespaces["mount"]:
+            # Fork the next job's child now, while this job runs (on another core if there is one).
+            zygote.spare = zygote.fork_spare()
         try:
             body, problem = _collect(pid, spare.result_r, deadline, int(limits["result_bytes"]))
         finally:
@@ -218,9 +237,9 @@ def run_one(zygote: Zygote, job: dict) -> dict:
                 _sweep_container()
             isolation.clean_after_job(zygote.state, spare.scratch)
         else:
-            zygote.finished = (pid, spare.scratch)  # reaped after the reply is sent
+            zygote.finished.append((pid, spare.scratch))  # reaped after the reply is sent
     except BaseException:
-        zygote.finished = (pid, spare.scratch)
+        zygote.finished.append((pid, spare.scratch))
         raise
     cpu_used = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
     reply = _classify(job, body, problem, status, limits, cpu_used)
