@@ -102,6 +102,11 @@ def test_error_in_one_call_is_per_call(pool):
     assert SandboxedEnv(code, pool).score({"a": 1, "b": 2}, "3") == 0.0  # a raising scorer scores 0
 
 
+def test_syntax_error_is_error_not_policy(pool):
+    result = pool.run("def broken(:\n", [{"op": "describe"}])
+    assert result.outcome == ERROR and result.error["type"] == "SyntaxError"
+
+
 def test_contract_violation_is_error(pool):
     result = pool.run("class NotAnEnv:\n    pass\n", [{"op": "describe"}])
     assert result.outcome == ERROR and "expected exactly one class" in result.detail

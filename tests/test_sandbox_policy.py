@@ -147,6 +147,7 @@ def test_gate_result():
     assert result.outcome == "policy"
     assert result.error["violations"] == [{"line": 1, "rule": "import", "message": result.error["violations"][0]["message"]}]
     assert policy.gate(CLEAN) is None
+    assert policy.gate("def f(:\n") is None  # a SyntaxError is the sandbox's ordinary `error`
 
 
 def test_restricted_builtins_come_from_restrictedpython():

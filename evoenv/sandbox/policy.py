@@ -209,7 +209,7 @@ def analyse(code: str) -> tuple[Violation, ...]:
     try:
         tree = ast.parse(code, "<environment>")
     except SyntaxError as exc:
-        return (Violation(exc.lineno or 0, "syntax", f"syntax error: {exc.msg}"),)
+        return (Violation(exc.lineno or 0, "syntax", f"SyntaxError: {exc.msg}"),)
     except (RecursionError, MemoryError, ValueError) as exc:
         return (Violation(0, "syntax", f"source cannot be parsed: {type(exc).__name__}"),)
     depth, nodes = _depth_and_size(tree)
@@ -293,6 +293,9 @@ def gate(code: str) -> JobResult | None:
     violations = check(code)
     if not violations:
         return None
+    if len(violations) == 1 and violations[0].message.startswith("SyntaxError"):
+        return None  # nothing can run: the sandbox reports it as an ordinary load error
+
     return JobResult(POLICY, detail=explain(violations), error={
         "type": "PolicyViolation",
         "message": explain(violations),
