@@ -47,6 +47,9 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     default backend; it is started on the first instance view."""
     registry = _open_registry(registry_url)
     sampler = InstanceSampler(sandbox)
+    from evoenv.registry import SORTS as REGISTRY_SORTS, RegistryError, RegistryLocked
+
+    sorts = inputs.available_sorts(REGISTRY_SORTS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -65,7 +68,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(stages=inputs.STAGE_NAMES, statuses=inputs.STATUSES,
-                                 origins=inputs.ORIGINS, sorts=inputs.SORTS, read_only=admin_token is None)
+                                 origins=inputs.ORIGINS, sorts=sorts, sort_labels=inputs.SORT_LABELS, read_only=admin_token is None)
     templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
 
     def page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
@@ -105,6 +108,15 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     async def not_found(request: Request, exc: views.NotFound):
         return error_response(request, 404, str(exc))
 
+    @app.exception_handler(RegistryLocked)
+    async def locked(request: Request, exc: RegistryLocked):
+        return error_response(request, 503, f"the registry is busy: {exc}")
+
+    @app.exception_handler(RegistryError)
+    async def registry_refused(request: Request, exc: RegistryError):
+        # The registry checks its own arguments; what it refuses is bad input.
+        return error_response(request, 404 if isinstance(exc, LookupError) else 400, str(exc))
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("error serving %s", request.url.path)
@@ -119,7 +131,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         return views.env_list(
             registry, status=inputs.choice("status", status, inputs.STATUSES),
             origin=inputs.choice("origin", origin, inputs.ORIGINS), tag=inputs.tag(tag),
-            search=inputs.search(q), sort=inputs.choice("sort", sort, tuple(inputs.SORTS)) or "created",
+            search=inputs.search(q), sort=inputs.choice("sort", sort, sorts) or "created",
             page=page_no)
 
     def instance_of(rec, seed: int, difficulty: int, reveal: bool) -> dict:
@@ -168,7 +180,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
             raise BadInput(f"environment #{env_id} is already retired", 409)
         try:
             registry.retire(env_id)
-        except (ValueError, LookupError) as exc:
+        except RegistryError as exc:
             raise BadInput(f"cannot retire #{env_id}: {exc}", 409) from None
         return views.summary(views.get_record(registry, env_id))
 
@@ -178,7 +190,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     Origin = Query(None, description=f"one of {', '.join(inputs.ORIGINS)}")
     Tag = Query(None, max_length=64, description="a tag")
     Search = Query(None, max_length=inputs.MAX_SEARCH, description="full-text search over name, description and code")
-    Sort = Query("created", description=f"one of {', '.join(inputs.SORTS)}")
+    Sort = Query("created", description=f"one of {', '.join(sorts)}")
     PageNo = Query(1, ge=1, le=inputs.MAX_PAGE, description="page number, from 1")
     Seed = Query(0, ge=0, le=inputs.MAX_SEED, description="instance seed")
     Difficulty = Query(1, ge=1, le=1000, description="difficulty level, 1..max_difficulty")

@@ -12,8 +12,15 @@ from fastapi import HTTPException
 
 STATUSES = ("candidate", "admitted", "rejected", "retired")
 ORIGINS = ("seed", "generated", "imported")
-#: sort key shown to users -> the registry's ``list_envs(sort=...)`` value.
-SORTS = {"created": "created", "pass_rate": "pass_rate", "novelty": "novelty", "name": "name"}
+#: Sort keys the list page offers (when the registry supports them), with their labels.
+SORT_LABELS = {"created": "newest", "pass_rate": "pass rate", "novelty": "novelty", "reward": "reward",
+               "generation": "generation", "difficulty": "max difficulty", "name": "name", "id": "id"}
+
+
+def available_sorts(registry_sorts) -> tuple[str, ...]:
+    """The registry's sort keys, in the order the page lists them."""
+    known = [k for k in SORT_LABELS if k in registry_sorts]
+    return tuple(known + sorted(set(registry_sorts) - set(known)))
 STAGE_NAMES = ("L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty")
 
 PAGE_SIZE = 50

@@ -18,6 +18,9 @@ class EnvSummary(BaseModel):
     tags: list[str]
     created_at: str | None
     code_sha256: str | None
+    reward: float | None = None
+    status_reason: str = ""
+    run_id: int | None = None
     pass_rate: float | None = None
     novelty: float | None = None
 
@@ -35,6 +38,8 @@ class EnvPage(BaseModel):
     items: list[EnvSummary]
     page: int
     page_size: int
+    total: int
+    pages: int
     has_next: bool
     filters: Filters
 
@@ -135,6 +140,7 @@ class RunFunnel(BaseModel):
     started_at: str | None
     proposed: int
     admitted: int
+    rejected: int
     tokens: float | None
     seconds: float | None
     tokens_per_admitted: float | None

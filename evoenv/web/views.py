@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from evoenv.registry import RegistryError
 from evoenv.web import inputs
 
 STAGE_ORDER = inputs.STAGE_NAMES
@@ -46,6 +47,9 @@ def summary(rec: Any) -> dict:
         "tags": sorted(tags),
         "created_at": _iso(_get(rec, "created_at")),
         "code_sha256": _get(rec, "code_sha256"),
+        "reward": _rate(_get(rec, "reward")),
+        "status_reason": _get(rec, "status_reason") or "",
+        "run_id": _get(rec, "run_id"),
         "pass_rate": _rate(_get(rec, "pass_rate")),
         "novelty": _rate(_get(rec, "novelty")),
     }
@@ -58,7 +62,7 @@ class NotFound(LookupError):
 def get_record(reg: Any, ref: int | str) -> Any:
     try:
         rec = reg.get(ref)
-    except (LookupError, ValueError) as exc:
+    except LookupError as exc:
         raise NotFound(f"no environment {ref!r} in the registry") from exc
     if rec is None:
         raise NotFound(f"no environment {ref!r} in the registry")
@@ -67,14 +71,27 @@ def get_record(reg: Any, ref: int | str) -> Any:
 
 # ---------------------------------------------------------------- list page
 
+def pass_rate(curve: dict) -> float | None:
+    """Passes over attempts across every calibration row (all checkpoints, all levels)."""
+    n = sum(point[1] for points in curve.values() for point in points)
+    passes = sum(point[2] for points in curve.values() for point in points)
+    return round(passes / n, 4) if n else None
+
+
 def env_list(reg: Any, *, status=None, origin=None, tag=None, search=None, sort="created",
              page=1, page_size=inputs.PAGE_SIZE) -> dict:
-    # One extra row tells whether a next page exists without counting the table.
     rows = reg.list_envs(status=status, origin=origin, tag=tag, search=search,
-                         sort=inputs.SORTS[sort], limit=page_size + 1, offset=(page - 1) * page_size)
-    items = [summary(r) for r in rows[:page_size]]
+                         sort=sort, limit=page_size, offset=(page - 1) * page_size)
+    total = reg.count_envs(status=status, origin=origin, tag=tag, search=search)
+    items = []
+    for rec in rows:
+        item = summary(rec)
+        if item["pass_rate"] is None:  # the registry does not store it: derive it for the rows shown
+            item["pass_rate"] = pass_rate(reg.calibration_curve(item["id"]))
+        items.append(item)
     return {
-        "items": items, "page": page, "page_size": page_size, "has_next": len(rows) > page_size,
+        "items": items, "page": page, "page_size": page_size, "total": total,
+        "pages": max(1, -(-total // page_size)), "has_next": page * page_size < total,
         "filters": {"status": status, "origin": origin, "tag": tag, "q": search, "sort": sort},
     }
 
@@ -171,7 +188,7 @@ def lineage(reg: Any, env_id: int, depth: int = 3, max_nodes: int = 60) -> dict:
                     if len(nodes) >= max_nodes:
                         truncated = True
                         continue
-                    if _get(other, "name") is None:
+                    if _get(other, "generation") is None:  # lineage rows carry no generation
                         other = get_record(reg, other_id)
                     nodes[other_id] = {**_node(other), "layer": step * level}
                     next_frontier.append(other_id)
@@ -202,7 +219,7 @@ def env_detail(reg: Any, rec: Any) -> dict:
         "stages": stages,
         "latest_stages": latest_stages(stages),
         "failing_stage": failing["stage"] if failing else None,
-        "reason": (failing["reason"] if failing else None) or _get(rec, "reason"),
+        "reason": (failing["reason"] if failing else None) or _get(rec, "status_reason") or None,
         "reviews": review_rows(reg, env_id),
         "calibration": calibration(reg, env_id),
     }
@@ -211,70 +228,87 @@ def env_detail(reg: Any, rec: Any) -> dict:
 # ---------------------------------------------------------------- funnel
 
 FUNNEL_STEPS = ("proposed",) + STAGE_ORDER + ("admitted",)
+EVER_ADMITTED = ("admitted", "retired")
 
 
-def _funnel_bars(raw: dict) -> list[dict]:
-    """``Registry.funnel`` rows as one bar per step: proposed, each stage that passed, admitted."""
-    bars = []
-    first = raw.get(STAGE_ORDER[0], {})
-    proposed = int(first.get("entered", 0))
-    bars.append({"step": "proposed", "count": proposed})
+def _funnel_bars(raw: dict, proposed: int, admitted: int) -> list[dict]:
+    """One bar per step: proposed, the environments that passed each stage, admitted."""
+    bars = [{"step": "proposed", "count": proposed}]
     for stage in STAGE_ORDER:
         row = raw.get(stage)
-        if row is None:
-            continue
-        bars.append({"step": stage, "count": int(row.get("passed", 0)), "entered": int(row.get("entered", 0))})
-    admitted = raw.get("admitted")
-    if isinstance(admitted, dict):
-        admitted = admitted.get("passed", admitted.get("entered", 0))
-    if admitted is None:
-        admitted = bars[-1]["count"] if len(bars) > 1 else 0
-    bars.append({"step": "admitted", "count": int(admitted)})
+        if row is not None:
+            bars.append({"step": stage, "count": int(row.get("passed", 0)), "entered": int(row.get("entered", 0))})
+    bars.append({"step": "admitted", "count": admitted})
+    top = max([proposed] + [b["count"] for b in bars]) or 0
     for bar in bars:
-        bar["fraction"] = round(bar["count"] / proposed, 4) if proposed else 0.0
+        bar["fraction"] = round(bar["count"] / top, 4) if top else 0.0
     return bars
 
 
-def _runs(reg: Any) -> list[Any]:
-    for name in ("list_runs", "runs"):
-        method = getattr(reg, name, None)
-        if callable(method):
-            return list(method())
-    return []
+def _tokens(summary_: dict) -> float | None:
+    for key in ("tokens", "total_tokens"):
+        if isinstance(summary_.get(key), (int, float)):
+            return float(summary_[key])
+    parts = [summary_.get(k) for k in ("prompt_tokens", "completion_tokens")]
+    if all(isinstance(p, (int, float)) for p in parts):
+        return float(sum(parts))
+    return None
 
 
-def funnel(reg: Any, run_id: int | None = None) -> dict:
-    overall = _funnel_bars(reg.funnel(run_id=run_id))
-    runs = []
-    for run in _runs(reg):
-        rid = int(_get(run, "id"))
-        bars = _funnel_bars(reg.funnel(run_id=rid))
-        summary_ = _get(run, "summary") or {}
-        admitted = bars[-1]["count"]
-        tokens = summary_.get("tokens", summary_.get("total_tokens"))
-        seconds = summary_.get("seconds", summary_.get("wall_s"))
-        runs.append({
-            "id": rid, "kind": _get(run, "kind"), "status": _get(run, "status"),
-            "started_at": _iso(_get(run, "started_at") or _get(run, "created_at")),
-            "proposed": bars[0]["count"], "admitted": admitted,
-            "tokens": tokens, "seconds": seconds,
-            "tokens_per_admitted": round(tokens / admitted, 1) if tokens is not None and admitted else None,
-            "seconds_per_admitted": round(seconds / admitted, 2) if seconds is not None and admitted else None,
-            "bars": bars,
-        })
-    return {"run_id": run_id, "bars": overall, "runs": runs}
+def _seconds(run: Any) -> float | None:
+    summary_ = _get(run, "summary") or {}
+    for key in ("seconds", "wall_s", "duration_s"):
+        if isinstance(summary_.get(key), (int, float)):
+            return float(summary_[key])
+    started, finished = _get(run, "started_at"), _get(run, "finished_at")
+    if started is not None and finished is not None:
+        return (finished - started).total_seconds()
+    return None
+
+
+def run_row(reg: Any, run: Any) -> dict:
+    rid = int(_get(run, "id"))
+    counts = _get(run, "counts") or {}
+    proposed = sum(counts.values())
+    admitted = sum(counts.get(s, 0) for s in EVER_ADMITTED)
+    tokens, seconds = _tokens(_get(run, "summary") or {}), _seconds(run)
+    return {
+        "id": rid, "kind": _get(run, "kind"), "status": _get(run, "status"),
+        "started_at": _iso(_get(run, "started_at")),
+        "proposed": proposed, "admitted": admitted, "rejected": counts.get("rejected", 0),
+        "tokens": tokens, "seconds": seconds,
+        "tokens_per_admitted": round(tokens / admitted, 1) if tokens is not None and admitted else None,
+        "seconds_per_admitted": round(seconds / admitted, 2) if seconds is not None and admitted else None,
+        "bars": _funnel_bars(reg.funnel(run_id=rid), proposed, admitted),
+    }
+
+
+def funnel(reg: Any, run_id: int | None = None, max_runs: int = 50) -> dict:
+    """Overall (or one run's) funnel, and a row per run, newest first."""
+    if run_id is not None:
+        try:
+            run = reg.get_run(run_id)
+        except RegistryError as exc:
+            raise NotFound(str(exc)) from None
+        selected = run_row(reg, run)
+        bars = selected["bars"]
+    else:
+        counts = reg.status_counts()
+        bars = _funnel_bars(reg.funnel(), sum(counts.values()), sum(counts.get(s, 0) for s in EVER_ADMITTED))
+    runs = [run_row(reg, run) for run in reg.runs(limit=max_runs)]
+    return {"run_id": run_id, "bars": bars, "runs": runs}
 
 
 # ---------------------------------------------------------------- rejected candidates
 
 def stage_failures(reg: Any) -> dict[str, int]:
     """How many candidates each stage turned away, from the registry's funnel."""
-    raw = reg.funnel(run_id=None)
+    raw = reg.funnel()
     return {stage: int(raw[stage].get("entered", 0)) - int(raw[stage].get("passed", 0))
             for stage in STAGE_ORDER if stage in raw}
 
 
-def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_limit=5000) -> dict:
+def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_limit=2000) -> dict:
     """Rejected candidates, newest first, each with the stage that failed and why.
 
     Filtering by stage walks the rejected list in batches (at most ``scan_limit``
@@ -305,7 +339,7 @@ def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_li
             items.append({
                 **summary(rec),
                 "failing_stage": failing_name,
-                "reason": (failing["reason"] if failing else "") or _get(rec, "reason") or "no reason recorded",
+                "reason": (failing["reason"] if failing else "") or _get(rec, "status_reason") or "no reason recorded",
                 "details": failing["details"] if failing else {},
                 "passed_stages": [r["stage"] for r in latest_stages(stages) if r["passed"]],
             })
