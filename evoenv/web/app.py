@@ -127,12 +127,12 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     def record(ref: str):
         return views.get_record(registry, inputs.env_ref(ref))
 
-    def list_query(status, origin, tag, q, sort, page_no) -> dict:
+    def list_query(status, origin, tag, q, sort, page_no, per_page=inputs.PAGE_SIZE) -> dict:
         return views.env_list(
             registry, status=inputs.choice("status", status, inputs.STATUSES),
             origin=inputs.choice("origin", origin, inputs.ORIGINS), tag=inputs.tag(tag),
             search=inputs.search(q), sort=inputs.choice("sort", sort, sorts) or "created",
-            page=page_no)
+            page=page_no, page_size=per_page)
 
     def instance_of(rec, seed: int, difficulty: int, reveal: bool) -> dict:
         detail = views.summary(rec)
@@ -152,9 +152,9 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
             out.append({"parent": parent, **diff})
         return out
 
-    def rejected_query(stage, q, page_no) -> dict:
+    def rejected_query(stage, q, page_no, per_page=20) -> dict:
         return views.rejected(registry, stage=inputs.choice("stage", stage, inputs.STAGE_NAMES),
-                              search=inputs.search(q), page=page_no)
+                              search=inputs.search(q), page=page_no, page_size=per_page)
 
     def check_admin(request: Request, form_token: str | None = None) -> None:
         if admin_token is None:
@@ -192,6 +192,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     Search = Query(None, max_length=inputs.MAX_SEARCH, description="full-text search over name, description and code")
     Sort = Query("created", description=f"one of {', '.join(sorts)}")
     PageNo = Query(1, ge=1, le=inputs.MAX_PAGE, description="page number, from 1")
+    PerPage = Query(inputs.PAGE_SIZE, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")
     Seed = Query(0, ge=0, le=inputs.MAX_SEED, description="instance seed")
     Difficulty = Query(1, ge=1, le=1000, description="difficulty level, 1..max_difficulty")
     Stage = Query(None, description=f"failing stage, one of {', '.join(inputs.STAGE_NAMES)}")
@@ -214,9 +215,12 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
 
     @app.get("/envs", response_class=HTMLResponse, include_in_schema=False)
     def envs_page(request: Request, status: str | None = Status, origin: str | None = Origin,
-                  tag: str | None = Tag, q: str | None = Search, sort: str = Sort, page_no: int = Query(1, alias="page", ge=1, le=inputs.MAX_PAGE)):
-        data = list_query(status, origin, tag, q, sort, page_no)
+                  tag: str | None = Tag, q: str | None = Search, sort: str = Sort,
+                  page_no: int = Query(1, alias="page", ge=1, le=inputs.MAX_PAGE), per_page: int = PerPage):
+        data = list_query(status, origin, tag, q, sort, page_no, per_page)
         base = {k: v for k, v in data["filters"].items() if v}
+        if per_page != inputs.PAGE_SIZE:
+            base["per_page"] = per_page
         return page(request, "envs.html", {
             "data": data,
             "prev_url": f"/envs?{urlencode({**base, 'page': page_no - 1})}" if page_no > 1 else None,
@@ -267,9 +271,12 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
 
     @app.get("/rejected", response_class=HTMLResponse, include_in_schema=False)
     def rejected_page(request: Request, stage: str | None = Stage, q: str | None = Search,
-                      page_no: int = Query(1, alias="page", ge=1, le=inputs.MAX_PAGE)):
-        data = rejected_query(stage, q, page_no)
+                      page_no: int = Query(1, alias="page", ge=1, le=inputs.MAX_PAGE),
+                      per_page: int = Query(20, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")):
+        data = rejected_query(stage, q, page_no, per_page)
         base = {k: v for k, v in data["filters"].items() if v}
+        if per_page != 20:
+            base["per_page"] = per_page
         return page(request, "rejected.html", {
             "data": data,
             "prev_url": f"/rejected?{urlencode({**base, 'page': page_no - 1})}" if page_no > 1 else None,
@@ -280,9 +287,9 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
 
     @app.get("/api/envs", response_model=schemas.EnvPage, tags=["environments"])
     def api_envs(status: str | None = Status, origin: str | None = Origin, tag: str | None = Tag,
-                 q: str | None = Search, sort: str = Sort, page: int = PageNo):
-        """Environments, filtered, searched, sorted and paginated (50 a page)."""
-        return list_query(status, origin, tag, q, sort, page)
+                 q: str | None = Search, sort: str = Sort, page: int = PageNo, per_page: int = PerPage):
+        """Environments, filtered, searched, sorted and paginated."""
+        return list_query(status, origin, tag, q, sort, page, per_page)
 
     @app.get("/api/envs/{ref}", response_model=schemas.EnvDetail, tags=["environments"])
     def api_env(ref: str):
@@ -326,8 +333,9 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         return views.funnel(registry, run)
 
     @app.get("/api/rejected", response_model=schemas.RejectedPage, tags=["admission"])
-    def api_rejected(stage: str | None = Stage, q: str | None = Search, page: int = PageNo):
+    def api_rejected(stage: str | None = Stage, q: str | None = Search, page: int = PageNo,
+                     per_page: int = Query(20, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")):
         """Rejected candidates with the stage that failed and its reason."""
-        return rejected_query(stage, q, page)
+        return rejected_query(stage, q, page, per_page)
 
     return app

@@ -42,7 +42,7 @@ def calibration_svg(curves: dict[str, list[dict]], max_difficulty: int, target: 
         body.append(f'<text x="{x(d):.1f}" y="{top + plot_h + 18}" text-anchor="middle" class="tick">{d}</text>')
     body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" class="axis">difficulty</text>')
     body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(target):.1f}" y2="{y(target):.1f}" class="target"/>')
-    body.append(f'<text x="{left + plot_w - 4}" y="{y(target) - 5:.1f}" text-anchor="end" class="tick">target {target}</text>')
+    body.append(f'<text x="{left + plot_w - 4}" y="{y(target) - 5:.1f}" text-anchor="end" class="tick target-label">target {target}</text>')
     for i, (checkpoint, points) in enumerate(sorted(curves.items())):
         color = PALETTE[i % len(PALETTE)]
         pts = [(x(p["difficulty"]), y(p["rate"] or 0.0), p) for p in points]
@@ -64,7 +64,7 @@ def _clip(text: str, n: int) -> str:
 
 def lineage_svg(graph: dict) -> Markup:
     """Parents above, the environment in the middle, children below; each node links to its page."""
-    node_w, node_h, gap_x, gap_y, pad = 170, 44, 24, 56, 16
+    node_w, node_h, gap_x, gap_y, pad = 184, 44, 22, 56, 16
     layers: dict[int, list[dict]] = {}
     for node in graph["nodes"]:
         layers.setdefault(node["layer"], []).append(node)
@@ -72,9 +72,18 @@ def lineage_svg(graph: dict) -> Markup:
     width = max(2 * pad + widest * node_w + (widest - 1) * gap_x, 320)
     order = sorted(layers)
     height = 2 * pad + len(order) * node_h + (len(order) - 1) * gap_y + 10
+    neighbours: dict[int, list[int]] = {}
+    for edge in graph["edges"]:
+        neighbours.setdefault(edge["parent"], []).append(edge["child"])
+        neighbours.setdefault(edge["child"], []).append(edge["parent"])
     pos: dict[int, tuple[float, float]] = {}
     for row, layer in enumerate(order):
         nodes = layers[layer]
+        if row:  # barycentre ordering: sit each node under the nodes it connects to, fewer crossings
+            def centre(node: dict) -> float:
+                xs = [pos[n][0] for n in neighbours.get(node["id"], []) if n in pos]
+                return sum(xs) / len(xs) if xs else float("inf")
+            nodes = sorted(nodes, key=centre)
         span = len(nodes) * node_w + (len(nodes) - 1) * gap_x
         x0 = (width - span) / 2
         for i, node in enumerate(nodes):
@@ -99,7 +108,7 @@ def lineage_svg(graph: dict) -> Markup:
                     f'<rect x="{x:.1f}" y="{y:.1f}" width="{node_w}" height="{node_h}" rx="8" fill="{fill}" '
                     f'stroke="{stroke}" stroke-width="{3 if root else 1.4}"/>'
                     f'<text x="{x + node_w / 2:.1f}" y="{y + 19:.1f}" text-anchor="middle" class="node-name">'
-                    f'{escape(_clip(str(node["name"]), 22))}</text>'
+                    f'{escape(_clip(str(node["name"]), 23))}</text>'
                     f'<text x="{x + node_w / 2:.1f}" y="{y + 35:.1f}" text-anchor="middle" class="node-meta">'
                     f'#{node["id"]} · gen {node["generation"] or 0} · {escape(str(node["status"]))}</text></g></a>')
     return _svg(int(width), int(height), body, "lineage graph")

@@ -24,6 +24,7 @@ def available_sorts(registry_sorts) -> tuple[str, ...]:
 STAGE_NAMES = ("L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty")
 
 PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 MAX_PAGE = 10_000
 MAX_SEARCH = 200
 MAX_SEED = 2**31 - 1

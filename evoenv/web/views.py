@@ -193,6 +193,8 @@ def lineage(reg: Any, env_id: int, depth: int = 3, max_nodes: int = 60) -> dict:
                     nodes[other_id] = {**_node(other), "layer": step * level}
                     next_frontier.append(other_id)
             frontier = next_frontier
+    edges = {e for e in edges if e[0] in nodes and e[1] in nodes}
+    _layer_by_longest_path(nodes, edges)
     direct = reg.lineage(env_id)
     return {
         "root": env_id,
@@ -204,6 +206,21 @@ def lineage(reg: Any, env_id: int, depth: int = 3, max_nodes: int = 60) -> dict:
     }
 
 
+def _layer_by_longest_path(nodes: dict[int, dict], edges: set[tuple[int, int, str]]) -> None:
+    """Push each descendant below all its parents and each ancestor above all its children,
+    so a crossover child of a parent and a grandparent is drawn two rows down, not one."""
+    for _ in range(len(nodes)):
+        changed = False
+        for parent, child, _relation in edges:
+            p, c = nodes[parent], nodes[child]
+            if p["layer"] >= 0 and c["layer"] > 0 and c["layer"] < p["layer"] + 1:
+                c["layer"], changed = p["layer"] + 1, True
+            if c["layer"] <= 0 and p["layer"] < 0 and p["layer"] > c["layer"] - 1:
+                p["layer"], changed = c["layer"] - 1, True
+        if not changed:
+            break
+
+
 def _node(rec: Any) -> dict:
     return {"id": _node_id(rec), "name": _get(rec, "name"), "status": _get(rec, "status"),
             "generation": _get(rec, "generation")}
@@ -213,15 +230,20 @@ def env_detail(reg: Any, rec: Any) -> dict:
     env_id = int(_get(rec, "id"))
     stages = stage_rows(reg, env_id)
     failing = failing_stage(stages)
+    curves = calibration(reg, env_id)
+    item = summary(rec)
+    if item["pass_rate"] is None:
+        n = sum(p["n"] for points in curves.values() for p in points)
+        item["pass_rate"] = round(sum(p["passes"] for points in curves.values() for p in points) / n, 4) if n else None
     return {
-        **summary(rec),
+        **item,
         "code": _get(rec, "code") or "",
         "stages": stages,
         "latest_stages": latest_stages(stages),
         "failing_stage": failing["stage"] if failing else None,
         "reason": (failing["reason"] if failing else None) or _get(rec, "status_reason") or None,
         "reviews": review_rows(reg, env_id),
-        "calibration": calibration(reg, env_id),
+        "calibration": curves,
     }
 
 
