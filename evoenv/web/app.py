@@ -266,6 +266,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         data = views.funnel(registry, run)
         return page(request, "funnel.html", {
             "data": data, "funnel_svg": charts.funnel_svg(data["bars"]),
+            "runs_svg": charts.runs_svg(data["runs"]) if data["runs"] else None,
             "run_svgs": {r["id"]: charts.funnel_svg(r["bars"], compact=True) for r in data["runs"]},
         })
 

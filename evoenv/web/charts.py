@@ -69,7 +69,7 @@ def lineage_svg(graph: dict) -> Markup:
     for node in graph["nodes"]:
         layers.setdefault(node["layer"], []).append(node)
     widest = max(len(v) for v in layers.values())
-    width = max(2 * pad + widest * node_w + (widest - 1) * gap_x, 320)
+    width = max(2 * pad + widest * node_w + (widest - 1) * gap_x + 60, 380)  # + room for bowed edges
     order = sorted(layers)
     height = 2 * pad + len(order) * node_h + (len(order) - 1) * gap_y + 10
     neighbours: dict[int, list[int]] = {}
@@ -94,10 +94,19 @@ def lineage_svg(graph: dict) -> Markup:
         (px, py), (cx, cy) = pos[edge["parent"]], pos[edge["child"]]
         x1, y1, x2, y2 = px + node_w / 2, py + node_h, cx + node_w / 2, cy
         mid = (y1 + y2) / 2
-        body.append(f'<path d="M {x1:.1f} {y1:.1f} C {x1:.1f} {mid:.1f}, {x2:.1f} {mid:.1f}, {x2:.1f} {y2 - 2:.1f}" '
-                    f'class="edge" marker-end="url(#arrow)"/>')
+        if cy - py > node_h + gap_y + 1:  # skips a row: bow out to the right so it does not cross the nodes between
+            x1, x2 = px + node_w, cx + node_w
+            y1, y2 = py + node_h / 2, cy + node_h / 2
+            bow = max(x1, x2) + 46
+            body.append(f'<path d="M {x1:.1f} {y1:.1f} C {bow:.1f} {y1:.1f}, {bow:.1f} {y2:.1f}, {x2 + 2:.1f} {y2:.1f}" '
+                        f'class="edge" marker-end="url(#arrow)"/>')
+            label_x, label_y = bow - 8, mid + 4
+        else:
+            body.append(f'<path d="M {x1:.1f} {y1:.1f} C {x1:.1f} {mid:.1f}, {x2:.1f} {mid:.1f}, {x2:.1f} {y2 - 2:.1f}" '
+                        f'class="edge" marker-end="url(#arrow)"/>')
+            label_x, label_y = (x1 + x2) / 2 + 4, mid + 4
         if edge["relation"]:
-            body.append(f'<text x="{(x1 + x2) / 2 + 4:.1f}" y="{mid + 4:.1f}" class="relation">{escape(edge["relation"])}</text>')
+            body.append(f'<text x="{label_x:.1f}" y="{label_y:.1f}" class="relation">{escape(edge["relation"])}</text>')
     for node in graph["nodes"]:
         x, y = pos[node["id"]]
         fill = STATUS_FILL.get(node["status"], "#f1f5f9")
@@ -131,3 +140,27 @@ def funnel_svg(bars: list[dict], compact: bool = False) -> Markup:
         body.append(f'<text x="{label_w + bar_w + 8}" y="{y + row_h * 0.62:.1f}" class="count">'
                     f'{bar["count"]} · {bar["fraction"] * 100:.0f}%</text>')
     return _svg(width, height, body, "admission funnel")
+
+
+def runs_svg(runs: list[dict]) -> Markup:
+    """Proposed (grey) and admitted (green) per run, oldest on the left."""
+    runs = sorted(runs, key=lambda r: r["id"])[-40:]
+    col_w, gap, height, top, bottom, left = 26, 14, 170, 14, 34, 36
+    width = left + len(runs) * (col_w + gap) + 10
+    peak = max([r["proposed"] for r in runs] + [1])
+    plot_h = height - top - bottom
+    body = [f'<line x1="{left}" x2="{width}" y1="{top + plot_h}" y2="{top + plot_h}" class="grid"/>',
+            f'<text x="{left - 6}" y="{top + 8}" text-anchor="end" class="tick">{peak}</text>',
+            f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" class="tick">0</text>']
+    for i, run in enumerate(runs):
+        x = left + 6 + i * (col_w + gap)
+        h_all = plot_h * run["proposed"] / peak
+        h_ok = plot_h * run["admitted"] / peak
+        tip = f'run #{run["id"]}: {run["admitted"]} of {run["proposed"]} admitted'
+        body.append(f'<a href="/funnel?run={run["id"]}"><g><title>{escape(tip)}</title>'
+                    f'<rect x="{x}" y="{top + plot_h - h_all:.1f}" width="{col_w}" height="{h_all:.1f}" rx="2" class="bar proposed"/>'
+                    f'<rect x="{x}" y="{top + plot_h - h_ok:.1f}" width="{col_w}" height="{h_ok:.1f}" rx="2" class="bar admitted"/>'
+                    f'</g></a>')
+        body.append(f'<text x="{x + col_w / 2}" y="{height - 18}" text-anchor="middle" class="tick">#{run["id"]}</text>')
+    body.append(f'<text x="{left}" y="{height - 2}" class="tick">grey: proposed · green: admitted</text>')
+    return _svg(int(width), height, body, "proposed and admitted per run")
