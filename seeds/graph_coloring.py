@@ -12,7 +12,7 @@ _COLOUR = re.compile(r"0|[1-9][0-9]{0,5}")  # canonical non-negative integer, at
 
 
 def parse_colours(answer: str) -> list[int] | None:
-    """"0 2 1", "0, 2, 1" or "[0, 2, 1]" as [0, 2, 1]; None for anything else."""
+    """Parse '0 2 1', '0, 2, 1' or '[0, 2, 1]' as [0, 2, 1]; None for anything else."""
     if not isinstance(answer, str) or len(answer) > 10_000:
         return None
     text = answer.strip()

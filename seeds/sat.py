@@ -2,7 +2,8 @@
 
 Solve-verify asymmetry, kind 2: satisfiability is NP-hard in general, but an
 assignment is checked clause by clause. Clauses are drawn around a hidden
-assignment, and ANY satisfying assignment scores 1.
+assignment (hidden together with its complement, so that the clauses do not
+point at it), and ANY satisfying assignment scores 1.
 """
 
 import random
@@ -12,7 +13,7 @@ _BIT = re.compile(r"[01]")
 
 
 def parse_bits(answer: str) -> list[int] | None:
-    """"1 0 1", "1, 0, 1" or "[1, 0, 1]" as [1, 0, 1]; None for anything else."""
+    """Parse '1 0 1', '1, 0, 1' or '[1, 0, 1]' as [1, 0, 1]; None for anything else."""
     if not isinstance(answer, str) or len(answer) > 10_000:
         return None
     text = answer.strip()
@@ -42,7 +43,10 @@ class Sat:
         while len(clauses) < m:
             # A literal is +v for xv and -v for "not xv" (DIMACS style, 1-based).
             clause = [v if rng.random() < 0.5 else -v for v in rng.sample(range(1, n + 1), 3)]
-            if any(planted[abs(lit) - 1] == (lit > 0) for lit in clause):  # keep clauses the plant satisfies
+            true_literals = sum(planted[abs(lit) - 1] == (lit > 0) for lit in clause)
+            # Keep clauses with one or two true literals: the plant AND its complement satisfy
+            # them all, so literal signs lean neither way and a majority vote gives nothing away.
+            if 0 < true_literals < 3:
                 clauses.append(clause)
         return {"variables": n, "clauses": clauses, "planted": planted}
 

@@ -12,7 +12,7 @@ _INDEX = re.compile(r"0|[1-9][0-9]{0,5}")  # canonical non-negative integer, at 
 
 
 def parse_indices(answer: str) -> list[int] | None:
-    """"3 0 7", "3, 0, 7" or "[3, 0, 7]" as [3, 0, 7]; None for anything else."""
+    """Parse '3 0 7', '3, 0, 7' or '[3, 0, 7]' as [3, 0, 7]; None for anything else."""
     if not isinstance(answer, str) or len(answer) > 10_000:
         return None
     text = answer.strip()

@@ -9,17 +9,19 @@ refuse one broken constraint, and renders are identical in fresh processes.
 
 from __future__ import annotations
 
+import ast
 import heapq
 import itertools
 import json
 import math
 import random
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import pytest
 
 from evoenv.sandbox import SandboxedEnv
-from evoenv.sources import SEED_NAMES
+from evoenv.sources import SEED_NAMES, seed_path
 
 DIFFICULTIES = range(1, 11)
 SEEDS = range(20)
@@ -56,6 +58,25 @@ def _scores(sandbox, seed_sources, name: str, items: list[tuple[dict, object]]) 
 
 # ---------------------------------------------------------------------------------------------
 # contract and references
+
+
+ALLOWED_IMPORTS = {"bisect", "math", "random", "re", "networkx", "heapq", "itertools", "functools",
+                   "collections", "string", "fractions", "decimal", "statistics", "dataclasses",
+                   "typing", "enum", "json", "copy"}
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_seed_file_is_self_contained(name):
+    """Parsed, never executed: one class, standard library and networkx only, no evoenv."""
+    tree = ast.parse(seed_path(name).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
+    assert sum(isinstance(node, ast.ClassDef) for node in tree.body) == 1
 
 
 @pytest.mark.parametrize("name", SEED_NAMES)
@@ -193,16 +214,30 @@ def test_planted_answer_is_valid_by_an_independent_check(rendered, name):
 # determinism and growth
 
 
+FRESH_PAIRS = [(s, d) for d in (1, 5, 10) for s in (0, 7)]
+HASH_SEEDS = (1, 12345)
+
+
+@pytest.fixture(scope="module")
+def fresh_renders(sandbox, seed_sources):
+    """(name, hash seed) -> render values, each from a brand-new interpreter (run side by side)."""
+    calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in FRESH_PAIRS]
+
+    def job(key):
+        name, hash_seed = key
+        return [r.value for r in _env(sandbox, seed_sources, name).run(calls, fresh_hash_seed=hash_seed).results]
+
+    keys = [(name, h) for name in SEED_NAMES for h in HASH_SEEDS]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(keys, pool.map(job, keys)))
+
+
 @pytest.mark.parametrize("name", SEED_NAMES)
-def test_identical_in_two_fresh_processes_with_different_hash_seeds(sandbox, seed_sources, rendered, name):
-    pairs = [(s, d) for d in (1, 5, 10) for s in (0, 7)]
-    calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
-    env = _env(sandbox, seed_sources, name)
-    first = [r.value for r in env.run(calls, fresh_hash_seed=1).results]
-    second = [r.value for r in env.run(calls, fresh_hash_seed=12345).results]
+def test_identical_in_two_fresh_processes_with_different_hash_seeds(fresh_renders, rendered, name):
+    first, second = (fresh_renders[(name, h)] for h in HASH_SEEDS)
     assert first == second
     pooled = {(r.seed, r.difficulty): r for r in rendered[name]}
-    for (s, d), value in zip(pairs, first):
+    for (s, d), value in zip(FRESH_PAIRS, first):
         r = pooled[(s, d)]
         assert value == {"instance": r.instance, "prompt": r.prompt, "reference": r.reference}
 
@@ -333,6 +368,7 @@ def _alternatives(name: str, inst: dict, planted: list[int]) -> list[list[int]]:
                 found.append(planted[:v] + [free[0]] + planted[v + 1:])
                 break
     elif name == "sat":
+        found.append([1 - b for b in planted])  # the generator keeps the complement valid too
         for v in range(len(planted)):  # flip a variable no clause depends on
             flipped = planted[:v] + [1 - planted[v]] + planted[v + 1:]
             if _valid(name, inst, flipped):
