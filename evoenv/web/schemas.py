@@ -70,6 +70,15 @@ class CalibrationPoint(BaseModel):
     rate: float | None
 
 
+class Proposal(BaseModel):
+    run_id: int | None
+    prompt: str
+    completion: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None
+
+
 class EnvDetail(EnvSummary):
     code: str
     stages: list[StageRow]
@@ -77,6 +86,7 @@ class EnvDetail(EnvSummary):
     failing_stage: str | None
     reason: str | None
     reviews: list[Review]
+    proposals: list[Proposal]
     calibration: dict[str, list[CalibrationPoint]]
 
 
@@ -161,8 +171,15 @@ class RejectedItem(EnvSummary):
     passed_stages: list[str]
 
 
+class ReasonPattern(BaseModel):
+    stage: str | None
+    pattern: str
+    count: int
+
+
 class RejectedPage(BaseModel):
     items: list[RejectedItem]
+    common_reasons: list[ReasonPattern]
     page: int
     page_size: int
     has_next: bool

@@ -6,6 +6,7 @@ Every function returns plain JSON-ready dicts, so the HTML templates and the
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -140,6 +141,15 @@ def review_rows(reg: Any, env_id: int) -> list[dict]:
     } for r in reg.reviews(env_id)]
 
 
+def proposals(reg: Any, env_id: int) -> list[dict]:
+    """The generator's prompt and completion for this candidate (one per time it was proposed)."""
+    method = getattr(reg, "proposals", None)
+    rows = method(env_id) if callable(method) else []
+    return [{"run_id": _get(p, "run_id"), "prompt": _get(p, "prompt") or "", "completion": _get(p, "completion") or "",
+             "prompt_tokens": _get(p, "prompt_tokens"), "completion_tokens": _get(p, "completion_tokens"),
+             "cost": _get(p, "cost")} for p in rows]
+
+
 def calibration(reg: Any, env_id: int) -> dict[str, list[dict]]:
     curve = reg.calibration_curve(env_id) or {}
     out = {}
@@ -240,6 +250,7 @@ def env_detail(reg: Any, rec: Any) -> dict:
         "failing_stage": failing["stage"] if failing else None,
         "reason": (failing["reason"] if failing else None) or _get(rec, "status_reason") or None,
         "reviews": review_rows(reg, env_id),
+        "proposals": proposals(reg, env_id),
         "calibration": curves,
     }
 
@@ -327,6 +338,24 @@ def stage_failures(reg: Any) -> dict[str, int]:
             for stage in STAGE_ORDER if stage in raw}
 
 
+_NUMBER = re.compile(r"(?<![A-Za-z_])-?\d+(\.\d+)?")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def reason_pattern(reason: str) -> str:
+    """A reason with its numbers and quoted values blanked, so the same failure groups together."""
+    return _NUMBER.sub("N", _QUOTED.sub("'…'", reason.strip()))[:160]
+
+
+def common_reasons(items: list[dict], top: int = 5) -> list[dict]:
+    counts: dict[tuple[str | None, str], int] = {}
+    for item in items:
+        key = (item["failing_stage"], reason_pattern(item["reason"]))
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1]))
+    return [{"stage": stage, "pattern": pattern, "count": n} for (stage, pattern), n in ranked[:top] if n > 1]
+
+
 def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_limit=2000) -> dict:
     """Rejected candidates, newest first, each with the stage that failed and why.
 
@@ -369,6 +398,7 @@ def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_li
     return {
         "items": items[:page_size], "page": page, "page_size": page_size,
         "has_next": len(items) > page_size,
+        "common_reasons": common_reasons(items[:page_size]),
         "filters": {"stage": stage, "q": search},
         "counts": stage_failures(reg),
         "scan_truncated": not exhausted and scanned >= scan_limit,

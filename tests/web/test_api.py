@@ -250,3 +250,29 @@ def test_retire_needs_the_token(registry_url, ids, sandbox, tmp_path):
         assert reg.get(target).status == "retired"
     with open_registry(registry_url) as reg:  # the shared registry is untouched
         assert reg.get(target).status == "admitted"
+
+
+def test_proposal_text_and_tokens_on_the_environment(client, ids):
+    env = client.get(f"/api/envs/{ids['max_adjacent_gap']}").json()
+    assert len(env["proposals"]) == 1
+    proposal = env["proposals"][0]
+    assert proposal["prompt_tokens"] == 900 and proposal["completion_tokens"] == 700
+    assert "class MaxAdjacentGap" in proposal["completion"]
+    html = client.get(f"/envs/{ids['max_adjacent_gap']}").text
+    assert "Generator completion" in html and "completion tokens <b>700</b>" in html
+    assert client.get(f"/api/envs/{ids['knapsack']}").json()["proposals"] == []
+
+
+def test_recurring_reasons_group_by_pattern():
+    from evoenv.web.views import common_reasons
+
+    items = [{"failing_stage": "L2", "reason": f"reference() raised ZeroDivisionError at seed {s}, difficulty {d}"}
+             for s, d in ((0, 1), (3, 7), (12, 2))]
+    items += [{"failing_stage": "L4", "reason": "answers are constant: all 24 references are '0'"},
+              {"failing_stage": "L4", "reason": "answers are constant: all 9 references are '-1'"},
+              {"failing_stage": "novelty", "reason": "similarity 0.91 to #3 knapsack"}]
+    got = common_reasons(items)
+    assert got == [
+        {"stage": "L2", "pattern": "reference() raised ZeroDivisionError at seed N, difficulty N", "count": 3},
+        {"stage": "L4", "pattern": "answers are constant: all N references are '…'", "count": 2},
+    ]
