@@ -63,6 +63,19 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         version="1",
         lifespan=lifespan,
     )
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        # Names, descriptions, prompts and reviews are model-written text: escaped by the templates,
+        # and a strict policy besides, so nothing in them could load or run a script.
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.url.path not in ("/docs", "/redoc"):  # FastAPI's docs pages load their own CDN assets
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+        return response
+
     app.state.registry = registry
     app.state.sampler = sampler
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -276,3 +276,12 @@ def test_recurring_reasons_group_by_pattern():
         {"stage": "L2", "pattern": "reference() raised ZeroDivisionError at seed N, difficulty N", "count": 3},
         {"stage": "L4", "pattern": "answers are constant: all N references are '…'", "count": 2},
     ]
+
+
+def test_pages_carry_a_strict_content_security_policy(client, ids):
+    response = client.get(f"/envs/{ids['knapsack']}")
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "object-src 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "<script src=\"/static/instance.js\"" in response.text  # the only script, served from 'self'
+    assert "<script>" not in response.text  # nothing inline that the policy would block

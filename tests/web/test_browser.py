@@ -73,12 +73,17 @@ def page(server):
         try:
             tab = browser.new_page(viewport={"width": 1280, "height": 900})
             tab.set_default_timeout(20_000)
+            tab.console_errors = []  # CSP violations and script errors land here
+            tab.on("console", lambda msg: tab.console_errors.append(msg.text) if msg.type == "error" else None)
+            tab.on("pageerror", lambda exc: tab.console_errors.append(str(exc)))
             yield tab
         finally:
             browser.close()
 
 
 def test_browse_the_registry(server, page, artifacts_dir, ids):
+    from playwright.sync_api import expect
+
     shots = artifacts_dir / "web"
     shots.mkdir(exist_ok=True)
 
@@ -110,7 +115,7 @@ def test_browse_the_registry(server, page, artifacts_dir, ids):
     assert not page.locator("#reference").is_visible()
 
     page.locator("#difficulty").fill("7")  # fires input + change: the page fetches a new instance
-    page.wait_for_function("document.getElementById('instance-label').textContent.includes('difficulty 7')")
+    expect(page.locator("#instance-label")).to_contain_text("difficulty 7")
     after = prompt.inner_text()
     assert after != before
     assert len(after.split("\n")[0].split(",")) > len(before.split("\n")[0].split(","))
@@ -125,7 +130,7 @@ def test_browse_the_registry(server, page, artifacts_dir, ids):
 
     page.fill("#seed", "12345")
     page.press("#seed", "Enter")
-    page.wait_for_function("document.getElementById('instance-label').textContent.includes('seed 12345')")
+    expect(page.locator("#instance-label")).to_contain_text("seed 12345")
     assert prompt.inner_text() != after
     assert not reference.is_visible()  # a new instance hides the reference again
 
@@ -158,6 +163,8 @@ def test_browse_the_registry(server, page, artifacts_dir, ids):
     assert items.count() == 1
     assert "answers are constant" in items.first.locator(".rej-reason").inner_text()
     page.screenshot(path=str(shots / "07-rejected-L4.png"), full_page=True)
+
+    assert page.console_errors == []
 
     # a bad link shows a readable error page, not a stack trace
     page.goto(f"{server}/envs/{ids['knapsack']}?difficulty=99")
