@@ -356,50 +356,56 @@ def common_reasons(items: list[dict], top: int = 5) -> list[dict]:
     return [{"stage": stage, "pattern": pattern, "count": n} for (stage, pattern), n in ranked[:top] if n > 1]
 
 
-def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_limit=2000) -> dict:
-    """Rejected candidates, newest first, each with the stage that failed and why.
+def _rejected_item(reg: Any, rec: Any) -> dict:
+    stages = stage_rows(reg, int(_get(rec, "id")))
+    failing = failing_stage(stages)
+    return {
+        **summary(rec),
+        "failing_stage": failing["stage"] if failing else None,
+        "reason": (failing["reason"] if failing else "") or _get(rec, "status_reason") or "no reason recorded",
+        "details": failing["details"] if failing else {},
+        "passed_stages": [r["stage"] for r in latest_stages(stages) if r["passed"]],
+    }
 
-    Filtering by stage walks the rejected list in batches (at most ``scan_limit``
-    rows), since the failing stage is derived from the stage rows."""
-    wanted_skip = (page - 1) * page_size
+
+def _scan_for_stage(reg: Any, stage: str, search, skip: int, page_size: int, scan_limit: int, batch: int = 50):
+    """Walk the rejected list, newest first, keeping those whose failing stage is ``stage``.
+    The failing stage comes from the stage rows, so this costs one query per row scanned."""
     items: list[dict] = []
     skipped = scanned = 0
-    offset = 0
-    batch = page_size + 1 if stage is None else 200
-    exhausted = False
-    while len(items) <= page_size and scanned < scan_limit:
-        if stage is None:
-            rows = reg.list_envs(status="rejected", search=search, sort="created",
-                                 limit=page_size + 1, offset=wanted_skip)
-        else:
-            rows = reg.list_envs(status="rejected", search=search, sort="created", limit=batch, offset=offset)
+    while scanned < scan_limit:
+        want = min(batch, scan_limit - scanned)
+        rows = reg.list_envs(status="rejected", search=search, sort="created", limit=want, offset=scanned)
         scanned += len(rows)
         for rec in rows:
-            env_id = int(_get(rec, "id"))
-            stages = stage_rows(reg, env_id) if (stage is not None or len(items) < page_size) else []
-            failing = failing_stage(stages)
-            failing_name = failing["stage"] if failing else None
-            if stage is not None and failing_name != stage:
+            item = _rejected_item(reg, rec)
+            if item["failing_stage"] != stage:
                 continue
-            if stage is not None and skipped < wanted_skip:
+            if skipped < skip:
                 skipped += 1
                 continue
-            items.append({
-                **summary(rec),
-                "failing_stage": failing_name,
-                "reason": (failing["reason"] if failing else "") or _get(rec, "status_reason") or "no reason recorded",
-                "details": failing["details"] if failing else {},
-                "passed_stages": [r["stage"] for r in latest_stages(stages) if r["passed"]],
-            })
-        if stage is None or len(rows) < batch:
-            exhausted = True
-            break
-        offset += batch
+            items.append(item)
+            if len(items) > page_size:
+                return items[:page_size], True, False
+        if len(rows) < want:
+            return items, False, False
+    return items, False, True
+
+
+def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_limit=2000) -> dict:
+    """Rejected candidates, newest first, each with the stage that failed and why.
+    Filtering by stage scans at most ``scan_limit`` of the newest rejected candidates."""
+    skip = (page - 1) * page_size
+    if stage is None:
+        rows = reg.list_envs(status="rejected", search=search, sort="created", limit=page_size + 1, offset=skip)
+        items = [_rejected_item(reg, rec) for rec in rows[:page_size]]
+        has_next, truncated = len(rows) > page_size, False
+    else:
+        items, has_next, truncated = _scan_for_stage(reg, stage, search, skip, page_size, scan_limit)
     return {
-        "items": items[:page_size], "page": page, "page_size": page_size,
-        "has_next": len(items) > page_size,
-        "common_reasons": common_reasons(items[:page_size]),
+        "items": items, "page": page, "page_size": page_size, "has_next": has_next,
+        "common_reasons": common_reasons(items),
         "filters": {"stage": stage, "q": search},
         "counts": stage_failures(reg),
-        "scan_truncated": not exhausted and scanned >= scan_limit,
+        "scan_truncated": truncated,
     }

@@ -285,3 +285,17 @@ def test_pages_carry_a_strict_content_security_policy(client, ids):
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "<script src=\"/static/instance.js\"" in response.text  # the only script, served from 'self'
     assert "<script>" not in response.text  # nothing inline that the policy would block
+
+
+def test_stage_filter_pages_and_says_when_it_stopped_scanning(client, registry_url):
+    one = client.get("/api/rejected", params={"stage": "L4", "per_page": 1}).json()
+    assert [e["name"] for e in one["items"]] == ["always_zero_sum"] and not one["has_next"]
+    assert client.get("/api/rejected", params={"stage": "L4", "page": 2}).json()["items"] == []
+    from evoenv.web import views
+
+    with open_registry(registry_url) as reg:
+        # the two newest rejections failed at calibration and review: L4 is further back
+        cut = views.rejected(reg, stage="L4", scan_limit=2)
+        assert cut["items"] == [] and cut["scan_truncated"]
+        full = views.rejected(reg, stage="L4", scan_limit=6)
+        assert [e["name"] for e in full["items"]] == ["always_zero_sum"] and not full["scan_truncated"]
