@@ -63,22 +63,22 @@ def fill(reg, sandbox, seed_sources: dict[str, str]) -> dict[str, int]:
         return rec
 
     base = propose(S.SUM_MOD, [(first_seed, "inspired_by")] if first_seed else [], 1, ("arithmetic",))
-    reg.admit(base.id, stages=passing())
+    reg.admit(base.id, stages=passing(), reward=0.82)
     for i, verdict in enumerate(("accept", "accept", "accept")):
         reg.record_review(base.id, reviewer=f"reviewer-{i}", verdict=verdict,
                           text=f"Data flow: values -> sum -> mod. Trace of seed 1: correct. Verdict: {verdict}.")
     calibrate(reg, base.id, 10, 0.95)
 
     child = propose(S.WEIGHTED_SUM, [(base.id, "mutation")], 2, ("arithmetic",))
-    reg.admit(child.id, stages=passing())
+    reg.admit(child.id, stages=passing(), reward=0.67)
     calibrate(reg, child.id, 10, 0.7)
 
     cross = propose(S.MAX_GAP, [(base.id, "crossover"), (child.id, "crossover")], 3, ("lists",))
-    reg.admit(cross.id, stages=passing())
+    reg.admit(cross.id, stages=passing(), reward=0.74)
     calibrate(reg, cross.id, 8, 0.85)
 
     constant = propose(S.CONSTANT, [(base.id, "mutation")], 2)
-    reg.reject(constant.id, reason="answers are constant", stages=passing("L4") + [StageResult(
+    reg.reject(constant.id, reason="answers are constant", reward=0.0, stages=passing("L4") + [StageResult(
         "L4", False, "answers are constant: all 24 references are '0'", score=0.0,
         details={"distinct_answers": 1, "instances": 24}, duration_s=0.2)])
 
@@ -92,7 +92,7 @@ def fill(reg, sandbox, seed_sources: dict[str, str]) -> dict[str, int]:
         question="Compute the sum of these numbers modulo 1000003:",
         reference_expr='sum(instance["values"]) % instance["modulus"]', size_expr="4 + 2 * difficulty"),
         [(base.id, "mutation")], 2)
-    reg.reject(too_close.id, reason="too similar", stages=passing("novelty") + [StageResult(
+    reg.reject(too_close.id, reason="too similar", reward=0.12, stages=passing("novelty") + [StageResult(
         "novelty", False, f"similarity 0.93 to #{base.id} sum_mod_prime (threshold 0.80)", score=0.93,
         details={"nearest": base.id}, duration_s=0.3)])
 

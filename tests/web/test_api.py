@@ -70,6 +70,9 @@ def test_sorts(client):
     assert names == sorted(names)
     newest = client.get("/api/envs", params={"sort": "created"}).json()["items"]
     assert newest[0]["name"] == "count_values"  # added last
+    by_reward = [e["name"] for e in client.get("/api/envs", params={"sort": "reward"}).json()["items"]]
+    assert by_reward[:5] == ["sum_mod_prime", "max_adjacent_gap", "weighted_sum_mod_prime",
+                             "sum_mod_large_prime", "always_zero_sum"]
     generations = [e["generation"] for e in client.get("/api/envs", params={"sort": "generation"}).json()["items"]]
     assert generations == sorted(generations, reverse=True)
 
