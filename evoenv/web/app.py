@@ -21,11 +21,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evoenv.web import charts, code, inputs, schemas, views
 from evoenv.web.inputs import BadInput
 from evoenv.web.instances import InstanceError, InstanceSampler
+from evoenv.web.rerun import RERUNNABLE, rerun_stage
 
 log = logging.getLogger("evoenv.web")
 HERE = Path(__file__).resolve().parent
@@ -81,7 +83,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(stages=inputs.STAGE_NAMES, statuses=inputs.STATUSES,
-                                 origins=inputs.ORIGINS, sorts=sorts, sort_labels=inputs.SORT_LABELS, read_only=admin_token is None)
+                                 origins=inputs.ORIGINS, rerunnable=RERUNNABLE, sorts=sorts, sort_labels=inputs.SORT_LABELS, read_only=admin_token is None)
     templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
 
     def page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
@@ -274,6 +276,19 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         retire(rec)
         return RedirectResponse(f"/envs/{views._get(rec, 'id')}", status_code=303)
 
+    def rerun(rec, stage: str) -> list[dict]:
+        inputs.choice("stage", stage, RERUNNABLE)
+        return rerun_stage(registry, rec, stage, sampler.sandbox)
+
+    @app.post("/envs/{ref}/stages/{stage}/rerun", include_in_schema=False)
+    async def rerun_form(request: Request, ref: str, stage: str):
+        token = await form_field(request, "admin_token")
+        rec = record(ref)
+        inputs.choice("stage", stage, RERUNNABLE)
+        check_admin(request, token)
+        await run_in_threadpool(rerun, rec, stage)
+        return RedirectResponse(f"/envs/{views._get(rec, 'id')}#validation", status_code=303)
+
     @app.get("/funnel", response_class=HTMLResponse, include_in_schema=False)
     def funnel_page(request: Request, run: int | None = RunId):
         data = views.funnel(registry, run)
@@ -340,6 +355,16 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         check_admin(request)
         env = retire(rec)
         return {"ok": True, "message": f"retired #{env['id']}", "env": env}
+
+    @app.post("/api/envs/{ref}/stages/{stage}/rerun", response_model=schemas.RerunResult, tags=["admin"],
+              responses={401: {"description": "wrong token"}, 403: {"description": "read-only server"}})
+    def api_rerun(request: Request, ref: str, stage: str):
+        """Re-run an execution stage (L1-L5; the stages before it run first) and append the results.
+        The admission decision is not changed. Needs the admin token in X-Admin-Token."""
+        rec = record(ref)
+        inputs.choice("stage", stage, RERUNNABLE)
+        check_admin(request)
+        return {"env_id": int(views._get(rec, "id")), "stage": stage, "ran": rerun(rec, stage)}
 
     @app.get("/api/funnel", response_model=schemas.Funnel, tags=["admission"])
     def api_funnel(run: int | None = RunId):

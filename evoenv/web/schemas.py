@@ -192,3 +192,16 @@ class ActionResult(BaseModel):
     ok: bool
     message: str
     env: EnvSummary | None = None
+
+
+class StageRun(BaseModel):
+    stage: str
+    passed: bool | None
+    reason: str
+    duration_s: float
+
+
+class RerunResult(BaseModel):
+    env_id: int
+    stage: str
+    ran: list[StageRun]

@@ -228,6 +228,9 @@ def test_read_only_server_refuses_changes(client, ids):
     assert response.status_code == 403 and "read-only" in response.json()["detail"]
     assert client.get(f"/api/envs/{ids['knapsack']}").json()["status"] == "admitted"
     assert "Retire" not in client.get(f"/envs/{ids['knapsack']}").text
+    rerun = client.post(f"/api/envs/{ids['knapsack']}/stages/L1/rerun", headers={"X-Admin-Token": ADMIN_TOKEN})
+    assert rerun.status_code == 403
+    assert len(client.get(f"/api/envs/{ids['knapsack']}").json()["stages"]) == 8
 
 
 def test_retire_needs_the_token(registry_url, ids, sandbox, tmp_path):
@@ -302,3 +305,28 @@ def test_stage_filter_pages_and_says_when_it_stopped_scanning(client, registry_u
         assert cut["items"] == [] and cut["scan_truncated"]
         full = views.rejected(reg, stage="L4", scan_limit=6)
         assert [e["name"] for e in full["items"]] == ["always_zero_sum"] and not full["scan_truncated"]
+
+
+def test_rerun_a_stage_appends_real_results(registry_url, ids, sandbox, tmp_path):
+    url = _copy_registry(registry_url, tmp_path / "rerun.db")
+    with TestClient(create_app(url, admin_token=ADMIN_TOKEN, sandbox=sandbox)) as c:
+        constant = ids["always_zero_sum"]
+        before = len(c.get(f"/api/envs/{constant}").json()["stages"])
+        assert c.post(f"/api/envs/{constant}/stages/L4/rerun").status_code == 401
+        done = c.post(f"/api/envs/{constant}/stages/L4/rerun", headers={"X-Admin-Token": ADMIN_TOKEN})
+        assert done.status_code == 200, done.text
+        ran = done.json()["ran"]
+        assert [r["stage"] for r in ran] == ["L1", "L2", "L3", "L4"]
+        assert [r["passed"] for r in ran] == [True, True, True, False]  # the real L4 still sees constant answers
+        env = c.get(f"/api/envs/{constant}").json()
+        assert len(env["stages"]) == before + 4 and env["status"] == "rejected"  # appended; decision stands
+        assert env["latest_stages"][3]["reason"] == ran[3]["reason"]
+
+        healthy = ids["weighted_sum_mod_prime"]
+        form = c.post(f"/envs/{healthy}/stages/L2/rerun", data={"admin_token": ADMIN_TOKEN}, follow_redirects=False)
+        assert form.status_code == 303
+        stages = c.get(f"/api/envs/{healthy}").json()["stages"]
+        assert [s["stage"] for s in stages].count("L2") == 2 and stages[-1]["passed"] is True
+
+        refused = c.post(f"/api/envs/{healthy}/stages/review/rerun", headers={"X-Admin-Token": ADMIN_TOKEN})
+        assert refused.status_code == 400 and "L1, L2, L3, L4, L5" in refused.json()["detail"]

@@ -106,6 +106,13 @@ def test_every_route_rejects_bad_input(app, client, ids):
             walked += 1
         seen.add(template)
 
+    for template in ("/envs/{ref}/stages/{stage}/rerun", "/api/envs/{ref}/stages/{stage}/rerun"):
+        for ref, stage in [(r, "L2") for r in BAD_REFS] + [(str(env), s) for s in ("L9", "review", "x" * 80, "%00")]:
+            url = template.replace("{ref}", ref).replace("{stage}", stage)
+            _check(client.post(url), None, url)
+            walked += 1
+        seen.add(template)
+
     # every API and page route was walked (routes added later must be added here too)
     routes = {r.path for r in app.routes if isinstance(r, APIRoute)}
     routes -= {"/", "/healthz", "/code.css"}  # take no input
