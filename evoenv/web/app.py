@@ -179,6 +179,9 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
             raise BadInput("missing or wrong admin token (X-Admin-Token header or admin_token form field)", 401)
 
     async def form_field(request: Request, name: str) -> str | None:
+        return (await form_fields(request, name))[0]
+
+    async def form_fields(request: Request, *names: str) -> list[str | None]:
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
             raise BadInput(f"form body is {len(body)} bytes; the limit is {MAX_FORM_BYTES}", 413)
@@ -186,8 +189,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
             fields = parse_qs(body.decode("utf-8"), max_num_fields=20)
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadInput(f"unreadable form body: {exc}") from None
-        values = fields.get(name)
-        return values[0] if values else None
+        return [fields[name][0] if fields.get(name) else None for name in names]
 
     def retire(rec) -> dict:
         env_id = int(views._get(rec, "id"))
@@ -280,10 +282,12 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         inputs.choice("stage", stage, RERUNNABLE)
         return rerun_stage(registry, rec, stage, sampler.sandbox)
 
-    @app.post("/envs/{ref}/stages/{stage}/rerun", include_in_schema=False)
-    async def rerun_form(request: Request, ref: str, stage: str):
-        token = await form_field(request, "admin_token")
+    @app.post("/envs/{ref}/rerun", include_in_schema=False)
+    async def rerun_form(request: Request, ref: str):
+        token, stage = await form_fields(request, "admin_token", "stage")
         rec = record(ref)
+        if not stage:
+            raise BadInput(f"form field 'stage' is missing: one of {', '.join(RERUNNABLE)}")
         inputs.choice("stage", stage, RERUNNABLE)
         check_admin(request, token)
         await run_in_threadpool(rerun, rec, stage)

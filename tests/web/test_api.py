@@ -323,7 +323,8 @@ def test_rerun_a_stage_appends_real_results(registry_url, ids, sandbox, tmp_path
         assert env["latest_stages"][3]["reason"] == ran[3]["reason"]
 
         healthy = ids["weighted_sum_mod_prime"]
-        form = c.post(f"/envs/{healthy}/stages/L2/rerun", data={"admin_token": ADMIN_TOKEN}, follow_redirects=False)
+        form = c.post(f"/envs/{healthy}/rerun", data={"admin_token": ADMIN_TOKEN, "stage": "L2"},
+                      follow_redirects=False)
         assert form.status_code == 303
         stages = c.get(f"/api/envs/{healthy}").json()["stages"]
         assert [s["stage"] for s in stages].count("L2") == 2 and stages[-1]["passed"] is True

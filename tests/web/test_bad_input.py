@@ -106,12 +106,15 @@ def test_every_route_rejects_bad_input(app, client, ids):
             walked += 1
         seen.add(template)
 
-    for template in ("/envs/{ref}/stages/{stage}/rerun", "/api/envs/{ref}/stages/{stage}/rerun"):
-        for ref, stage in [(r, "L2") for r in BAD_REFS] + [(str(env), s) for s in ("L9", "review", "x" * 80, "%00")]:
-            url = template.replace("{ref}", ref).replace("{stage}", stage)
-            _check(client.post(url), None, url)
-            walked += 1
-        seen.add(template)
+    stage_cases = [(r, "L2") for r in BAD_REFS] + [(str(env), s) for s in ("L9", "review", "x" * 80, "%00")]
+    for ref, stage in stage_cases:
+        url = f"/api/envs/{ref}/stages/{stage}/rerun"
+        _check(client.post(url), None, url)
+        url = f"/envs/{ref}/rerun"
+        _check(client.post(url, data={"stage": stage, "admin_token": "t"}), None, f"{url} stage={stage!r}")
+        walked += 2
+    _check(client.post(f"/envs/{env}/rerun", data={"admin_token": "t"}), "stage", "rerun without a stage")
+    seen |= {"/api/envs/{ref}/stages/{stage}/rerun", "/envs/{ref}/rerun"}
 
     # every API and page route was walked (routes added later must be added here too)
     routes = {r.path for r in app.routes if isinstance(r, APIRoute)}
