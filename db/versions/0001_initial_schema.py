@@ -66,12 +66,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_environments")),
         sa.UniqueConstraint("code_sha256", name=op.f("uq_environments_code_sha256")),
     )
-    op.create_index(op.f("ix_environments_created_at"), "environments", ["created_at"])
     op.create_index(op.f("ix_environments_fingerprint"), "environments", ["fingerprint"])
     op.create_index(op.f("ix_environments_name"), "environments", ["name"])
     op.create_index(op.f("ix_environments_run_id"), "environments", ["run_id"])
-    op.create_index("ix_environments_origin_created", "environments", ["origin", "created_at"])
-    op.create_index("ix_environments_status_created", "environments", ["status", "created_at"])
+    op.create_index("ix_environments_status_id", "environments", ["status", "id"])
+    op.create_index("ix_environments_origin_id", "environments", ["origin", "id"])
+    op.create_index("ix_environments_status_reward", "environments", ["status", "reward"])
 
     def env_fk(table: str, column: str = "env_id") -> sa.ForeignKeyConstraint:
         return sa.ForeignKeyConstraint([column], ["environments.id"], ondelete="CASCADE",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from evoenv.paths import migrations_dir
 
@@ -58,6 +58,15 @@ def lock_timeout_s() -> float:
         raise RegistryError(f"EVOENV_DB_LOCK_TIMEOUT={raw!r} is not a number of seconds") from None
 
 
+def sqlite_synchronous() -> str:
+    """FULL (default): every commit is on disk before it returns. NORMAL: commits survive a
+    crashed process but the last ones may be lost on power failure; about 4 ms faster per commit."""
+    value = os.environ.get("EVOENV_SQLITE_SYNC", "FULL").upper()
+    if value not in ("FULL", "NORMAL"):
+        raise RegistryError(f"EVOENV_SQLITE_SYNC={value!r}: use FULL or NORMAL")
+    return value
+
+
 def make_engine(url: str | None = None, *, lock_timeout: float | None = None) -> Engine:
     url = database_url(url)
     timeout = lock_timeout_s() if lock_timeout is None else lock_timeout
@@ -84,6 +93,7 @@ def _sqlite_engine(parsed, timeout: float) -> Engine:
         parent = Path(database).expanduser().resolve().parent
         if not parent.is_dir():
             raise RegistryError(f"cannot open the registry at {database}: folder {parent} does not exist")
+    synchronous = sqlite_synchronous()
     engine = create_engine(parsed, connect_args={"timeout": timeout})
 
     @event.listens_for(engine, "connect")
@@ -94,6 +104,10 @@ def _sqlite_engine(parsed, timeout: float) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        # Read big scans (the embedding matrix) through a memory map, and keep a warm page cache.
+        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute("PRAGMA cache_size=-32768")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -138,14 +152,19 @@ def upgrade(url: str | None = None) -> tuple[str | None, str]:
     """Apply every pending migration; returns (revision before, revision after)."""
     from alembic import command
 
+    from alembic.util import CommandError
+
     engine = make_engine(url)
     try:
         before = current_revision(engine)
         with writer(engine).begin() as conn:
             command.upgrade(_alembic_config(conn), "head")
         return before, current_revision(engine)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise translate(exc, engine) from None
+    except CommandError as exc:
+        raise RegistryError(f"cannot upgrade {describe_url(str(engine.url))}: {exc} "
+                            "(is it a database made by a newer evoenv?)") from None
     finally:
         engine.dispose()
 
@@ -155,7 +174,7 @@ def check_schema(engine: Engine) -> None:
     where = describe_url(str(engine.url))
     try:
         current = current_revision(engine)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise translate(exc, engine) from None
     head = head_revision()
     if current == head:
@@ -168,7 +187,7 @@ def check_schema(engine: Engine) -> None:
                           "run: evoenv db upgrade")
 
 
-def translate(exc: OperationalError, engine: Engine) -> RegistryError:
+def translate(exc: DBAPIError, engine: Engine) -> RegistryError:
     """A clear RegistryError for the operational failures a user can act on."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
     where = describe_url(str(engine.url))

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-    MetaData, String, Text, UniqueConstraint,
+    MetaData, String, Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -66,9 +66,10 @@ class Environment(Base):
         CheckConstraint(_one_of("status", STATUSES), name="status"),
         CheckConstraint(_one_of("origin", ORIGINS), name="origin"),
         CheckConstraint("max_difficulty >= 1", name="max_difficulty"),
-        # The list views: filter on status/origin, newest first.
-        Index("ix_environments_status_created", "status", "created_at"),
-        Index("ix_environments_origin_created", "origin", "created_at"),
+        # The list views: filter on status or origin, newest (highest id) first; best reward first.
+        Index("ix_environments_status_id", "status", "id"),
+        Index("ix_environments_origin_id", "origin", "id"),
+        Index("ix_environments_status_reward", "status", "reward"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -82,7 +83,7 @@ class Environment(Base):
     origin: Mapped[str] = mapped_column(String(16), default="generated")
     generation: Mapped[int] = mapped_column(Integer, default=0)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Behavioural fingerprint (novelty stage): catches renamed or reformatted copies.
     fingerprint: Mapped[str | None] = mapped_column(String(128), index=True)

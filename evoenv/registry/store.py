@@ -15,18 +15,20 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, case, distinct, func, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine, and_, case, column, delete, distinct, func, insert, or_, select, table, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from evoenv.admission.result import STAGES, StageResult
 from evoenv.hashing import code_sha256
 from evoenv.registry.database import (
-    FTS_TABLE, RegistryError, check_schema, describe_url, make_engine, translate, upgrade, writer,
+    FTS_TABLE, RegistryError, SchemaOutOfDate, check_schema, database_url, describe_url, make_engine, translate,
+    upgrade, writer,
 )
 from evoenv.registry.models import (
     ORIGINS, RELATIONS, STATUSES, Calibration, Embedding, Environment, EnvironmentTag, Lineage,
@@ -34,15 +36,18 @@ from evoenv.registry.models import (
 )
 from evoenv.registry.records import EnvRecord, ReviewRow, RunRecord, StageRow
 
-#: Sort keys of ``list_envs``: newest first unless the key says otherwise.
+#: Sort keys of ``list_envs``. "created" is newest first by insertion order (ids only grow),
+#: which every filter index can serve without a sort.
 SORTS = {
-    "created": (Environment.created_at.desc(), Environment.id.desc()),
+    "created": (Environment.id.desc(),),
     "id": (Environment.id.asc(),),
     "name": (Environment.name.asc(), Environment.id.asc()),
     "generation": (Environment.generation.desc(), Environment.id.desc()),
     "reward": (Environment.reward.desc().nulls_last(), Environment.id.desc()),
     "difficulty": (Environment.max_difficulty.desc(), Environment.id.desc()),
 }
+#: The SQLite full-text index (made by the migration; not a model, so autogenerate leaves it alone).
+FTS = table(FTS_TABLE, column("rowid"))
 #: Statuses whose environments once passed admission (novelty compares against these).
 EVER_ADMITTED = ("admitted", "retired")
 
@@ -133,7 +138,7 @@ class Registry:
                 if operation and self._before_commit is not None:
                     session.flush()
                     self._before_commit(operation)
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError) as exc:
             raise translate(exc, self.engine) from None
 
     def _env(self, session: Session, env_id: int, lock: bool = False) -> Environment:
@@ -190,9 +195,12 @@ class Registry:
                         s.add(proposal_row)
                     return EnvRecord.from_row(existing)
                 self._run_exists(s, run_id)
-                for parent_id, _ in parents:
-                    if s.get(Environment, parent_id) is None:
-                        raise UnknownEnvironment(f"parent environment {parent_id} does not exist in {self.url}")
+                if parents:
+                    wanted = {pid for pid, _ in parents}
+                    found = set(s.scalars(select(Environment.id).where(Environment.id.in_(wanted))))
+                    if wanted - found:
+                        missing = ", ".join(map(str, sorted(wanted - found, key=str)))
+                        raise UnknownEnvironment(f"parent environment {missing} does not exist in {self.url}")
                 env = Environment(
                     name=name.strip(), description=description, code=code, code_sha256=sha,
                     max_difficulty=max_difficulty, status="candidate", status_reason="", origin=origin,
@@ -200,7 +208,9 @@ class Registry:
                     tags=[EnvironmentTag(tag=t) for t in tags])
                 s.add(env)
                 s.flush()
-                s.add_all(Lineage(child_id=env.id, parent_id=pid, relation=rel) for pid, rel in set(parents))
+                if parents:
+                    s.execute(insert(Lineage), [{"child_id": env.id, "parent_id": pid, "relation": rel}
+                                                for pid, rel in sorted(set(parents))])
                 if proposal_row is not None:
                     proposal_row.env_id = env.id
                     s.add(proposal_row)
@@ -241,11 +251,11 @@ class Registry:
     # ---- stage results, reviews, calibration ----------------------------------------------
 
     def _stage_row(self, env_id: int, stage: str, passed: bool | None, score: float | None, reason: str,
-                   details: Any, duration_s: float, run_id: int | None) -> StageResultRow:
+                   details: Any, duration_s: float, run_id: int | None) -> dict[str, Any]:
         _check(stage in STAGES, f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
         _check(passed is None or isinstance(passed, (bool, np.bool_)),
                f"stage {stage}: passed must be True, False or None, got {passed!r}")
-        return StageResultRow(
+        return dict(
             env_id=env_id, run_id=run_id, stage=stage, passed=None if passed is None else bool(passed),
             score=_finite(score, f"stage {stage} score"), reason=str(reason or ""),
             details=_json_doc(details, f"stage {stage} details of environment {env_id}"),
@@ -255,7 +265,7 @@ class Registry:
                      reason: str = "", details: Mapping[str, Any] | None = None, duration_s: float = 0.0,
                      run_id: int | None = None) -> int:
         """Append one stage result (re-running a stage adds a row; nothing is overwritten)."""
-        row = self._stage_row(env_id, stage, passed, score, reason, details, duration_s, run_id)
+        row = StageResultRow(**self._stage_row(env_id, stage, passed, score, reason, details, duration_s, run_id))
         with self._tx("record_stage") as s:
             self._env(s, env_id)
             self._run_exists(s, run_id)
@@ -299,7 +309,10 @@ class Registry:
         array = np.asarray(vector, dtype="<f4")
         _check(array.ndim == 1 and array.size > 0, f"embedding must be a non-empty 1-D vector, got shape {array.shape}")
         _check(bool(np.isfinite(array).all()), "embedding has NaN or infinite values")
-        session.merge(Embedding(env_id=env_id, model=model, dim=int(array.size), vector=array.tobytes()))
+        # Replace, portably (no dialect-specific upsert): one row per environment and model.
+        session.execute(delete(Embedding).where(Embedding.env_id == env_id, Embedding.model == model))
+        session.execute(insert(Embedding).values(env_id=env_id, model=model, dim=int(array.size),
+                                                 vector=array.tobytes()))
 
     # ---- decisions ----------------------------------------------------------------------
 
@@ -324,7 +337,8 @@ class Registry:
                 if embedding is not None:
                     model, vector = embedding
                     self._put_embedding(s, env.id, model, vector)
-                s.merge(PoolMembership(env_id=env.id, epochs=0, joined_at=now, retired_at=None))
+                # Only candidates get here, and only admission makes pool rows: a plain insert.
+                s.execute(insert(PoolMembership).values(env_id=env.id, epochs=0, joined_at=now, retired_at=None))
             s.flush()
             return EnvRecord.from_row(env)
 
@@ -347,10 +361,13 @@ class Registry:
                     run_id: int | None) -> None:
         run_id = env.run_id if run_id is None else run_id
         self._run_exists(session, run_id)
+        rows = []
         for result in stages:
             _check(isinstance(result, StageResult), f"stages must be StageResult objects, got {type(result).__name__}")
-            session.add(self._stage_row(env.id, result.stage, result.passed, result.score, result.reason,
+            rows.append(self._stage_row(env.id, result.stage, result.passed, result.score, result.reason,
                                         result.details, result.duration_s, run_id))
+        if rows:
+            session.execute(insert(StageResultRow), rows)
 
     def retire(self, env_id: int, reason: str = "retired by hand") -> EnvRecord:
         """Take an environment out of use (and out of the training pool)."""
@@ -394,7 +411,7 @@ class Registry:
                             .order_by(Environment.id).limit(1)).one_or_none()
             return EnvRecord.from_row(env) if env is not None else None
 
-    def _filters(self, status, origin, tag, search) -> list:
+    def _filters(self, status, origin, tag, search=None) -> list:
         where = []
         if status is not None:
             _check(status in STATUSES, f"status must be one of {', '.join(STATUSES)}, got {status!r}")
@@ -403,7 +420,9 @@ class Registry:
             _check(origin in ORIGINS, f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
             where.append(Environment.origin == origin)
         if tag is not None:
-            where.append(Environment.id.in_(select(EnvironmentTag.env_id).where(EnvironmentTag.tag == tag)))
+            # EXISTS (not IN): walking environments newest first stops after ``limit`` hits.
+            where.append(select(EnvironmentTag.env_id).where(EnvironmentTag.env_id == Environment.id,
+                                                            EnvironmentTag.tag == tag).exists())
         if search:
             where.append(self._search_clause(search))
         return where
@@ -412,8 +431,6 @@ class Registry:
         if self.dialect == "sqlite":
             query = _fts_query(text)
             if query is not None:
-                from sqlalchemy import text as sql_text
-
                 return Environment.id.in_(sql_text(
                     f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_query"
                 ).bindparams(fts_query=query))
@@ -431,10 +448,17 @@ class Registry:
         _check(sort in SORTS, f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
         _check(isinstance(limit, int) and limit >= 0, f"limit must be an int >= 0, got {limit!r}")
         _check(isinstance(offset, int) and offset >= 0, f"offset must be an int >= 0, got {offset!r}")
+        fts = _fts_query(search) if search and self.dialect == "sqlite" else None
         with self._tx() as s:
-            query = (select(Environment).where(*self._filters(status, origin, tag, search))
-                     .order_by(*SORTS[sort]).limit(limit).offset(offset))
-            return [EnvRecord.from_row(env) for env in s.scalars(query)]
+            if fts is not None and sort == "created":
+                # Newest matches first, straight from the full-text index in rowid order.
+                query = (select(Environment).join(FTS, FTS.c.rowid == Environment.id)
+                         .where(sql_text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts),
+                                *self._filters(status, origin, tag))
+                         .order_by(FTS.c.rowid.desc()))
+            else:
+                query = select(Environment).where(*self._filters(status, origin, tag, search)).order_by(*SORTS[sort])
+            return [EnvRecord.from_row(env) for env in s.scalars(query.limit(limit).offset(offset))]
 
     def count_envs(self, status: str | None = None, origin: str | None = None, tag: str | None = None,
                    search: str | None = None) -> int:
@@ -521,17 +545,24 @@ class Registry:
         """Ids and an (n, dim) float32 matrix of the embeddings of admitted environments
         (and, by default, of retired ones: they were admitted once, so copies stay out)."""
         statuses = EVER_ADMITTED if include_retired else ("admitted",)
-        with self._tx() as s:
-            rows = s.execute(select(Embedding.env_id, Embedding.dim, Embedding.vector)
-                             .join(Environment, Environment.id == Embedding.env_id)
-                             .where(Embedding.model == model, Environment.status.in_(statuses))
-                             .order_by(Embedding.env_id)).all()
+        # IN over the (status, ...) index: joining would read every wide environment row.
+        wanted = select(Environment.id).where(Environment.status.in_(statuses))
+        query = (select(Embedding.env_id, Embedding.dim, Embedding.vector)
+                 .where(Embedding.model == model, Embedding.env_id.in_(wanted)))
+        try:
+            with self.engine.connect() as conn:  # Core rows: no ORM bookkeeping for thousands of blobs
+                rows = conn.execute(query).fetchall()
+        except OperationalError as exc:
+            raise translate(exc, self.engine) from None
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
-        dims = {dim for _, dim, _ in rows}
+        rows.sort(key=lambda row: row[0])
+        dims = {row[1] for row in rows}
         _check(len(dims) == 1, f"embeddings of model {model!r} have mixed dimensions {sorted(dims)}")
-        matrix = np.frombuffer(b"".join(vector for _, _, vector in rows), dtype="<f4").reshape(len(rows), dims.pop())
-        return [env_id for env_id, _, _ in rows], matrix.astype(np.float32, copy=False)
+        matrix = np.empty((len(rows), dims.pop()), dtype=np.float32)
+        for i, row in enumerate(rows):
+            matrix[i] = np.frombuffer(row[2], dtype="<f4")
+        return [row[0] for row in rows], matrix
 
     # ---- the training pool --------------------------------------------------------------
 
@@ -684,6 +715,8 @@ def open_registry(url: str | None = None, *, upgrade_schema: bool = False) -> Re
     """
     if upgrade_schema:
         upgrade(url)
+    else:
+        _refuse_missing_sqlite_file(url)
     engine = make_engine(url)
     try:
         check_schema(engine)
@@ -691,3 +724,19 @@ def open_registry(url: str | None = None, *, upgrade_schema: bool = False) -> Re
         engine.dispose()
         raise
     return Registry(engine)
+
+
+def _refuse_missing_sqlite_file(url: str | None) -> None:
+    """Opening a SQLite file creates it; don't leave an empty one behind a typo'd path."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url = database_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine names the problem
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).expanduser().exists():
+            raise SchemaOutOfDate(f"there is no registry database at {parsed.database}; "
+                                  "run: evoenv init (or evoenv db upgrade)")
