@@ -24,6 +24,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from evoenv.registry import SORTS as REGISTRY_SORTS
+from evoenv.registry import RegistryError, RegistryLocked, open_registry
 from evoenv.web import charts, code, inputs, schemas, views
 from evoenv.web.inputs import BadInput
 from evoenv.web.instances import InstanceError, InstanceSampler
@@ -37,8 +39,6 @@ MAX_FORM_BYTES = 4096
 def _open_registry(registry_url: Any):
     if registry_url is not None and not isinstance(registry_url, str):
         return registry_url  # an already-open Registry
-    from evoenv.registry import open_registry
-
     return open_registry(registry_url)
 
 
@@ -49,8 +49,6 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     default backend; it is started on the first instance view."""
     registry = _open_registry(registry_url)
     sampler = InstanceSampler(sandbox)
-    from evoenv.registry import SORTS as REGISTRY_SORTS, RegistryError, RegistryLocked
-
     sorts = inputs.available_sorts(REGISTRY_SORTS)
 
     @asynccontextmanager
@@ -65,6 +63,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         version="1",
         lifespan=lifespan,
     )
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         # Names, descriptions, prompts and reviews are model-written text: escaped by the templates,
@@ -82,8 +81,9 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     app.state.sampler = sampler
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(stages=inputs.STAGE_NAMES, statuses=inputs.STATUSES,
-                                 origins=inputs.ORIGINS, rerunnable=RERUNNABLE, sorts=sorts, sort_labels=inputs.SORT_LABELS, read_only=admin_token is None)
+    templates.env.globals.update(stages=inputs.STAGE_NAMES, statuses=inputs.STATUSES, origins=inputs.ORIGINS,
+                                 rerunnable=RERUNNABLE, sorts=sorts, sort_labels=inputs.SORT_LABELS,
+                                 read_only=admin_token is None)
     templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
 
     def page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
@@ -152,7 +152,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     def instance_of(rec, seed: int, difficulty: int, reveal: bool) -> dict:
         detail = views.summary(rec)
         inputs.difficulty(difficulty, detail["max_difficulty"] or 1)
-        value = sampler.render(views._get(rec, "code"), detail["code_sha256"] or str(detail["id"]), seed, difficulty)
+        value = sampler.render(rec.code, detail["code_sha256"] or str(detail["id"]), seed, difficulty)
         out = {"env_id": detail["id"], **value}
         if not reveal:
             out["reference"] = None
@@ -162,8 +162,8 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         out = []
         for parent in parents:
             prec = views.get_record(registry, parent["id"])
-            diff = code.unified_diff(views._get(prec, "code") or "", views._get(rec, "code") or "",
-                                     f"{parent['name']} (#{parent['id']})", f"{views._get(rec, 'name')} (#{views._get(rec, 'id')})")
+            diff = code.unified_diff(prec.code, rec.code, f"{parent['name']} (#{parent['id']})",
+                                     f"{rec.name} (#{rec.id})")
             out.append({"parent": parent, **diff})
         return out
 
@@ -192,8 +192,8 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         return [fields[name][0] if fields.get(name) else None for name in names]
 
     def retire(rec) -> dict:
-        env_id = int(views._get(rec, "id"))
-        if views._get(rec, "status") == "retired":
+        env_id = rec.id
+        if rec.status == "retired":
             raise BadInput(f"environment #{env_id} is already retired", 409)
         try:
             registry.retire(env_id)
@@ -266,7 +266,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     @app.get("/envs/{ref}/lineage", response_class=HTMLResponse, include_in_schema=False)
     def lineage_page(request: Request, ref: str):
         rec = record(ref)
-        graph = views.lineage(registry, int(views._get(rec, "id")), depth=4)
+        graph = views.lineage(registry, rec.id, depth=4)
         return page(request, "lineage.html", {"env": views.summary(rec), "lineage": graph,
                                               "lineage_svg": charts.lineage_svg(graph)})
 
@@ -276,7 +276,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         rec = record(ref)
         check_admin(request, token)
         retire(rec)
-        return RedirectResponse(f"/envs/{views._get(rec, 'id')}", status_code=303)
+        return RedirectResponse(f"/envs/{rec.id}", status_code=303)
 
     def rerun(rec, stage: str) -> list[dict]:
         inputs.choice("stage", stage, RERUNNABLE)
@@ -291,7 +291,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         inputs.choice("stage", stage, RERUNNABLE)
         check_admin(request, token)
         await run_in_threadpool(rerun, rec, stage)
-        return RedirectResponse(f"/envs/{views._get(rec, 'id')}#validation", status_code=303)
+        return RedirectResponse(f"/envs/{rec.id}#validation", status_code=303)
 
     @app.get("/funnel", response_class=HTMLResponse, include_in_schema=False)
     def funnel_page(request: Request, run: int | None = RunId):
@@ -343,13 +343,13 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     def api_lineage(ref: str, depth: int = Query(3, ge=1, le=8, description="hops up and down")):
         """Ancestors and descendants as nodes and edges."""
         rec = record(ref)
-        return views.lineage(registry, int(views._get(rec, "id")), depth=depth)
+        return views.lineage(registry, rec.id, depth=depth)
 
     @app.get("/api/envs/{ref}/diff", response_model=list[schemas.Diff], tags=["environments"])
     def api_diff(ref: str):
         """A unified diff of the code against each direct parent."""
         rec = record(ref)
-        return diffs(rec, views.lineage(registry, int(views._get(rec, "id")), depth=1)["parents"])
+        return diffs(rec, views.lineage(registry, rec.id, depth=1)["parents"])
 
     @app.post("/api/envs/{ref}/retire", response_model=schemas.ActionResult, tags=["admin"],
               responses={401: {"description": "wrong token"}, 403: {"description": "read-only server"}})
@@ -368,7 +368,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         rec = record(ref)
         inputs.choice("stage", stage, RERUNNABLE)
         check_admin(request)
-        return {"env_id": int(views._get(rec, "id")), "stage": stage, "ran": rerun(rec, stage)}
+        return {"env_id": rec.id, "stage": stage, "ran": rerun(rec, stage)}
 
     @app.get("/api/funnel", response_model=schemas.Funnel, tags=["admission"])
     def api_funnel(run: int | None = RunId):

@@ -143,8 +143,7 @@ def review_rows(reg: Any, env_id: int) -> list[dict]:
 
 def proposals(reg: Any, env_id: int) -> list[dict]:
     """The generator's prompt and completion for this candidate (one per time it was proposed)."""
-    method = getattr(reg, "proposals", None)
-    rows = method(env_id) if callable(method) else []
+    rows = reg.proposals(env_id)
     return [{"run_id": _get(p, "run_id"), "prompt": _get(p, "prompt") or "", "completion": _get(p, "completion") or "",
              "prompt_tokens": _get(p, "prompt_tokens"), "completion_tokens": _get(p, "completion_tokens"),
              "cost": _get(p, "cost")} for p in rows]
@@ -161,18 +160,13 @@ def calibration(reg: Any, env_id: int) -> dict[str, list[dict]]:
     return out
 
 
-def _link(item: Any) -> tuple[Any, str]:
-    """A lineage entry as (record-like, relation), whatever shape the registry returns."""
-    if isinstance(item, tuple):
-        return item[0], str(item[1])
-    return item, str(_get(item, "relation") or "")
+def _link(item: dict) -> tuple[dict, str]:
+    """A ``Registry.lineage`` entry as (node, relation)."""
+    return item, str(item.get("relation") or "")
 
 
 def _node_id(obj: Any) -> int:
-    value = _get(obj, "id")
-    if value is None:
-        value = _get(obj, "env_id")
-    return int(value)
+    return int(_get(obj, "id"))
 
 
 def lineage(reg: Any, env_id: int, depth: int = 3, max_nodes: int = 60) -> dict:

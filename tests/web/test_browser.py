@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ADMIN_TOKEN  # noqa: F401 - the server below runs read-only on purpose
 from tests.conftest import require
 
 CHROMIUM = Path("/usr/bin/chromium")
