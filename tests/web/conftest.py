@@ -7,25 +7,24 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # sample_envs, populate
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # web_fill, web_sample_envs
 
-import populate  # noqa: E402
+import web_fill  # noqa: E402
+from web_fill import ADMIN_TOKEN  # noqa: E402,F401 - re-exported for the tests
 
 from evoenv.registry import open_registry  # noqa: E402
-
-ADMIN_TOKEN = "s3cret-admin-token"
 
 
 @pytest.fixture(scope="session")
 def registry_url(tmp_path_factory, sandbox, seed_sources) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('web-registry') / 'registry.db'}"
     with open_registry(url, upgrade_schema=True) as reg:
-        populate.fill(reg, sandbox, seed_sources)
+        web_fill.fill(reg, sandbox, seed_sources)
     return url
 
 
 @pytest.fixture(scope="session")
 def ids(registry_url) -> dict[str, int]:
-    """name -> id of what populate.fill added (the newest one for a repeated name)."""
+    """name -> id of what web_fill.fill added (the newest one for a repeated name)."""
     with open_registry(registry_url) as reg:
         return {rec.name: rec.id for rec in reversed(reg.list_envs(sort="id", limit=1000))}

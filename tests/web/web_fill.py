@@ -7,8 +7,9 @@ from __future__ import annotations
 from evoenv.admission.result import StageResult
 from evoenv.sandbox import SandboxedEnv
 
-import sample_envs as S
+import web_sample_envs as S
 
+ADMIN_TOKEN = "s3cret-admin-token"
 PIPELINE = ("L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty")
 PASS_REASONS = {
     "L1": "parses; one class with the contract's members; imports allowed",
