@@ -108,11 +108,12 @@ def envs_list(
         return
     table = Table(title=f"{len(records)} of {total} environments", title_justify="left")
     for column, justify in (("id", "right"), ("name", "left"), ("status", "left"), ("origin", "left"),
-                            ("gen", "right"), ("levels", "right"), ("reward", "right"), ("created", "left"),
-                            ("tags", "left")):
-        table.add_column(column, justify=justify, overflow="fold", no_wrap=column in ("name", "created"))
+                            ("gen", "right"), ("reward", "right"), ("created", "left"), ("tags", "left")):
+        # Only the name and the tags may wrap; short columns keep their width.
+        table.add_column(column, justify=justify, overflow="fold", no_wrap=column not in ("name", "tags"),
+                         min_width=12 if column == "name" else None)
     for r in records:
-        table.add_row(str(r.id), r.name, _status(r.status), r.origin, str(r.generation), f"1..{r.max_difficulty}",
+        table.add_row(str(r.id), r.name, _status(r.status), r.origin, str(r.generation),
                       "" if r.reward is None else f"{r.reward:.3f}", r.created_at.strftime("%Y-%m-%d"),
                       ", ".join(r.tags))
     console.print(table)

@@ -229,12 +229,15 @@ class Registry:
         _check(isinstance(proposal, Mapping), "proposal must be a mapping with prompt and completion")
         missing = {"prompt", "completion"} - set(proposal)
         _check(not missing, f"proposal lacks {', '.join(sorted(missing))}")
+        counts = {}
+        for key in ("prompt_tokens", "completion_tokens"):
+            value = proposal.get(key) or 0
+            _check(isinstance(value, int) and value >= 0, f"proposal {key} must be an int >= 0, got {value!r}")
+            counts[key] = value
         return Proposal(
             run_id=proposal.get("run_id", run_id), prompt=str(proposal["prompt"]),
-            completion=str(proposal["completion"]),
-            prompt_tokens=int(proposal.get("prompt_tokens", 0)),
-            completion_tokens=int(proposal.get("completion_tokens", 0)),
-            cost=_finite(proposal.get("cost", 0.0), "proposal cost"), created_at=utcnow())
+            completion=str(proposal["completion"]), **counts,
+            cost=_finite(proposal.get("cost") or 0.0, "proposal cost"), created_at=utcnow())
 
     def record_proposal(self, env_id: int, *, run_id: int | None, prompt: str, completion: str,
                         prompt_tokens: int = 0, completion_tokens: int = 0, cost: float = 0.0) -> int:

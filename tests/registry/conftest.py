@@ -1,9 +1,9 @@
 """Every registry test runs on SQLite AND on a real PostgreSQL server.
 
-``db_url`` is an empty database; ``reg_url`` one already migrated to the newest
-schema (copied from a template made once per session, which is much faster
-than migrating each time); ``reg`` an open ``Registry`` on it. On PostgreSQL each
-test gets its own database, made through the server and dropped afterwards.
+``db_url`` is an empty database of its own (on PostgreSQL made through the server
+and dropped afterwards); ``reg_url`` one at the newest schema with no rows (SQLite:
+a copy of a template migrated once per session; PostgreSQL: one session database,
+truncated before each test); ``reg`` an open ``Registry`` on it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from evoenv.registry import open_registry, upgrade
+from evoenv.registry.models import Base
 from tests.conftest import require
 
 PG_URL = os.environ.get("EVOENV_TEST_PG_URL")
@@ -82,26 +83,30 @@ def _sqlite_template(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def _postgres_template(request):
+def _postgres_registry(request):
+    """One migrated database for the session; emptied before each test that uses it
+    (TRUNCATE is far cheaper than CREATE/DROP DATABASE, which checkpoint the server)."""
     server = request.getfixturevalue("pg_server")
     url = server.create()
     upgrade(url)
-    yield make_url(url).database
+    engine = create_engine(url)
+    yield url, engine
+    engine.dispose()
     server.drop(url)
 
 
 @pytest.fixture
 def reg_url(backend, request, tmp_path) -> str:
-    """A database already at the newest schema."""
+    """A database at the newest schema, with no rows."""
     if backend == "sqlite":
         path = tmp_path / "registry.db"
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    server = request.getfixturevalue("pg_server")
-    url = server.create(template=request.getfixturevalue("_postgres_template"))
-    yield url
-    server.drop(url)
+        return f"sqlite:///{path}"
+    url, engine = request.getfixturevalue("_postgres_registry")
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return url
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def test_add_candidate_stores_everything_and_is_idempotent_on_hash(reg):
     ({"parents": [(999, "mutation")]}, "parent environment 999 does not exist"),
     ({"run_id": 999}, "no run with id 999"),
     ({"proposal": {"prompt": "p"}}, "proposal lacks completion"),
+    ({"proposal": {"prompt": "p", "completion": "c", "prompt_tokens": "12"}}, "prompt_tokens must be an int"),
 ])
 def test_add_candidate_rejects_bad_input_clearly_and_stores_nothing(reg, kwargs, fragment):
     with pytest.raises(RegistryError, match=fragment):

@@ -176,7 +176,5 @@ def test_init_then_list_shows_the_ten_seeds(db_url, tmp_path):
     again = json.loads(evoenv("init", "--json"))
     assert [s["id"] for s in again["seeds"]] == [s["id"] for s in first["seeds"]]
     assert not any(s["new"] for s in again["seeds"])
-    listed = json.loads(evoenv("envs", "list", "--origin", "seed", "--json"))
-    assert sorted(r["name"] for r in listed) == sorted(SEED_NAMES)
-    table = evoenv("envs", "list")
-    assert "10 of 10 environments" in table and "knapsack" in table
+    table = evoenv("envs", "list", "--origin", "seed")
+    assert "10 of 10 environments" in table and all(name[:12] in table for name in SEED_NAMES)

@@ -92,8 +92,10 @@ def test_sqlite_settings(tmp_path):
 def test_bad_urls_are_named(tmp_path):
     with pytest.raises(RegistryError, match="not a database URL"):
         open_registry("no-scheme-here")
-    with pytest.raises(RegistryError, match="does not exist"):
+    with pytest.raises(RegistryError, match="there is no registry database at .*missing/dir/r.db"):
         open_registry(f"sqlite:///{tmp_path}/missing/dir/r.db")
+    with pytest.raises(RegistryError, match="folder .*missing/dir does not exist"):
+        upgrade(f"sqlite:///{tmp_path}/missing/dir/r.db")
     with pytest.raises(RegistryError, match="unsupported database 'mysql'"):
         open_registry("mysql://u:p@localhost/x")
     with pytest.raises(RegistryError, match=r"database error on postgresql\+psycopg://u:\*\*\*@127.0.0.1:9/x"):
