@@ -338,8 +338,10 @@ class Grower:
 
     def start(self) -> int:
         if not self.registry.pool():
-            raise GrowError(f"the pool of {self.registry.url} is empty: run `evoenv init` to load and admit the "
-                            "seeds, which are the first parents")
+            waiting = self.registry.count_envs(status="candidate", origin="seed")
+            note = f" ({waiting} seeds are loaded but not admitted)" if waiting else ""
+            raise GrowError(f"the pool of {self.registry.url} has no admitted environment{note}: run `evoenv init`, "
+                            "which admits the seeds, the first parents")
         self.run_id = self.registry.start_run("grow", self.config.to_dict())
         self.journal = Journal(journal_path(self.config.state_dir, self.run_id))
         self.journal.append("start", run_id=self.run_id, config=self.config.to_dict())
