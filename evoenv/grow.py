@@ -497,14 +497,9 @@ class Grower:
         if self._already_recorded(extraction, proposal):
             proposal = None  # stored just before a kill: do not record it twice
         if extraction.ok:
-            members = literal_members(extraction.code, extraction.class_name)
-            name = members.get("name") if isinstance(members.get("name"), str) and members["name"].strip() else \
-                snake_case(extraction.class_name or "environment")
-            level = members.get("max_difficulty")
+            name, description, level = labels(extraction.code, extraction.class_name)
             record = self.registry.add_candidate(
-                extraction.code, name=name[:200],
-                description=members["description"] if isinstance(members.get("description"), str) else "",
-                max_difficulty=level if isinstance(level, int) and not isinstance(level, bool) and level >= 1 else 1,
+                extraction.code, name=name, description=description, max_difficulty=level,
                 generation=slot.generation, parents=slot.parents, run_id=self.run_id, proposal=proposal,
                 tags=("grow",))
         else:
@@ -641,23 +636,28 @@ class Admitter:
         return repair
 
 
-def label_unrun(candidate) -> None:
-    """A version that failed before L2 described it still needs a name and a level count to be
-    stored: take them from the class's literal attributes (parsing only), else defaults."""
-    if candidate.observed.info is not None:
-        return
-    from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code as _extract
-    from evoenv.sandbox import EnvInfo
-
-    class_name = _extract(f"```python\n{candidate.code}\n```").class_name
-    members = literal_members(candidate.code, class_name)
+def labels(code: str, class_name: str | None) -> tuple[str, str, int]:
+    """``(name, description, max_difficulty)`` to store a candidate under, from the class's
+    literal attributes (parsing only: the code runs in the sandbox, later), else defaults."""
+    members = literal_members(code, class_name)
     name = members.get("name")
     name = name if isinstance(name, str) and name.strip() else snake_case(class_name or "environment")
     level = members.get("max_difficulty")
     level = level if isinstance(level, int) and not isinstance(level, bool) and level >= 1 else 1
     description = members.get("description") if isinstance(members.get("description"), str) else ""
-    candidate.observed.info = EnvInfo(name[:200], description, level, class_name or "")
-    candidate.name = candidate.name or name[:200]
+    return name.strip()[:200], description, level
+
+
+def label_unrun(candidate) -> None:
+    """A version that failed before L2 described it still needs a name and a level count to be stored."""
+    if candidate.observed.info is not None:
+        return
+    from evoenv.sandbox import EnvInfo
+
+    class_name = extract_code(f"```python\n{candidate.code}\n```").class_name
+    name, description, level = labels(candidate.code, class_name)
+    candidate.observed.info = EnvInfo(name, description, level, class_name or "")
+    candidate.name = candidate.name or name
 
 
 def stage_dicts(stages: list[StageResult]) -> list[dict]:
