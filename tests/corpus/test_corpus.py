@@ -1,0 +1,142 @@
+"""The challenge corpus through the real admission pipeline.
+
+``good/`` holds sound environments written in deliberately unusual styles
+(a dataclass environment, static and class methods, a ``match`` statement,
+partial credit, a special answer word, max_difficulty 5, ...): each must pass
+every mechanical stage, L1 to L5. ``broken/`` holds environments broken in
+exactly one way; each file's header says where admission must stop and what
+its reason must name::
+
+    # expect: L3 unit
+    # expect: L1 WindowMaxima & WindowMinima     (every keyword must appear)
+    # expect: L1 /\\bos\\b/ & import              (a /regex/ keyword)
+
+Keywords are matched case-insensitively. Every file runs through
+``evoenv.admission.run_stages`` in the shared process sandbox, never in this
+process. All candidates run once per session, side by side, and the tests
+read the outcomes.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, StageResult, run_stages
+from evoenv.answers import extract_answer
+from evoenv.sandbox import SandboxedEnv
+
+HERE = Path(__file__).resolve().parent
+GOOD = sorted((HERE / "good").glob("*.py"))
+BROKEN = sorted((HERE / "broken").glob("*.py"))
+MECHANICAL = ("L1", "L2", "L3", "L4", "L5")
+EXPECT = re.compile(r"^# expect: (L[1-5]) (.+)$", re.MULTILINE)
+
+# A lower CPU limit than the default 10 s keeps the one endless-loop candidate cheap; the good
+# environments render in milliseconds, so 4 s of CPU per job is still a wide margin.
+CONFIG = AdmissionConfig(cpu_s=4.0, wall_s=12.0)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    stage: str
+    keywords: tuple[str, ...]
+
+    def missing(self, reason: str) -> list[str]:
+        """The keywords the reason lacks."""
+        out = []
+        for keyword in self.keywords:
+            if len(keyword) > 2 and keyword.startswith("/") and keyword.endswith("/"):
+                found = re.search(keyword[1:-1], reason, re.IGNORECASE) is not None
+            else:
+                found = keyword.lower() in reason.lower()
+            if not found:
+                out.append(keyword)
+        return out
+
+
+def expectation(path: Path) -> Expectation:
+    found = EXPECT.findall(path.read_text())
+    if len(found) != 1:
+        raise ValueError(f"{path.name}: needs exactly one '# expect: L<n> keyword' header line, found {len(found)}")
+    stage, keywords = found[0]
+    return Expectation(stage, tuple(k.strip() for k in keywords.split(" & ") if k.strip()))
+
+
+def _admit(path: Path, sandbox) -> list[StageResult]:
+    ctx = AdmissionContext(sandbox=sandbox, config=CONFIG)  # no policy, no novelty index: mechanical stages only
+    return run_stages(Candidate(path.read_text(), name=path.stem), ctx)
+
+
+@pytest.fixture(scope="module")
+def outcomes(sandbox) -> dict[Path, list[StageResult]]:
+    """Every corpus file through the pipeline once; a few candidates in flight keep both sandbox workers busy."""
+    paths = GOOD + BROKEN
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(paths, pool.map(lambda p: _admit(p, sandbox), paths)))
+
+
+def _table(stages: list[StageResult]) -> str:
+    return "\n".join(f"  {s.stage}: {s.passed} - {s.reason}" for s in stages)
+
+
+def test_corpus_is_complete():
+    """The corpus covers what it claims: 16+ good files, and broken files for every mechanical stage."""
+    assert len(GOOD) >= 16
+    by_stage: dict[str, int] = {}
+    for path in BROKEN:
+        by_stage[expectation(path).stage] = by_stage.get(expectation(path).stage, 0) + 1
+    assert sorted(by_stage) == list(MECHANICAL) and min(by_stage.values()) >= 3, by_stage
+    assert not any(EXPECT.search(p.read_text()) for p in GOOD), "good environments carry no '# expect:' header"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.stem)
+def test_good_environment_passes_every_mechanical_stage(path, outcomes):
+    stages = {s.stage: s for s in outcomes[path]}
+    failed = [name for name in MECHANICAL if stages[name].passed is not True]
+    assert not failed, f"{path.name} was rejected:\n{_table(outcomes[path])}"
+    # Without a policy or a novelty index the later stages say so; they never pass or fail.
+    for name in ("novelty", "review", "calibration"):
+        assert stages[name].passed is None and stages[name].reason.startswith("not run"), _table(outcomes[path])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_broken_environment_fails_at_its_stage_with_a_precise_reason(path, outcomes):
+    expected = expectation(path)
+    stages = outcomes[path]
+    failure = next((s for s in stages if s.passed is False), None)
+    assert failure is not None, f"{path.name} was not rejected:\n{_table(stages)}"
+    assert failure.stage == expected.stage, f"{path.name} failed at {failure.stage}, expected {expected.stage}:\n{_table(stages)}"
+    # every stage before the expected one passed: the file is broken in exactly one way
+    before = MECHANICAL[: MECHANICAL.index(expected.stage)]
+    assert all(s.passed is True for s in stages if s.stage in before), _table(stages)
+    missing = expected.missing(failure.reason)
+    assert not missing, f"{path.name}: the {failure.stage} reason lacks {missing}: {failure.reason!r}"
+
+
+@pytest.mark.slow
+def test_good_references_score_one_at_every_level_and_render_alike_in_a_fresh_process(sandbox):
+    """Independent of the pipeline, straight through SandboxedEnv: every level (not only the low,
+    middle and top ones the pipeline samples), odd seeds, and a fresh interpreter."""
+    problems = []
+    for path in GOOD:
+        env = SandboxedEnv(path.read_text(), sandbox)
+        levels = range(1, env.info().max_difficulty + 1)
+        pairs = [(seed, d) for d in levels for seed in (0, 7, 123_456_789)]
+        renders = env.render_many(pairs)
+        answers = [extract_answer(f"<answer>{r.reference}</answer>") for r in renders]
+        scores = env.score_many([(r.instance, a) for r, a in zip(renders, answers)])
+        problems += [f"{path.name}: reference scores {s} at seed={r.seed}, difficulty={r.difficulty}"
+                     for r, s in zip(renders, scores) if s != 1.0]
+        fresh = env.run([{"op": "render", "seed": s, "difficulty": d} for s, d in pairs[-3:]], fresh_hash_seed=99)
+        for r, item in zip(renders[-3:], fresh.results):
+            if not item.ok or item.value != {"instance": r.instance, "prompt": r.prompt, "reference": r.reference}:
+                problems.append(f"{path.name}: seed={r.seed}, difficulty={r.difficulty} renders differently "
+                                "in a fresh process")
+    assert not problems, "\n".join(problems)
