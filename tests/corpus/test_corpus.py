@@ -10,6 +10,7 @@ its reason must name::
     # expect: L3 unit
     # expect: L1 WindowMaxima & WindowMinima     (every keyword must appear)
     # expect: L1 /\\bos\\b/ & import              (a /regex/ keyword)
+    # expect: L5 nan & !never raise              (!text: must NOT appear)
 
 Keywords are matched case-insensitively. Every file runs through
 ``evoenv.admission.run_stages`` in the shared process sandbox, never in this
@@ -40,6 +41,26 @@ EXPECT = re.compile(r"^# expect: (L[1-5]) (.+)$", re.MULTILINE)
 # environments render in milliseconds, so 4 s of CPU per job is still a wide margin.
 CONFIG = AdmissionConfig(cpu_s=4.0, wall_s=12.0)
 
+# Pipeline defects this corpus found (details: the lead's report / corpus-findings). Each is a STRICT
+# xfail: the test asserts the defect is still there, so fixing it turns the test red until the
+# entry is removed here.
+KNOWN_PIPELINE_DEFECTS = {
+    "fixed_size_latin_square": "L4 rejects a fixed-size instance whose difficulty is density (more blanks): "
+                               "only growing lengths and magnitudes count as 'grows'",
+    "multiword_special_answer": "L5 calls the offered phrase 'there is no cycle' a leak; one-word offered "
+                                "answers are exempt only because they are short",
+    "selection_answer_from_list": "L5 calls a selection answer (one of 9..45 listed six-digit numbers) a leak",
+    "builtin_named_parameter": "L1 fallback policy rejects a parameter named 'input' (any Name, not a call)",
+    "l1_sample_without_self": "L1 reason shows 'sample(self, difficulty)' for def sample(seed, difficulty)",
+    "l5_score_nan_on_junk": "L5 tells a scorer that returned NaN that it 'must never raise'",
+}
+
+
+def _cases(paths: list[Path]) -> list:
+    return [pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(reason=KNOWN_PIPELINE_DEFECTS[p.stem], strict=True)]
+                         if p.stem in KNOWN_PIPELINE_DEFECTS else [])
+            for p in paths]
+
 
 @dataclass(frozen=True)
 class Expectation:
@@ -47,14 +68,16 @@ class Expectation:
     keywords: tuple[str, ...]
 
     def missing(self, reason: str) -> list[str]:
-        """The keywords the reason lacks."""
+        """The keywords the reason lacks, and the !keywords it wrongly has."""
         out = []
         for keyword in self.keywords:
-            if len(keyword) > 2 and keyword.startswith("/") and keyword.endswith("/"):
-                found = re.search(keyword[1:-1], reason, re.IGNORECASE) is not None
+            negated = keyword.startswith("!")
+            text = keyword[1:] if negated else keyword
+            if len(text) > 2 and text.startswith("/") and text.endswith("/"):
+                found = re.search(text[1:-1], reason, re.IGNORECASE) is not None
             else:
-                found = keyword.lower() in reason.lower()
-            if not found:
+                found = text.lower() in reason.lower()
+            if found == negated:
                 out.append(keyword)
         return out
 
@@ -92,10 +115,11 @@ def test_corpus_is_complete():
         by_stage[expectation(path).stage] = by_stage.get(expectation(path).stage, 0) + 1
     assert sorted(by_stage) == list(MECHANICAL) and min(by_stage.values()) >= 3, by_stage
     assert not any(EXPECT.search(p.read_text()) for p in GOOD), "good environments carry no '# expect:' header"
+    assert set(KNOWN_PIPELINE_DEFECTS) <= {p.stem for p in GOOD + BROKEN}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _cases(GOOD))
 def test_good_environment_passes_every_mechanical_stage(path, outcomes):
     stages = {s.stage: s for s in outcomes[path]}
     failed = [name for name in MECHANICAL if stages[name].passed is not True]
@@ -106,7 +130,7 @@ def test_good_environment_passes_every_mechanical_stage(path, outcomes):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _cases(BROKEN))
 def test_broken_environment_fails_at_its_stage_with_a_precise_reason(path, outcomes):
     expected = expectation(path)
     stages = outcomes[path]

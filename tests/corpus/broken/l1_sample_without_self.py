@@ -1,4 +1,4 @@
-# expect: L1 sample
+# expect: L1 sample & !sample(self, difficulty)
 # broken: sample is written without self: def sample(seed, difficulty)
 """Sliding-window maxima, broken on purpose: sample is written without self: def sample(seed, difficulty).
 
