@@ -53,6 +53,10 @@ KNOWN_PIPELINE_DEFECTS = {
     "builtin_named_parameter": "L1 fallback policy rejects a parameter named 'input' (any Name, not a call)",
     "l1_sample_without_self": "L1 reason shows 'sample(self, difficulty)' for def sample(seed, difficulty)",
     "l5_score_nan_on_junk": "L5 tells a scorer that returned NaN that it 'must never raise'",
+    "l3_state_leaks_between_calls": "L3 re-renders only the first pairs (all at difficulty 1) and renders every "
+                                    "job in the same order, so call-order dependence above level 1 slips through",
+    "l5_score_substring_match": "L5 has no 'reference plus extra content' mutator and tolerates 40% accepted "
+                                "perturbations, so a scorer that accepts any answer containing the reference passes",
 }
 
 
