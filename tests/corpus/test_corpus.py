@@ -148,10 +148,15 @@ def test_broken_environment_fails_at_its_stage_with_a_precise_reason(path, outco
     assert not missing, f"{path.name}: the {failure.stage} reason lacks {missing}: {failure.reason!r}"
 
 
+# Answers that are not text at all: the platform always passes text, but the contract says a scorer
+# must survive anything (the pipeline's L5 junk is all strings).
+NOT_TEXT = [None, 7, 1.0, True, [1, 2], {"answer": 1}]
+
+
 @pytest.mark.slow
 def test_good_references_score_one_at_every_level_and_render_alike_in_a_fresh_process(sandbox):
     """Independent of the pipeline, straight through SandboxedEnv: every level (not only the low,
-    middle and top ones the pipeline samples), odd seeds, and a fresh interpreter."""
+    middle and top ones the pipeline samples), odd seeds, a fresh interpreter, and non-text answers."""
     problems = []
     for path in GOOD:
         env = SandboxedEnv(path.read_text(), sandbox)
@@ -162,6 +167,12 @@ def test_good_references_score_one_at_every_level_and_render_alike_in_a_fresh_pr
         scores = env.score_many([(r.instance, a) for r, a in zip(renders, answers)])
         problems += [f"{path.name}: reference scores {s} at seed={r.seed}, difficulty={r.difficulty}"
                      for r, s in zip(renders, scores) if s != 1.0]
+        top = renders[-1]
+        job = env.run([{"op": "score", "instance": top.instance, "answer": a} for a in NOT_TEXT])
+        for answer, item in zip(NOT_TEXT, job.results):
+            if not item.ok or item.value != 0.0:
+                problems.append(f"{path.name}: score of the non-text answer {answer!r} is "
+                                f"{item.value if item.ok else item.error}")
         fresh = env.run([{"op": "render", "seed": s, "difficulty": d} for s, d in pairs[-3:]], fresh_hash_seed=99)
         for r, item in zip(renders[-3:], fresh.results):
             if not item.ok or item.value != {"instance": r.instance, "prompt": r.prompt, "reference": r.reference}:
