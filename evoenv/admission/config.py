@@ -73,6 +73,7 @@ class AdmissionConfig:
     novelty_threshold: float = 0.80
     novelty_neighbours: int = 5
     fingerprint_seeds: int = 4  # seeds 0..3 at low, middle and max difficulty
+    embed_threads: int = 1  # torch threads while embedding (restored after); 0 = leave torch's setting
 
     # --- generator reward: penalty if L1-L4 fails, else Q + novelty_bonus * (1 - max similarity)
     invalid_penalty: float = -1.0

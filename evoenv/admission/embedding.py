@@ -62,8 +62,21 @@ def code_text(code: str) -> str:
     return ast.unparse(tree)
 
 
-def embed_texts(texts: list[str]) -> np.ndarray:
-    vectors = load_model().encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+def embed_texts(texts: list[str], threads: int | None = 1) -> np.ndarray:
+    """Unit vectors for ``texts``. ``threads`` caps torch's intra-op threads during the call
+    (restored after): on a busy 2-core machine one thread was ~5x faster than two, because
+    torch's spinning workers fight the sandbox and each other (see docs/benchmarks.md)."""
+    import torch
+
+    model = load_model()
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+    finally:
+        if threads:
+            torch.set_num_threads(previous)
     return np.asarray(vectors, dtype=np.float32)
 
 
@@ -71,11 +84,11 @@ def mix(prompt_vec: np.ndarray, code_vec: np.ndarray, lam: float) -> np.ndarray:
     return np.concatenate([np.sqrt(lam) * prompt_vec, np.sqrt(1.0 - lam) * code_vec]).astype(np.float32)
 
 
-def embed_environments(items: list[tuple[str, str]], lam: float) -> np.ndarray:
+def embed_environments(items: list[tuple[str, str]], lam: float, threads: int | None = 1) -> np.ndarray:
     """One mixed vector per (prompt text, code) pair, embedded in one batch."""
     if not items:
         return np.zeros((0, 2 * DIM), dtype=np.float32)
     texts = [p for p, _ in items] + [code_text(c) for _, c in items]
-    vectors = embed_texts(texts)
+    vectors = embed_texts(texts, threads)
     n = len(items)
     return np.stack([mix(vectors[i], vectors[n + i], lam) for i in range(n)])

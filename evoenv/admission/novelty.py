@@ -190,7 +190,7 @@ class NoveltyIndex:
             renders = env.render_many(config.pairs(info.max_difficulty))
             rows.append((name, fingerprint(renders, info.max_difficulty, config), code_sha256(code)))
             items.append((canonical_prompt(renders, info.max_difficulty, config), code))
-        vectors = embed_environments(items, config.novelty_lambda)
+        vectors = embed_environments(items, config.novelty_lambda, config.embed_threads)
         for (name, fp, sha), vector in zip(rows, vectors):
             index.add(name, name, vector, fp, code_sha256=sha)
         return index
@@ -200,7 +200,8 @@ def embed_candidate(candidate: Candidate, config: AdmissionConfig) -> np.ndarray
     observed = candidate.observed
     if observed.embedding is None:
         prompt = canonical_prompt(observed.renders, observed.info.max_difficulty, config)
-        observed.embedding = embed_environments([(prompt, candidate.code)], config.novelty_lambda)[0]
+        observed.embedding = embed_environments([(prompt, candidate.code)], config.novelty_lambda,
+                                                config.embed_threads)[0]
     return observed.embedding
 
 

@@ -13,7 +13,25 @@ from rich.table import Table
 from evoenv.cli._common import console, err_console, fail, print_json
 
 
-def _novelty_index(sandbox, config, files_hashes: set[str]):
+class _DeferredIndex:
+    """Builds the novelty index the first time a candidate reaches the novelty stage, so files that
+    fail earlier never pay for rendering the seeds and loading MiniLM."""
+
+    def __init__(self, sandbox, config):
+        self._sandbox, self._config = sandbox, config
+        self._index = None
+        self.against = "nothing yet (no file reached novelty)"
+
+    def __getattr__(self, name):
+        if self._index is None:
+            self._index, self.against = _novelty_index(self._sandbox, self._config)
+        return getattr(self._index, name)
+
+    def __len__(self) -> int:
+        return len(self.__getattr__("keys"))
+
+
+def _novelty_index(sandbox, config):
     """Against the registry at $EVOENV_DB when it exists, else against the seeds."""
     from evoenv.admission.novelty import NoveltyIndex
     from evoenv.sources import SourceError, list_seeds
@@ -36,7 +54,7 @@ def _novelty_index(sandbox, config, files_hashes: set[str]):
     try:
         seeds = [(s.name, s.code) for s in list_seeds()]
     except (SourceError, OSError) as exc:
-        return None, f"no registry and no seeds ({exc})"
+        return NoveltyIndex(config.novelty_lambda), f"nothing: no registry and no seeds ({exc})"
     return NoveltyIndex.from_sources(seeds, sandbox, config), f"the {len(seeds)} seeds"
 
 
@@ -81,9 +99,7 @@ def validate(
     outcomes = []
     with open_sandbox() as sandbox:
         candidates = [Candidate(s.code, name=None, origin="imported") for s in sources]
-        if not json_out:
-            err_console.print("[dim]building the novelty index...[/]")
-        index, against = _novelty_index(sandbox, config, {c.code_sha256 for c in candidates})
+        index = _DeferredIndex(sandbox, config)
         ctx = AdmissionContext(sandbox, config, policy=policy, novelty=index)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=err_console, disable=json_out, transient=True) as progress:
@@ -96,6 +112,7 @@ def validate(
             policy.close()
 
     ok = all(s.passed is not False for o in outcomes for s in o.stages)
+    against = index.against
     if json_out:
         print_json({"ok": ok, "novelty_against": against, "files": [
             {"file": str(src.path), **outcome.as_dict()} for src, outcome in zip(sources, outcomes)]})

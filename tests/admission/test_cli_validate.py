@@ -25,27 +25,27 @@ def test_help():
     assert result.returncode == 0 and "--policy" in result.stdout and "--json" in result.stdout
 
 
-def test_good_and_broken_files_json_and_exit_code(tmp_path):
+def test_good_file_json_passes_with_novelty_against_the_seeds(tmp_path, seed_sources):
     good = HERE / "envs" / "good_inversions.py"
-    broken = HERE / "broken" / "scorer_always_one.py"
-    result = evoenv(str(good), str(broken), "--json", env={"EVOENV_DB": f"sqlite:///{tmp_path}/absent.db"})
-    assert result.returncode == 1, result.stderr
-    data = json.loads(result.stdout)
-    assert data["ok"] is False and "seeds" in data["novelty_against"]
-    first, second = data["files"]
-    assert first["file"].endswith("good_inversions.py")
-    assert [(s["stage"], s["passed"]) for s in first["stages"]][:5] == [(f"L{i}", True) for i in range(1, 6)]
-    review = next(s for s in first["stages"] if s["stage"] == "review")
-    assert (review["passed"], review["reason"]) == (None, "not run: no policy")
-    l5 = next(s for s in second["stages"] if s["stage"] == "L5")
-    assert l5["passed"] is False and "accepts everything" in l5["reason"]
-
-
-def test_table_output_and_exit_zero_for_a_good_file():
-    result = evoenv(str(HERE / "envs" / "good_sdk_paths.py"))
+    result = evoenv(str(good), "--json", env={"EVOENV_DB": f"sqlite:///{tmp_path}/absent.db"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "L5" in result.stdout and "not run: no policy" in result.stdout
-    assert "all stages that ran passed" in result.stdout
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["novelty_against"] == "the 10 seeds"
+    (only,) = data["files"]
+    assert only["file"].endswith("good_inversions.py")
+    stages = {s["stage"]: s for s in only["stages"]}
+    assert [stages[f"L{i}"]["passed"] for i in range(1, 6)] == [True] * 5
+    assert stages["novelty"]["passed"] is True and len(stages["novelty"]["details"]["neighbours"]) == 5
+    assert (stages["review"]["passed"], stages["review"]["reason"]) == (None, "not run: no policy")
+    assert (stages["calibration"]["passed"], stages["calibration"]["reason"]) == (None, "not run: no policy")
+
+
+def test_table_names_the_failing_stage_and_exits_one():
+    result = evoenv(str(HERE / "broken" / "constant_answer.py"), str(HERE / "broken" / "wrong_signature.py"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "rejected at L4" in result.stdout and "reference answer is constant" in result.stdout
+    assert "rejected at L1" in result.stdout and "sample(self, seed) accepts 1 argument(s)" in result.stdout
+    assert "not run: L4 failed" in result.stdout and "not run: L1 failed" in result.stdout
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
