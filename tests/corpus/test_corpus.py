@@ -20,6 +20,7 @@ read the outcomes.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import pytest
 
 from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, StageResult, run_stages
 from evoenv.answers import extract_answer
-from evoenv.sandbox import SandboxedEnv
+from evoenv.sandbox import POLICY, SandboxedEnv, SandboxError
 
 HERE = Path(__file__).resolve().parent
 GOOD = sorted((HERE / "good").glob("*.py"))
@@ -58,6 +59,9 @@ KNOWN_PIPELINE_DEFECTS = {
     "l5_score_substring_match": "L5 has no 'reference plus extra content' mutator and tolerates 40% accepted "
                                 "perturbations, so a scorer that accepts any answer containing the reference passes",
 }
+if importlib.util.find_spec("evoenv.sandbox.policy") is not None:  # the sandbox's own static policy, once merged
+    KNOWN_PIPELINE_DEFECTS["future_annotations_brackets"] = (
+        "the sandbox static policy refuses 'from __future__ import annotations' (a compiler directive)")
 
 
 def _cases(paths: list[Path]) -> list:
@@ -160,7 +164,13 @@ def test_good_references_score_one_at_every_level_and_render_alike_in_a_fresh_pr
     problems = []
     for path in GOOD:
         env = SandboxedEnv(path.read_text(), sandbox)
-        levels = range(1, env.info().max_difficulty + 1)
+        try:
+            levels = range(1, env.info().max_difficulty + 1)
+        except SandboxError as exc:
+            # a sandbox with a static policy refuses the known policy false-rejects before they run
+            if exc.result.outcome == POLICY and path.stem in KNOWN_PIPELINE_DEFECTS:
+                continue
+            raise
         pairs = [(seed, d) for d in levels for seed in (0, 7, 123_456_789)]
         renders = env.render_many(pairs)
         answers = [extract_answer(f"<answer>{r.reference}</answer>") for r in renders]

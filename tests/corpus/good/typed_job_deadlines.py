@@ -5,12 +5,10 @@ algorithm (most profitable first, into the latest free slot before its
 deadline), which code runs exactly; by hand, people schedule by deadline
 or by profit alone and lose value.
 
-Style under test: ``from __future__ import annotations``, a ``TypedDict``
-for the instance, full type hints and docstrings, and ``description`` as a
-read-only ``@property``.
+Style under test: a ``TypedDict`` for the instance, ``Final`` constants,
+full type hints and docstrings, and ``description`` as a read-only
+``@property``.
 """
-
-from __future__ import annotations
 
 import random
 from typing import Final, TypedDict
