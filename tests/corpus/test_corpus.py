@@ -51,7 +51,8 @@ KNOWN_PIPELINE_DEFECTS = {
     "multiword_special_answer": "L5 calls the offered phrase 'there is no cycle' a leak; one-word offered "
                                 "answers are exempt only because they are short",
     "selection_answer_from_list": "L5 calls a selection answer (one of 9..45 listed six-digit numbers) a leak",
-    "builtin_named_parameter": "L1 fallback policy rejects a parameter named 'input' (any Name, not a call)",
+    "builtin_named_parameter": "L1 rejects a parameter named 'input' (any Name, not only the builtin)",
+    "enum_members_robot": "L1 rejects Enum.__members__, a documented public Enum attribute",
     "l1_sample_without_self": "L1 reason shows 'sample(self, difficulty)' for def sample(seed, difficulty)",
     "l5_score_nan_on_junk": "L5 tells a scorer that returned NaN that it 'must never raise'",
     "l3_state_leaks_between_calls": "L3 re-renders only the first pairs (all at difficulty 1) and renders every "
