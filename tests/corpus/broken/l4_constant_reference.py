@@ -17,7 +17,7 @@ class WindowMaxima:
     name = "window_maxima"
     description = (
         "Given a list of integers and a window width w, report the largest number in every window "
-        "of w consecutive numbers, from left to right. The answer is those maxima separated by spaces."
+        "of w consecutive numbers, and ask whether each maximum is at least the list's minimum. The answer is yes or no."
     )
     max_difficulty = 10
 
