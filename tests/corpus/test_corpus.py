@@ -42,9 +42,8 @@ EXPECT = re.compile(r"^# expect: (L[1-5]) (.+)$", re.MULTILINE)
 # environments render in milliseconds, so 4 s of CPU per job is still a wide margin.
 CONFIG = AdmissionConfig(cpu_s=4.0, wall_s=12.0)
 
-# Pipeline defects this corpus found (details: the lead's report / corpus-findings). Each is a STRICT
-# xfail: the test asserts the defect is still there, so fixing it turns the test red until the
-# entry is removed here.
+# Pipeline defects this corpus found, one line each. Each is a STRICT xfail on an AssertionError: the
+# test shows the defect is still there, so fixing it turns the test red until the entry is removed.
 KNOWN_PIPELINE_DEFECTS = {
     "fixed_size_latin_square": "L4 rejects a fixed-size instance whose difficulty is density (more blanks): "
                                "only growing lengths and magnitudes count as 'grows'",
@@ -66,9 +65,12 @@ if importlib.util.find_spec("evoenv.sandbox.policy") is not None:  # the sandbox
 
 
 def _cases(paths: list[Path]) -> list:
-    return [pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(reason=KNOWN_PIPELINE_DEFECTS[p.stem], strict=True)]
-                         if p.stem in KNOWN_PIPELINE_DEFECTS else [])
-            for p in paths]
+    cases = []
+    for path in paths:
+        defect = KNOWN_PIPELINE_DEFECTS.get(path.stem)
+        marks = [pytest.mark.xfail(reason=defect, strict=True, raises=AssertionError)] if defect else []
+        cases.append(pytest.param(path, id=path.stem, marks=marks))
+    return cases
 
 
 @dataclass(frozen=True)
