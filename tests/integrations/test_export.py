@@ -150,3 +150,46 @@ def test_export_cli_bad_input(tmp_path, args, message):
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+NEW_ENV = '''
+import random
+
+
+class DigitSum:
+    name = "digit_sum"
+    description = "Sum the digits of a number."
+    max_difficulty = 6
+
+    def sample(self, seed, difficulty):
+        rng = random.Random(f"{seed}:{difficulty}")
+        return {"n": rng.randrange(10 ** (difficulty + 1))}
+
+    def prompt(self, instance):
+        return f"What is the sum of the digits of {instance['n']}? Put it in <answer>...</answer>."
+
+    def reference(self, instance):
+        return str(sum(int(c) for c in str(instance["n"])))
+
+    def score(self, instance, answer):
+        return 1.0 if answer.strip() == self.reference(instance) else 0.0
+'''
+
+
+def test_rows_of_a_retired_environment_still_rescore(tmp_path, sandbox, scorer_for):
+    from evoenv.integrations.catalog import Catalog
+    from evoenv.registry import open_registry
+
+    url = f"sqlite:///{tmp_path / 'reg.db'}"
+    registry = open_registry(url, upgrade_schema=True)
+    record = registry.add_candidate(NEW_ENV, name="digit_sum", description="Sum the digits.", max_difficulty=6)
+    registry.admit(record.id)
+    catalog = Catalog(url)
+    scorer_for(catalog)
+    rows = build_rows(envs="digit_sum", per_env=3, difficulty="2-4", catalog=catalog, sandbox=sandbox)
+    assert {r["metadata"]["env_id"] for r in rows} == {record.id}
+    registry.retire(record.id)
+    assert Catalog(url).get("digit_sum").status == "retired"
+    for row in rows:
+        assert compute_score("evoenv/digit_sum", _wrap(row["answer"]), row["answer"], row["metadata"]) == 1.0
+        assert compute_score("evoenv/digit_sum", _wrap(row["answer"] + "0"), row["answer"], row["metadata"]) == 0.0

@@ -1,5 +1,5 @@
 # expect-stage: L2
-# expect-reason: ^timeout while rendering
+# expect-reason: ^(timeout|killed \(SIGKILL\)) while rendering
 # Broken ONE way: the generator loops forever at high difficulty.
 import random
 
