@@ -60,7 +60,7 @@ def split_steps(text: str) -> list[tuple[int, int]]:
         return [(0, 0)]
     markers = [m.start() for m in _STEP_MARKER.finditer(text)]
     if len(markers) >= 2:
-        return _spans_from_starts(markers, len(text))
+        return _spans_from_starts(markers[1:], len(text))  # any preamble joins step 1
     paragraphs = [m.end() for m in _PARAGRAPH.finditer(text)]
     if paragraphs:
         return _spans_from_starts(paragraphs, len(text))
