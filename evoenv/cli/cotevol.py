@@ -35,17 +35,18 @@ def _open_registry():
 
 
 def _choices_from_registry(reg, patterns: list[str]):
+    """Admitted environments, plus the hand-written seeds whatever their status (before the
+    admission pipeline has run they are still candidates), unless rejected or retired."""
     from evoenv.cotevol.runner import EnvChoice
 
-    records = reg.list_envs(status="admitted", limit=100_000)
+    records = {r.id: r for r in reg.list_envs(status="admitted", limit=100_000)}
+    for r in reg.list_envs(origin="seed", limit=1_000):
+        if r.status not in ("rejected", "retired"):
+            records.setdefault(r.id, r)
     chosen = []
-    for rec in records:
+    for rec in sorted(records.values(), key=lambda r: r.id):
         if any(fnmatch.fnmatchcase(rec.name, pat) or str(rec.id) == pat for pat in patterns):
-            try:
-                curve = reg.calibration_curve(rec.id)
-            except Exception:  # noqa: BLE001 - an environment without calibration rows is uncalibrated
-                curve = {}
-            chosen.append(EnvChoice(rec.name, rec.code, rec.id, getattr(rec, "max_difficulty", None), curve))
+            chosen.append(EnvChoice(rec.name, rec.code, rec.id, rec.max_difficulty, reg.calibration_curve(rec.id)))
     return chosen
 
 
@@ -156,7 +157,7 @@ def cotevol(
     else:
         choices, origin = _choices_from_sources(patterns), "seeds/files"
         if not json_out:
-            err_console.print(f"[yellow]{why_not}: taking environments from seed files[/]")
+            err_console.print(f"[yellow]{why_not}: taking environments from seed and .py files[/]")
     if not choices:
         fail(f"--envs {envs!r} matches no {'admitted environment in the registry' if registry else 'seed or file'}")
 
@@ -213,6 +214,7 @@ def cotevol(
                "run_id": run_id, "summaries": result.summaries}
     if registry is not None:
         registry.finish_run(run_id, "finished", summary)
+        registry.close()
     if json_out:
         print_json(summary)
         return
