@@ -24,6 +24,7 @@ tau = tau0. The lineage entry records which source was used
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -92,8 +93,9 @@ def step_uncertainties(t: Trajectory, spans: list[tuple[int, int]]) -> tuple[lis
         start = offset * scale
         while step + 1 < len(spans) and start >= spans[step][1]:
             step += 1
-        sums[step] += value
-        counts[step] += 1
+        if math.isfinite(value):  # a backend may mark an unknown logprob as NaN
+            sums[step] += value
+            counts[step] += 1
         offset += len(tok)
     return [s / c if c else None for s, c in zip(sums, counts)], source
 
