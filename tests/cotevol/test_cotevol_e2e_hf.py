@@ -6,18 +6,15 @@ accepts none (its instances must be reported as unsolved, not dropped).
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from cotevol_tiny_hf import build_tiny_model
+from evoenv.cli import app
 from evoenv.hashing import code_sha256
-
-REPO = Path(__file__).resolve().parents[2]
 
 ENV_TEMPLATE = '''
 import random
@@ -43,21 +40,23 @@ class {cls}:
 
 
 @pytest.mark.slow
-def test_cli_run_with_a_tiny_hf_model_writes_valid_rows(tmp_path):
+def test_cli_run_with_a_tiny_hf_model_writes_valid_rows(tmp_path, monkeypatch):
     model = build_tiny_model(tmp_path / "tiny")
     accept = tmp_path / "accept_any.py"
     accept.write_text(ENV_TEMPLATE.format(cls="AcceptAny", name="accept_any", score="1.0"))
     reject = tmp_path / "reject_all.py"
     reject.write_text(ENV_TEMPLATE.format(cls="RejectAll", name="reject_all", score="0.0"))
     out = tmp_path / "out" / "sft"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "EVOENV_DB": f"sqlite:///{tmp_path / 'absent.db'}",
-           "EVOENV_SANDBOX": "process", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    cmd = [sys.executable, "-m", "evoenv", "cotevol", "--envs", f"{accept},{reject}", "--per-env", "1",
-           "--difficulty", "auto", "--policy", f"hf:{model}", "--out", str(out), "--method", "all",
-           "--population", "--iterations", "1", "--max-tokens", "16", "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout)
+    monkeypatch.setenv("EVOENV_DB", f"sqlite:///{tmp_path / 'absent.db'}")  # no registry: files are used
+    monkeypatch.setenv("EVOENV_SANDBOX", "process")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # in-process (the same Typer app as `evoenv`), so torch is imported once per test session
+    result = CliRunner().invoke(app, [
+        "cotevol", "--envs", f"{accept},{reject}", "--per-env", "1", "--difficulty", "auto",
+        "--policy", f"hf:{model}", "--out", str(out), "--method", "all", "--population",
+        "--iterations", "1", "--max-tokens", "12", "--json"])
+    assert result.exit_code == 0, result.output[-3000:]
+    summary = json.loads(result.stdout)
 
     # uncalibrated, so auto picks the middle level of 1..5
     assert {(e["env_name"], e["difficulty"]) for e in summary["environments"]} == {("accept_any", 3),

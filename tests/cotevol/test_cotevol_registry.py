@@ -32,7 +32,7 @@ def test_environments_difficulty_and_the_run_come_from_the_registry(tmp_path, mo
         "cotevol", "--envs", "accept_*", "--per-env", "1", "--policy", f"hf:{model}", "--out", str(out),
         "--iterations", "1", "--max-tokens", "8", "--no-embeddings", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    summary = json.loads(result.stdout)
     assert summary["env_origin"] == "registry"
     [chosen] = summary["environments"]
     assert (chosen["env_name"], chosen["env_id"], chosen["difficulty"]) == ("accept_any", admitted.id, 2)
