@@ -134,6 +134,7 @@ def cotevol(
 ) -> None:
     """Evolve verified chains of thought on environment instances and write them as SFT rows."""
     from evoenv.cotevol.runner import METHODS, build_problems, synthesize
+    from evoenv.policy.base import PolicyError
     from evoenv.sandbox import EnvCallError, SandboxError, open_sandbox
 
     methods = list(METHODS) if method.strip() == "all" else _split(method)
@@ -203,8 +204,8 @@ def cotevol(
         except BaseException as exc:
             if registry is not None and run_id is not None:
                 registry.finish_run(run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
-            if isinstance(exc, (SandboxError, EnvCallError, ValueError)):
-                fail(str(exc))
+            if isinstance(exc, (SandboxError, EnvCallError, ValueError, PolicyError, OSError)):
+                fail(f"{type(exc).__name__}: {exc}")
             raise
         finally:
             close = getattr(policy, "close", None)

@@ -15,7 +15,7 @@ The critic never sees the reference answer, only the verifier's verdicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evoenv.cotevol.generation import Generator
 from evoenv.cotevol.prompts import render
@@ -87,17 +87,15 @@ def crossover(generator: Generator, requests: list[CrossoverRequest], sampling: 
     so the child can be mutated). The child's lineage is the fitter parent's plus this step."""
     if not requests:
         return []
-    critiques = generator.generate(
+    critiques = generator.generate(  # the critique is never mutated: no logprobs needed
         [(r.problem.key, as_prompt(critic_prompt(r.problem, r.parent_a, r.parent_b), chat)) for r in requests],
-        sampling)
+        replace(sampling, logprobs=False))
     authored = generator.generate(
         [(r.problem.key, as_prompt(author_prompt(r.problem, r.parent_a, r.parent_b, c.text or ""), chat))
          for r, c in zip(requests, critiques)],
         sampling)
     children = []
-    for r, critique, completion in zip(requests, critiques, authored):
+    for r, completion in zip(requests, authored):
         first, _ = ordered_parents(r.parent_a, r.parent_b)
-        child = Trajectory.from_completion(completion, lineage=first.lineage + (f"crossover:{r.case}",))
-        child.fitness_parts["critique_chars"] = len(critique.text or "")
-        children.append(child)
+        children.append(Trajectory.from_completion(completion, lineage=first.lineage + (f"crossover:{r.case}",)))
     return children

@@ -114,6 +114,9 @@ class CoTEvol:
         self.config = config or CoTEvolConfig()
         self.progress = progress or (lambda *_: None)
         self.rng = random.Random(self.config.seed)
+        #: per problem: every distinct correct trajectory generated, and notes for the report
+        self.seen: dict[str, list[Trajectory]] = {}
+        self.notes: dict[str, list[str]] = {}
 
     def _score(self, items: list[tuple[Problem, Trajectory]]) -> None:
         score_batch(self.sandbox, items, self.config.fitness)
@@ -122,7 +125,8 @@ class CoTEvol:
         cfg = self.config
         population: dict[str, list[Trajectory]] = {p.key: [] for p in problems}
         spares: dict[str, list[Trajectory]] = {p.key: [] for p in problems}
-        self.seen: dict[str, list[Trajectory]] = {p.key: [] for p in problems}
+        for p in problems:
+            self.seen[p.key], self.notes[p.key] = [], []
         for _ in range(1 + cfg.init_resample_rounds):
             short = [(p, cfg.n_pop - len(population[p.key])) for p in problems if len(population[p.key]) < cfg.n_pop]
             if not short:
@@ -140,18 +144,18 @@ class CoTEvol:
                 population[p.key] += [valid[i] for i in chosen]
                 spares[p.key] += [t for i, t in enumerate(valid) if i not in chosen]
                 spares[p.key] += [t for t in samples if not t.valid]
-        self.init_notes: dict[str, list[str]] = {p.key: [] for p in problems}
         for p in problems:
             missing = cfg.n_pop - len(population[p.key])
             if missing > 0:  # sampling budget spent: fill with near-duplicates/invalid rather than shrink
                 population[p.key] += spares[p.key][:missing]
-                self.init_notes[p.key].append(
+                self.notes[p.key].append(
                     f"initial population: only {cfg.n_pop - missing} valid diverse samples after "
                     f"{1 + cfg.init_resample_rounds} rounds; filled with {min(missing, len(spares[p.key]))} others")
             population[p.key] = rank(population[p.key], cfg)
         return population
 
-    def step(self, problems: list[Problem], population: dict[str, list[Trajectory]], iteration: int) -> None:
+    def step(self, problems: list[Problem], population: dict[str, list[Trajectory]]) -> None:
+        """One generation: crossover children, their mutants, then survivor selection."""
         cfg = self.config
         requests = []
         for p in problems:
@@ -183,11 +187,11 @@ class CoTEvol:
         population = self.initial_population(problems)
         for iteration in range(self.config.iterations):
             self.progress(f"cotevol: iteration {iteration + 1}/{self.config.iterations}", iteration + 1, total)
-            self.step(problems, population, iteration)
+            self.step(problems, population)
         self.progress("cotevol: done", total, total)
         meter = self.generator.meter
         return [InstanceResult(p, "cotevol", population[p.key], self.seen[p.key],
-                               meter.completion[p.key], meter.prompt[p.key], self.init_notes[p.key])
+                               meter.completion[p.key], meter.prompt[p.key], self.notes[p.key])
                 for p in problems]
 
 
