@@ -160,7 +160,8 @@ def cotevol(
         if not json_out:
             err_console.print(f"[yellow]{why_not}: taking environments from seed and .py files[/]")
     if not choices:
-        fail(f"--envs {envs!r} matches no {'admitted environment in the registry' if registry else 'seed or file'}")
+        where = "admitted environment or seed in the registry" if registry else "seed or file"
+        fail(f"--envs {envs!r} matches no {where}")
 
     try:
         from evoenv.policy import load_policy
@@ -186,8 +187,9 @@ def cotevol(
                                                     "per_env": per_env, "difficulty": difficulty,
                                                     "policy": policy_spec, "out": str(out)})
         tasks: dict[str, int] = {}
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-                            TimeElapsedColumn(), console=err_console, disable=json_out)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.completed:.0f}/{task.total:.0f}"), TimeElapsedColumn(),
+                            console=err_console, disable=json_out)
 
         def report_progress(description: str, completed: float, total: float) -> None:
             name = description.split(":")[0]

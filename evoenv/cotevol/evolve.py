@@ -30,6 +30,7 @@ from evoenv.cotevol.prompts import render
 from evoenv.cotevol.selection import boltzmann_select
 from evoenv.cotevol.trajectory import Problem, Trajectory
 from evoenv.policy.base import Sampling
+from evoenv.sandbox import Sandbox
 
 #: progress(description, completed, total)
 ProgressFn = Callable[[str, float, float], None]
@@ -107,7 +108,7 @@ def keep_correct(pool: list[Trajectory], new: list[Trajectory]) -> None:
 
 
 class CoTEvol:
-    def __init__(self, generator: Generator, sandbox, config: CoTEvolConfig | None = None,
+    def __init__(self, generator: Generator, sandbox: Sandbox, config: CoTEvolConfig | None = None,
                  progress: ProgressFn | None = None):
         self.generator = generator
         self.sandbox = sandbox
@@ -142,7 +143,7 @@ class CoTEvol:
                 kept_texts = [t.text for t in population[p.key]]
                 chosen = diverse_subset([t.text for t in valid], cfg.rouge_threshold, kept=kept_texts)
                 population[p.key] += [valid[i] for i in chosen]
-                spares[p.key] += [t for i, t in enumerate(valid) if i not in chosen]
+                spares[p.key] += [t for i, t in enumerate(valid) if i not in set(chosen)]
                 spares[p.key] += [t for t in samples if not t.valid]
         for p in problems:
             missing = cfg.n_pop - len(population[p.key])
@@ -178,7 +179,8 @@ class CoTEvol:
             pool = rank(population[p.key] + new_by_key[p.key], cfg)
             chosen = diverse_subset([t.text for t in pool], cfg.rouge_threshold)[: cfg.n_pop]
             survivors = [pool[i] for i in chosen]
-            survivors += [t for i, t in enumerate(pool) if i not in chosen][: cfg.n_pop - len(survivors)]
+            rest = [t for i, t in enumerate(pool) if i not in set(chosen)]
+            survivors += rest[: cfg.n_pop - len(survivors)]  # too few distinct ones: keep the fittest others
             population[p.key] = rank(survivors, cfg)
 
     def run(self, problems: list[Problem]) -> list[InstanceResult]:
@@ -195,6 +197,6 @@ class CoTEvol:
                 for p in problems]
 
 
-def evolve(problems: list[Problem], generator: Generator, sandbox, config: CoTEvolConfig | None = None,
+def evolve(problems: list[Problem], generator: Generator, sandbox: Sandbox, config: CoTEvolConfig | None = None,
            progress: ProgressFn | None = None) -> list[InstanceResult]:
     return CoTEvol(generator, sandbox, config, progress).run(problems)

@@ -69,9 +69,12 @@ def build_problems(choices: list[EnvChoice], sandbox, per_env: int, difficulty: 
             if not 1 <= level <= max_difficulty:
                 raise ValueError(f"difficulty {level} is out of range for {choice.name}: use 1..{max_difficulty}")
         sha = code_sha256(choice.code)
+        if any(c["code_sha256"] == sha for c in chosen):  # the same source named twice
+            continue
         for rendered in env.render_many([(first_seed + i, level) for i in range(per_env)]):
             problems.append(Problem(choice.name, choice.code, sha, rendered, choice.env_id))
-        chosen.append({"env_name": choice.name, "env_id": choice.env_id, "difficulty": level, "why": why})
+        chosen.append({"env_name": choice.name, "env_id": choice.env_id, "code_sha256": sha,
+                       "difficulty": level, "why": why})
     return problems, chosen
 
 
