@@ -128,7 +128,8 @@ def cotevol(
     seed: int = typer.Option(None, "--seed", help="RNG and sampling seed (default 0)."),
     first_seed: int = typer.Option(0, "--first-seed", help="Instance seeds are FIRST_SEED, FIRST_SEED+1, ..."),
     token_budget: int = typer.Option(None, "--token-budget", min=1, help="Baselines' completion-token budget per "
-                                     "instance (default: CoTEvol's own spend when it runs too, else its nominal budget)."),
+                                     "instance (default: CoTEvol's own spend when it runs too, else its nominal "
+                                     "budget)."),
     no_embeddings: bool = typer.Option(False, "--no-embeddings", help="Skip the MiniLM embedding-distance metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:

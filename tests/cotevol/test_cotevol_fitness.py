@@ -77,13 +77,14 @@ def test_scoring_goes_through_the_environment_in_the_sandbox(sandbox):
 
 
 def test_a_scorer_that_raises_scores_zero_and_a_broken_environment_is_reported(sandbox):
-    raising = ADD_ENV.replace("return 1.0 if answer.strip()", "raise RuntimeError('boom')\n        return 1.0 if answer.strip()")
+    scorer = "return 1.0 if answer.strip()"
+    raising = ADD_ENV.replace(scorer, "raise RuntimeError('boom')\n        " + scorer)
     problem = add_problem(sandbox, code=raising)
     t = Trajectory(f"<answer>{sum_of(problem)}</answer>")
     score_trajectories(SandboxedEnv(raising, sandbox), problem, [t])
     assert t.score == 0.0 and not t.correct
 
-    hanging = ADD_ENV.replace("return 1.0 if answer.strip()", "while True: pass\n        return 1.0 if answer.strip()")
+    hanging = ADD_ENV.replace(scorer, "while True: pass\n        " + scorer)
     from evoenv.sandbox import Limits
     env = SandboxedEnv(hanging, sandbox, limits=Limits(cpu_s=1.0, wall_s=2.0))
     t = Trajectory("<answer>1</answer>")

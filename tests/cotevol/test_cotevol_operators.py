@@ -62,7 +62,8 @@ def test_the_critic_prompt_matches_the_parents_case(sandbox, a_correct, b_correc
     assert child.lineage == first_parent.lineage + (f"crossover:{case}",)
 
 
-STEPS = "Step 1: read the numbers.\nStep 2: add the units.\nStep 3: carry the one.\nStep 4: answer.\n<answer>12</answer>"
+STEPS = ("Step 1: read the numbers.\nStep 2: add the units.\nStep 3: carry the one.\nStep 4: answer.\n"
+         "<answer>12</answer>")
 
 
 def with_entropies(text: str, per_step: list[float]) -> Trajectory:
@@ -119,7 +120,8 @@ def test_mutation_cuts_at_the_highest_entropy_step_and_keeps_the_prefix(sandbox)
     assert "Continue the solution from step 3" in call.prompt
     # tau = tau0 * (1 + lambda * H) = 0.6 * (1 + 5 * 0.08)
     assert call.sampling.temperature == pytest.approx(0.84)
-    assert mutant.text == "Step 1: read the numbers.\nStep 2: add the units.\nStep 3: carry nothing, 5+7=12.\n<answer>12</answer>"
+    assert mutant.text == ("Step 1: read the numbers.\nStep 2: add the units.\n"
+                           "Step 3: carry nothing, 5+7=12.\n<answer>12</answer>")
     assert mutant.lineage == ("init", "mutation:step3/4:entropy")
     assert mutant.fitness_parts["mutation"]["uncertainty"] == pytest.approx(0.08)
 
