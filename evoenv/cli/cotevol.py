@@ -130,6 +130,8 @@ def cotevol(
     token_budget: int = typer.Option(None, "--token-budget", min=1, help="Baselines' completion-token budget per "
                                      "instance (default: CoTEvol's own spend when it runs too, else its nominal "
                                      "budget)."),
+    chunk_size: int = typer.Option(64, "--chunk-size", min=1, help="Problems evolved together; rows are "
+                                   "appended to OUT.jsonl.partial as each chunk finishes."),
     no_embeddings: bool = typer.Option(False, "--no-embeddings", help="Skip the MiniLM embedding-distance metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -202,7 +204,7 @@ def cotevol(
             with progress:
                 result = synthesize(problems, policy, sandbox, out, methods=tuple(methods), config=config,
                                     population=population, token_budget=token_budget,
-                                    embeddings=not no_embeddings, progress=report_progress,
+                                    embeddings=not no_embeddings, progress=report_progress, chunk_size=chunk_size,
                                     extra={"environments": chosen, "env_origin": origin, "run_id": run_id})
         except BaseException as exc:
             if registry is not None and run_id is not None:

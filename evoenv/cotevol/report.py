@@ -61,16 +61,39 @@ def output_paths(out: Path) -> tuple[Path, Path, Path]:
     return base.with_suffix(".jsonl"), base.with_suffix(".parquet"), base.with_suffix(".report.json")
 
 
+class RowWriter:
+    """Rows go to ``OUT.jsonl.partial`` as each chunk of problems finishes, so a run that dies
+    keeps what it finished; ``close()`` renames it to ``OUT.jsonl`` and writes the parquet."""
+
+    def __init__(self, jsonl_path: Path, parquet_path: Path):
+        self.jsonl_path, self.parquet_path = jsonl_path, parquet_path
+        self.partial = jsonl_path.with_name(jsonl_path.name + ".partial")
+        jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.partial.open("w", encoding="utf-8")
+        self.rows: list[dict] = []
+
+    def add(self, rows: list[dict]) -> None:
+        for row in rows:
+            self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._fh.flush()
+        self.rows += rows
+
+    def close(self) -> None:
+        self._fh.close()
+        write_parquet(self.rows, self.parquet_path)
+        self.partial.replace(self.jsonl_path)
+
+
 def write_rows(rows: list[dict], jsonl_path: Path, parquet_path: Path) -> None:
+    writer = RowWriter(jsonl_path, parquet_path)
+    writer.add(rows)
+    writer.close()
+
+
+def write_parquet(rows: list[dict], parquet_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    jsonl_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = jsonl_path.with_name(jsonl_path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(jsonl_path)
     # an explicit schema, so an empty run or an all-null env_id column still has the right types
     message = pa.struct([("role", pa.string()), ("content", pa.string())])
     metadata = pa.struct([

@@ -14,7 +14,7 @@ from pathlib import Path
 from evoenv.cotevol.baselines import best_of_n, nominal_budget, self_refine
 from evoenv.cotevol.evolve import CoTEvolConfig, InstanceResult, ProgressFn, evolve
 from evoenv.cotevol.generation import Generator
-from evoenv.cotevol.report import MiniLM, method_summary, output_paths, sft_rows, write_rows
+from evoenv.cotevol.report import MiniLM, RowWriter, method_summary, output_paths, sft_rows
 from evoenv.cotevol.trajectory import Problem
 from evoenv.hashing import code_sha256
 from evoenv.sandbox import SandboxedEnv
@@ -88,7 +88,8 @@ class RunOutput:
 
 def synthesize(problems: list[Problem], policy, sandbox, out: Path, *, methods: tuple[str, ...] = ("cotevol",),
                config: CoTEvolConfig | None = None, population: bool = False, token_budget: int | None = None,
-               embeddings: bool = True, progress: ProgressFn | None = None, extra: dict | None = None) -> RunOutput:
+               embeddings: bool = True, progress: ProgressFn | None = None, extra: dict | None = None,
+               chunk_size: int = 64) -> RunOutput:
     """Run each method on the problems and write ``out``'s .jsonl, .parquet and .report.json.
 
     With CoTEvol among the methods it runs first, and each baseline gets, per problem,
@@ -98,11 +99,40 @@ def synthesize(problems: list[Problem], policy, sandbox, out: Path, *, methods: 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     ordered = [m for m in METHODS if m in methods]
+    policy_name = getattr(policy, "name", str(policy))
+    jsonl, parquet, report_path = output_paths(Path(out))
+    writer = RowWriter(jsonl, parquet)
+    results: dict[str, list[InstanceResult]] = {m: [] for m in ordered}
+    chunks = [problems[i:i + chunk_size] for i in range(0, len(problems), chunk_size)] or [[]]
+    for index, chunk in enumerate(chunks):
+        chunk_results = _run_chunk(chunk, policy, sandbox, ordered, config, token_budget,
+                                   _chunk_progress(progress, index, len(chunks), index * chunk_size, len(chunk),
+                                                   len(problems)))
+        for method, rs in chunk_results.items():
+            results[method] += rs
+            writer.add(sft_rows(rs, policy_name, population))
+    writer.close()
+    embedder = MiniLM() if embeddings else None
+    summaries = {m: method_summary(m, rs, embedder) for m, rs in results.items()}
+    budget = "per problem: CoTEvol's own spend" if "cotevol" in ordered and token_budget is None \
+        else token_budget or nominal_budget(config)
+    report = {"policy": policy_name, "methods": ordered, "problems": len(problems), "rows": len(writer.rows),
+              "population_rows": population, "config": config.as_dict(), "budget": budget,
+              "summaries": summaries, **(extra or {})}
+    report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return RunOutput(results, summaries, len(writer.rows),
+                     {"jsonl": str(jsonl), "parquet": str(parquet), "report": str(report_path)})
+
+
+def _run_chunk(problems: list[Problem], policy, sandbox, methods: list[str], config: CoTEvolConfig,
+               token_budget: int | None, progress: ProgressFn | None) -> dict[str, list[InstanceResult]]:
     results: dict[str, list[InstanceResult]] = {}
     budget: int | dict[str, int] = token_budget or nominal_budget(config)
-    for method in ordered:
-        generator = Generator(policy, seed=config.seed)
+    for method in methods:
+        generator = Generator(policy, seed=config.seed)  # a fresh meter per method
         if method == "cotevol":
             results[method] = evolve(problems, generator, sandbox, config, progress)
             if token_budget is None:
@@ -111,16 +141,18 @@ def synthesize(problems: list[Problem], policy, sandbox, out: Path, *, methods: 
             results[method] = best_of_n(problems, generator, sandbox, config, budget, progress)
         else:
             results[method] = self_refine(problems, generator, sandbox, config, budget, progress)
-    embedder = MiniLM() if embeddings else None
-    summaries = {m: method_summary(m, rs, embedder) for m, rs in results.items()}
-    policy_name = getattr(policy, "name", str(policy))
-    rows = [row for rs in results.values() for row in sft_rows(rs, policy_name, population)]
-    jsonl, parquet, report_path = output_paths(Path(out))
-    write_rows(rows, jsonl, parquet)
-    report = {"policy": policy_name, "methods": ordered, "problems": len(problems), "rows": len(rows),
-              "population_rows": population, "config": config.as_dict(),
-              "budget": "per problem: CoTEvol's own spend" if isinstance(budget, dict) else budget,
-              "summaries": summaries, **(extra or {})}
-    report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    return RunOutput(results, summaries, len(rows),
-                     {"jsonl": str(jsonl), "parquet": str(parquet), "report": str(report_path)})
+    return results
+
+
+def _chunk_progress(progress: ProgressFn | None, index: int, n_chunks: int, start: int, size: int,
+                    n_problems: int) -> ProgressFn | None:
+    """One chunk's progress, reported as problems done out of the whole run."""
+    if progress is None:
+        return None
+
+    def report(description: str, completed: float, total: float) -> None:
+        where = f"chunk {index + 1}/{n_chunks}"
+        description = f"{description}, {where}" if ":" in description else f"{description}: {where}"
+        progress(description, start + size * (completed / total if total else 1.0), n_problems)
+
+    return report

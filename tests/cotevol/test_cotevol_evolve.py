@@ -168,3 +168,25 @@ def test_best_of_n_alone_uses_the_given_budget(sandbox):
     [r] = best_of_n([problem], Generator(policy), sandbox, CoTEvolConfig(), budget=95)
     assert r.completion_tokens == 100 and len(policy.calls) == 10
     assert all(not c.sampling.logprobs and c.sampling.temperature == 0.6 for c in policy.calls)
+
+
+def test_chunks_give_the_same_rows_and_progress_covers_every_problem(sandbox, tmp_path):
+    problems = [add_problem(sandbox, seed=s) for s in (1, 2, 3)]
+    config = CoTEvolConfig(iterations=1)
+    whole = synthesize(problems, ScriptedPolicy(Solver()), sandbox, tmp_path / "whole", config=config,
+                       embeddings=False)
+    seen = []
+    chunked = synthesize(problems, ScriptedPolicy(Solver()), sandbox, tmp_path / "chunked", config=config,
+                         embeddings=False, chunk_size=2, progress=lambda d, done, total: seen.append((d, done, total)))
+    assert chunked.rows == whole.rows == 3
+    key = lambda row: (row["metadata"]["seed"], row["messages"][1]["content"])  # noqa: E731
+    rows = {name: sorted((json.loads(line) for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()),
+                         key=key)
+            for name in ("whole", "chunked")}
+    assert [r["metadata"]["seed"] for r in rows["chunked"]] == [1, 2, 3]
+    assert [r["messages"] for r in rows["chunked"]] == [r["messages"] for r in rows["whole"]]
+    assert [r["metadata"]["correct"] for r in rows["chunked"]] == [True] * 3
+    assert not (tmp_path / "chunked.jsonl.partial").exists()
+    assert {d.split(", ")[-1] for d, _, _ in seen} >= {"chunk 1/2", "chunk 2/2"}
+    assert {total for _, _, total in seen} == {3} and seen[-1][1] == 3
+    assert [done for _, done, _ in seen] == sorted(done for _, done, _ in seen)
