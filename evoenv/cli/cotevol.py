@@ -15,8 +15,16 @@ from evoenv.cli._common import console, err_console, fail, print_json
 METHOD_HELP = "cotevol (default), best_of_n, self_refine, a comma list, or all."
 
 
+#: --envs words that mean "every environment there is" (admitted ones, or all seeds without a registry)
+EVERYTHING = ("all", "admitted")
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _patterns(envs: str) -> list[str]:
+    return ["*" if part in EVERYTHING else part for part in _split(envs)]
 
 
 def _open_registry():
@@ -111,8 +119,9 @@ def _load_config(path: Path | None, overrides: dict):
 
 
 def cotevol(
-    envs: str = typer.Option(..., "--envs", help="Environments: comma-separated names or glob patterns (registry "
-                             "names, or seed names / .py files when there is no registry database)."),
+    envs: str = typer.Option(..., "--envs", help="Environments: comma-separated names, ids or glob patterns "
+                             "(registry names, or seed names / .py files when there is no registry database); "
+                             "'admitted' or 'all' takes every one."),
     per_env: int = typer.Option(..., "--per-env", min=1, max=100_000, help="Instances per environment."),
     policy_spec: str = typer.Option(..., "--policy", help="Policy spec, e.g. vllm:MODEL, openai:MODEL@URL, hf:PATH."),
     out: Path = typer.Option(..., "--out", help="Output base: writes OUT.jsonl, OUT.parquet and OUT.report.json."),
@@ -148,7 +157,7 @@ def cotevol(
         fail(f"--difficulty {difficulty!r}: give a level (1, 2, ...) or auto")
     config = _load_config(config_file, {"iterations": iterations, "n_pop": n_pop, "max_tokens": max_tokens,
                                         "seed": seed})
-    patterns = _split(envs)
+    patterns = _patterns(envs)
     if not patterns:
         fail("--envs is empty")
 

@@ -55,3 +55,11 @@ def test_auto_difficulty_picks_the_level_closest_to_a_30_percent_pass_rate():
     assert pick_difficulty(EnvChoice("e", "code"), 3, None)[0] == 2
     # levels outside 1..max are ignored
     assert pick_difficulty(EnvChoice("e", "code", 1, 4, {"p": [(9, 8, 2, 0.25)]}), 4, "p")[0] == 2
+
+
+@pytest.mark.parametrize("envs", ["admitted", "all", "knap*,sat"])
+def test_env_words_and_globs_match_seeds_without_a_registry(envs):
+    # the environments are found, so the run gets as far as loading the (missing) model
+    result = runner.invoke(app, BASE + ["--envs", envs])
+    assert result.exit_code == 2
+    assert "--policy 'hf:/nonexistent'" in " ".join(result.output.split())
