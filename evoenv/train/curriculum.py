@@ -66,7 +66,8 @@ class SourcesPool:
         return cls(envs)
 
     def add(self, env: PoolEnv) -> None:
-        self.envs.append(env)
+        if all(e.id != env.id for e in self.envs):
+            self.envs.append(env)
 
     def active(self) -> list[PoolEnv]:
         return list(self.envs)
@@ -103,13 +104,15 @@ class RegistryPool:
         return [str(i) for i in self.registry.advance_pool_epoch(max_epochs)]
 
     def initial_difficulty(self, env: PoolEnv, target: float) -> int | None:
-        """The difficulty whose most recent calibration is closest to the target rate."""
-        curve = self.registry.calibration_curve(int(env.id))
-        if not curve:
-            return None
-        latest = list(curve.values())[-1]
-        rows = [(abs(rate - target), d) for d, n, _passes, rate in latest if n > 0]
-        return min(rows)[1] if rows else None
+        """The difficulty whose recorded pass rate (all checkpoints together) is closest to the target."""
+        totals: dict[int, list[int]] = {}
+        for rows in self.registry.calibration_curve(int(env.id)).values():
+            for difficulty, n, passes, _rate in rows:
+                counts = totals.setdefault(difficulty, [0, 0])
+                counts[0] += n
+                counts[1] += passes
+        rated = [(abs(passes / n - target), d) for d, (n, passes) in totals.items() if n > 0]
+        return min(rated)[1] if rated else None
 
     def record_calibration(self, env, checkpoint, difficulty, n, passes) -> None:
         self.registry.record_calibration(int(env.id), checkpoint=checkpoint, difficulty=difficulty, n=n, passes=passes)

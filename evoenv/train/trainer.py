@@ -47,12 +47,14 @@ class Rollouts:
     rewards: list[float] = field(default_factory=list)
     envs: list[str] = field(default_factory=list)  # environment name per sequence (solver)
     truncated: list[bool] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # decoded completions
+    instances: list[dict | None] = field(default_factory=list)  # the scored instance (solver)
     reward_failures: int = 0
     rollout_s: float = 0.0
     score_s: float = 0.0
 
     def extend(self, other: "Rollouts") -> None:
-        for name in ("prompt_ids", "completion_ids", "rewards", "envs", "truncated"):
+        for name in ("prompt_ids", "completion_ids", "rewards", "envs", "truncated", "texts", "instances"):
             getattr(self, name).extend(getattr(other, name))
         self.reward_failures += other.reward_failures
         self.rollout_s += other.rollout_s
@@ -61,7 +63,7 @@ class Rollouts:
     def select_groups(self, keep: list[int], group_size: int) -> "Rollouts":
         rows = [g * group_size + j for g in keep for j in range(group_size)]
         out = Rollouts(reward_failures=self.reward_failures, rollout_s=self.rollout_s, score_s=self.score_s)
-        for name in ("prompt_ids", "completion_ids", "rewards", "envs", "truncated"):
+        for name in ("prompt_ids", "completion_ids", "rewards", "envs", "truncated", "texts", "instances"):
             values = getattr(self, name)
             setattr(out, name, [values[r] for r in rows] if values else [])
         return out
@@ -208,6 +210,7 @@ class GRPOTrainer:
         self.curriculum.update(results)
         return Rollouts(batch.prompt_ids, batch.completion_ids, [r.value for r in rewards],
                         [instances[k // g].task.env.name for k in range(len(rewards))], batch.truncated,
+                        batch.texts, [item.instance for item in items],
                         sum(r.failure is not None for r in rewards), batch.seconds, score_s)
 
     def collect_generator(self) -> Rollouts:
@@ -224,7 +227,8 @@ class GRPOTrainer:
         self.proposed += len(outcomes)
         self.admitted += sum(o.admitted for o in outcomes)
         return Rollouts(batch.prompt_ids, batch.completion_ids, [float(o.reward) for o in outcomes],
-                        ["<generator>"] * len(outcomes), batch.truncated, 0, batch.seconds,
+                        ["<generator>"] * len(outcomes), batch.truncated, batch.texts, [None] * len(outcomes),
+                        0, batch.seconds,
                         time.perf_counter() - started)
 
     def collect(self, role: str) -> tuple[Rollouts, int, int]:
