@@ -31,6 +31,7 @@ class PoolEnv:
     code: str
     origin: str  # "seed" for seed environments
     max_difficulty: int
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class SourcesPool:
         for ref in refs:
             source = resolve(ref)
             info = SandboxedEnv(source.code, sandbox).info()
-            envs.append(PoolEnv(info.name, info.name, source.code, source.origin, info.max_difficulty))
+            envs.append(PoolEnv(info.name, info.name, source.code, source.origin, info.max_difficulty,
+                                info.description))
         return cls(envs)
 
     def add(self, env: PoolEnv) -> None:
@@ -95,7 +97,8 @@ class RegistryPool:
 
     @staticmethod
     def _env(record) -> PoolEnv:
-        return PoolEnv(str(record.id), record.name, record.code, record.origin, int(record.max_difficulty))
+        return PoolEnv(str(record.id), record.name, record.code, record.origin, int(record.max_difficulty),
+                       record.description)
 
     def active(self) -> list[PoolEnv]:
         return [self._env(r) for r in self.registry.list_envs(status="admitted", limit=self.max_size)]

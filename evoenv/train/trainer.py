@@ -172,7 +172,7 @@ class GRPOTrainer:
         self.schedule = RoleSchedule(cfg.generator.every)
         self.generator_hooks = generator_hooks
         if cfg.generator.every > 0 and generator_hooks is None:
-            self.generator_hooks = admission_hooks(registry=self.registry, sandbox=self.sandbox)
+            self.generator_hooks = admission_hooks(registry=self.registry, sandbox=self.sandbox, trainer=self)
         self.proposed = self.admitted = 0
 
         if state:
@@ -187,8 +187,10 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ rollouts
 
-    def _generate(self, prompts: list, group_size: int, max_new_tokens: int, temperature: float):
-        texts = [format_prompt(self.tokenizer, p, self.cfg.solver_system_prompt) for p in prompts]
+    def generate_text(self, prompts: list, *, group_size: int = 1, max_new_tokens: int, temperature: float,
+                      system: str | None = None):
+        """``group_size`` sampled completions per prompt, consecutive, from the current policy."""
+        texts = [format_prompt(self.tokenizer, p, system) for p in prompts]
         ids = encode_prompts(self.tokenizer, texts, self.cfg.max_prompt_tokens)
         repeated = [p for p in ids for _ in range(group_size)]
         return self.rollout.generate(repeated, max_new_tokens=max_new_tokens, temperature=temperature,
@@ -200,7 +202,8 @@ class GRPOTrainer:
         instances = [i for i in render_tasks(self.sandbox, self.limits, tasks, self.rng) if i is not None]
         if not instances:
             return Rollouts()
-        batch = self._generate([i.prompt for i in instances], g, cfg.max_new_tokens, cfg.temperature)
+        batch = self.generate_text([i.prompt for i in instances], group_size=g, max_new_tokens=cfg.max_new_tokens,
+                                   temperature=cfg.temperature, system=cfg.solver_system_prompt)
         started = time.perf_counter()
         items = [ScoreItem(inst.task.env.id, inst.task.env.code, inst.instance, batch.texts[k * g + j])
                  for k, inst in enumerate(instances) for j in range(g)]
@@ -216,7 +219,8 @@ class GRPOTrainer:
     def collect_generator(self) -> Rollouts:
         gcfg = self.cfg.generator
         prompts = self.generator_hooks.prompts(gcfg.proposals_per_step, list(self.curriculum.envs.values()), self.rng)
-        batch = self._generate(prompts, gcfg.group_size, gcfg.max_new_tokens, gcfg.temperature)
+        batch = self.generate_text(prompts, group_size=gcfg.group_size, max_new_tokens=gcfg.max_new_tokens,
+                                   temperature=gcfg.temperature)
         started = time.perf_counter()
         outcomes = self.generator_hooks.judge([p for p in prompts for _ in range(gcfg.group_size)], batch.texts)
         if len(outcomes) != len(batch.texts):
