@@ -41,7 +41,7 @@ def train(
 
     try:
         trainer = GRPOTrainer(cfg, resume=str(resume_from) if resume_from else resume)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, FileExistsError) as exc:
         fail(str(exc))
     except RuntimeError as exc:
         fail(f"cannot start training: {exc}")

@@ -123,6 +123,10 @@ class GRPOTrainer:
         self.step = 0
 
         resume_from = None
+        existing = ckpt.latest_checkpoint(self.output_dir)
+        if not resume and existing is not None:
+            raise FileExistsError(f"{self.output_dir} already holds {existing.name}: pass --resume to continue "
+                                  "that run, or choose another output_dir")
         if resume:
             resume_from = Path(resume) if isinstance(resume, str) else ckpt.latest_checkpoint(self.output_dir)
             if resume_from is None:

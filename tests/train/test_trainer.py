@@ -196,6 +196,8 @@ def test_checkpoint_and_resume_continue_exactly(tmp_path, tiny_model, sandbox):
         assert (saved / name).is_file()
     assert json.loads((saved / "trainer_state.json").read_text())["step"] == 1
 
+    with pytest.raises(FileExistsError, match="pass --resume"):  # never silently overwrite a run
+        GRPOTrainer(make_config(tmp_path / "b", tiny_model, envs, max_steps=2), sandbox=sandbox)
     resumed = GRPOTrainer(make_config(tmp_path / "b", tiny_model, envs, max_steps=2), sandbox=sandbox, resume=True)
     try:
         assert resumed.step == 1
