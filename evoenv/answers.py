@@ -26,15 +26,20 @@ def _last_block(response: str) -> tuple[int, int] | None:
         pass
     if last_open is None:
         return None
-    return last_open.end(), last_close.start()
+    # The block ends at the first closing tag after its opening tag, so nested tags
+    # ("<answer><answer>x</answer></answer>") give "x", never a stray "</answer>".
+    first_close = _CLOSE.search(response, last_open.end())
+    return last_open.end(), first_close.start()
 
 
 def extract_answer(response: str) -> str:
     """Return the content of the last complete ``<answer>...</answer>`` block.
 
     Tags may vary in case and carry inner whitespace (``< Answer >``). With
-    nested or unbalanced tags, the opening tag nearest the last closing tag
-    wins: ``<answer>a <answer>b</answer>`` gives ``"b"``. Non-strings give ``""``.
+    nested or unbalanced tags, the last opening tag that is closed wins, up to
+    its first closing tag: ``<answer>a <answer>b</answer>`` gives ``"b"``,
+    ``<answer><answer>c</answer></answer>`` gives ``"c"``, and an unclosed
+    final ``<answer>`` is ignored. Non-strings give ``""``.
     """
     if not isinstance(response, str) or "answer" not in response.lower():
         return ""

@@ -6,6 +6,7 @@ Environment code is only ever read here as text; it runs in the sandbox.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def load_seed(name: str) -> EnvSource:
 
 
 def load_file(path: Path) -> EnvSource:
+    if path.is_dir():
+        raise SourceError(f"{path}: is a directory, not an environment .py file")
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
     size = path.stat().st_size
@@ -68,4 +71,7 @@ def resolve(ref: str) -> EnvSource:
     path = Path(ref)
     if path.suffix == ".py" or path.exists():
         return load_file(path)
-    raise SourceError(f"unknown environment {ref!r}: not a seed ({', '.join(SEED_NAMES)}) and not a file")
+    close = difflib.get_close_matches(ref.replace("-", "_"), SEED_NAMES, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise SourceError(
+        f"unknown environment {ref!r}: not a seed ({', '.join(SEED_NAMES)}) and not a file{hint}")

@@ -5,19 +5,27 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from evoenv.answers import extract_answer
 from evoenv.cli._common import console, fail, print_json
-from evoenv.sandbox import EnvCallError, SandboxedEnv, SandboxError, open_sandbox
+from evoenv.sandbox import ERROR, EnvCallError, SandboxedEnv, SandboxError, open_sandbox
 from evoenv.sources import EnvSource, SourceError, list_seeds, resolve
+
+
+def _one_line(exc: BaseException | str) -> str:
+    """Error text from environment code may span lines; the CLI reports one."""
+    if isinstance(exc, SandboxError) and exc.result.outcome == ERROR:
+        exc = exc.result.detail  # "loading failed: SyntaxError: ...", without a second "error:"
+    return " ".join(str(exc).split())[:600]
 
 
 def _open_env(ref: str) -> tuple[EnvSource, SandboxedEnv]:
     try:
         source = resolve(ref)
     except SourceError as exc:
-        fail(str(exc))
+        fail(_one_line(exc))
     return source, SandboxedEnv(source.code, open_sandbox(workers=1))
 
 
@@ -25,7 +33,7 @@ def _check_difficulty(env: SandboxedEnv, difficulty: int, ref: str) -> None:
     try:
         info = env.info()
     except (SandboxError, EnvCallError) as exc:
-        fail(f"{ref} does not load as an environment: {exc}")
+        fail(f"{ref} does not load as an environment: {_one_line(exc)}")
     if not 1 <= difficulty <= info.max_difficulty:
         fail(f"difficulty {difficulty} is out of range for {info.name}: use 1..{info.max_difficulty}")
 
@@ -35,7 +43,10 @@ def seeds(json_out: bool = typer.Option(False, "--json", help="Print JSON instea
     with open_sandbox(workers=1) as sandbox:
         rows = []
         for source in list_seeds():
-            info = SandboxedEnv(source.code, sandbox).info()
+            try:
+                info = SandboxedEnv(source.code, sandbox).info()
+            except (SandboxError, EnvCallError) as exc:
+                fail(f"seed {source.name} ({source.path}) does not load: {_one_line(exc)}")
             rows.append({"name": info.name, "max_difficulty": info.max_difficulty,
                          "description": info.description, "path": str(source.path)})
     if json_out:
@@ -45,7 +56,8 @@ def seeds(json_out: bool = typer.Option(False, "--json", help="Print JSON instea
     for column in ("name", "levels", "description"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["name"], f"1..{row['max_difficulty']}", row["description"])
+        # Descriptions are the environment's text, not rich markup: "a[i]" must stay "a[i]".
+        table.add_row(escape(row["name"]), f"1..{row['max_difficulty']}", escape(row["description"]))
     console.print(table)
 
 
@@ -64,7 +76,7 @@ def sample(
         try:
             rendered = env.render_many([(seed + i, difficulty) for i in range(n)])
         except (SandboxError, EnvCallError) as exc:
-            fail(f"{source.name}: {exc}")
+            fail(f"{source.name}: {_one_line(exc)}")
     rows = []
     for item in rendered:
         row = {"seed": item.seed, "difficulty": item.difficulty, "instance": item.instance, "prompt": item.prompt}
@@ -76,9 +88,10 @@ def sample(
         return
     for row in rows:
         console.rule(f"{source.name}  seed={row['seed']}  difficulty={row['difficulty']}")
-        console.print(row["prompt"], highlight=False, markup=False)
+        console.print(row["prompt"], highlight=False, markup=False, soft_wrap=True)  # verbatim
         if reveal:
-            console.print(f"[bold green]reference:[/] {row['reference']}", highlight=False)
+            console.print(f"[bold green]reference:[/] {escape(row['reference'])}", highlight=False,
+                          soft_wrap=True)
 
 
 def score(
@@ -98,14 +111,15 @@ def score(
             rendered = env.render(seed, difficulty)
             result = env.run([{"op": "score", "instance": rendered.instance, "answer": answer}]).results[0]
         except (SandboxError, EnvCallError) as exc:
-            fail(f"{source.name}: {exc}")
+            fail(f"{source.name}: {_one_line(exc)}")
     value = float(result.value) if result.ok else 0.0
     if json_out:
         print_json({"answer": answer, "score": value, "scorer_error": result.error_text or None})
         return
-    console.print(f"answer: {answer!r}", highlight=False, markup=False)
+    console.print(f"answer: {answer!r}", highlight=False, markup=False, soft_wrap=True)
     if not result.ok:
-        console.print(f"[yellow]scorer raised {result.error_text}; counted as 0[/]", highlight=False)
+        console.print(f"[yellow]scorer raised {escape(_one_line(result.error_text))}; counted as 0[/]",
+                      highlight=False)
     console.print(f"score: {value}")
 
 

@@ -13,29 +13,35 @@ import re
 import sys
 import types
 
-_INT = re.compile(r"[-+]?\d+")
-_MAX_DIGITS = 4000  # int() of longer strings is refused by CPython anyway
+# Canonical decimal only: ASCII digits, no "+", no leading zeros, no "-0". One spelling per
+# integer means "-0", "007", "1e3", "1_000" and "٣" are wrong answers, not alternative ones.
+_INT = re.compile(r"0|-?[1-9][0-9]*")
+_MAX_CHARS = 4000  # CPython refuses int() of longer digit strings anyway
 
 
 def parse_int(answer: str) -> int | None:
-    """The answer as one integer (surrounding whitespace allowed), else None."""
-    if not isinstance(answer, str):
+    """The answer as one integer in canonical decimal (surrounding whitespace allowed), else None."""
+    if not isinstance(answer, str) or len(answer) > _MAX_CHARS + 100:
         return None
     text = answer.strip()
-    if not _INT.fullmatch(text) or len(text) > _MAX_DIGITS:
+    if len(text) > _MAX_CHARS or not _INT.fullmatch(text):
         return None
     return int(text)
 
 
 def parse_int_list(answer: str) -> list[int] | None:
-    """``"1, 2, 3"``, ``"1 2 3"`` or ``"[1,2,3]"`` as a list of ints, else None."""
+    """``"1, 2, 3"``, ``"1 2 3"`` or ``"[1,2,3]"`` as a list of ints, else None.
+
+    ``"[]"`` is the empty list; ``""`` (no answer at all) is None.
+    """
     if not isinstance(answer, str) or len(answer) > 100_000:
         return None
     text = answer.strip()
+    if not text:
+        return None
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    parts = [p for p in re.split(r"[\s,]+", text) if p]
-    values = [parse_int(p) for p in parts]
+    values = [parse_int(part) for part in re.split(r"[\s,]+", text) if part]
     return None if any(v is None for v in values) else values
 
 
