@@ -146,12 +146,14 @@ def main() -> None:
     parser.add_argument("--grpo-steps", type=int, default=40)
     parser.add_argument("--groups", type=int, default=8)
     parser.add_argument("--group-size", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--eval-instances", type=int, default=128)
     parser.add_argument("--eval-samples", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for this tiny model)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
     from transformers import AutoModelForCausalLM, AutoTokenizer

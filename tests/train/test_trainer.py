@@ -225,16 +225,17 @@ def test_cli_trains_from_a_config_file(tmp_path, tiny_model):
     config = tmp_path / "run.yaml"
     config.write_text(
         f"model: {tiny_model}\noutput_dir: {tmp_path / 'out'}\nmax_steps: 1\ngroups_per_step: 1\ngroup_size: 2\n"
-        f"max_new_tokens: 4\ncurriculum:\n  pool: sources\n  envs: [{env_path}]\n"
+        f"max_new_tokens: 4\ncurriculum:\n  pool: sources\n  envs: [count_inversions, {env_path}]\n"
         "reward:\n  answer_from: completion\n  sandbox_workers: 1\n")
-    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "evoenv", "train", "--config", str(config), "--json"],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["steps"] == 1
     assert (tmp_path / "out" / "checkpoint-1" / "model.safetensors").is_file()
-    assert len(read_metrics(tmp_path / "out" / "metrics.jsonl")) == 1
+    (row,) = read_metrics(tmp_path / "out" / "metrics.jsonl")
+    assert set(row["difficulty_per_env"]) == {"count_inversions", "checksum"}  # a seed by name and a file
 
     bad = subprocess.run([sys.executable, "-m", "evoenv", "train", "--config", str(config), "--set", "group_size=1"],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
