@@ -78,7 +78,7 @@ def run_evoenv(args, model_dir: Path, out: Path, sandbox) -> dict:
 
 def run_trl(args, model_dir: Path, out: Path, sandbox, prompts: list[str], instances: list[dict]) -> dict:
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     from evoenv.train.rewards import RewardScorer, ScoreItem
@@ -109,6 +109,7 @@ def run_trl(args, model_dir: Path, out: Path, sandbox, prompts: list[str], insta
 
     trainer = GRPOTrainer(model=model, reward_funcs=reward_func, args=config, train_dataset=data,
                           processing_class=tokenizer, callbacks=[Clock()])
+    trainer.remove_callback(PrinterCallback)  # keep stdout for our own report
     started = time.perf_counter()
     trainer.train()
     timed = stamps[args.warmup - 1:] if args.warmup else [started] + stamps
@@ -130,23 +131,39 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=0.0)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each; medians are reported")
     parser.add_argument("--trl-vllm", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     from evoenv.sandbox import SandboxedEnv, open_sandbox
     from evoenv.train.tiny import save_tiny
 
+    evo_runs, trl_runs = [], []
     with tempfile.TemporaryDirectory() as tmp, open_sandbox("process", workers=2) as sandbox:
         out = Path(tmp)
         model_dir = save_tiny(out / "model", hidden=args.hidden, layers=args.layers)
         rendered = SandboxedEnv(ENV, sandbox).render_many([(s, 2) for s in range(64)])
-        evo = run_evoenv(args, model_dir, out, sandbox)
-        trl = run_trl(args, model_dir, out, sandbox, [r.prompt + "\n" for r in rendered], [r.instance for r in rendered])
+        for repeat in range(args.repeats):  # alternate, so load changes on a shared machine hit both
+            evo_runs.append(run_evoenv(args, model_dir, out / f"r{repeat}", sandbox))
+            trl_runs.append(run_trl(args, model_dir, out / f"r{repeat}", sandbox, [r.prompt + "\n" for r in rendered],
+                                    [r.instance for r in rendered]))
+
+    def median_run(runs: list[dict]) -> dict:
+        ordered = sorted(runs, key=lambda r: r["step_s"])
+        return {**ordered[len(ordered) // 2], "step_s_all": [round(r["step_s"], 4) for r in runs]}
+
+    evo, trl = median_run(evo_runs), median_run(trl_runs)
     result = {"device": args.device, "model": f"llama hidden={args.hidden} layers={args.layers}",
               "batch": f"{args.groups} groups x {args.group_size}", "max_new_tokens": args.max_new_tokens,
-              "timed_steps": args.steps, "evoenv": evo, "trl": trl,
+              "timed_steps": args.steps, "repeats": args.repeats, "torch_threads": args.threads or "default",
+              "evoenv": evo, "trl": trl,
               "step_time_ratio_trl_over_evoenv": trl["step_s"] / evo["step_s"],
               "tokens_per_s_ratio_evoenv_over_trl": evo["tokens_per_s"] / trl["tokens_per_s"]}
     if args.json:
@@ -155,7 +172,8 @@ def main() -> None:
     print(f"device {args.device}; {result['model']}; batch {result['batch']}; <= {args.max_new_tokens} new tokens")
     for name in ("evoenv", "trl"):
         r = result[name]
-        print(f"{name:7s} {r['engine']:12s} step {r['step_s']:.3f} s   {r['tokens_per_s']:.0f} completion tokens/s")
+        print(f"{name:7s} {r['engine']:12s} median step {r['step_s']:.3f} s (runs {r['step_s_all']})   "
+              f"{r['tokens_per_s']:.0f} completion tokens/s")
     print(f"evoenv speed-up: {result['step_time_ratio_trl_over_evoenv']:.2f}x step time, "
           f"{result['tokens_per_s_ratio_evoenv_over_trl']:.2f}x tokens/s")
 
