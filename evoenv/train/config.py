@@ -169,6 +169,8 @@ class GRPOConfig:
         need(self.epsilon_high >= 0, "epsilon_high", "must be >= 0")
         need(self.beta >= 0, "beta", "must be >= 0")
         need(self.max_new_tokens >= 1, "max_new_tokens", "must be >= 1")
+        need(self.temperature > 0, "temperature", "must be > 0 (GRPO needs sampled, differing completions)")
+        need(0 < self.top_p <= 1, "top_p", "must be in (0, 1]")
         need(self.save_every >= 0, "save_every", "must be >= 0 (0 = only at the end)")
         c = self.curriculum
         need(c.pool in ("registry", "sources"), "curriculum.pool", f"{c.pool!r} is not 'registry' or 'sources'")
@@ -187,6 +189,7 @@ class GRPOConfig:
         need(g.every >= 0, "generator.every", "must be >= 0 (0 = solver only)")
         need(g.group_size >= 2 or g.every == 0, "generator.group_size", "must be >= 2")
         need(g.advantage_scale >= 0, "generator.advantage_scale", "must be >= 0")
+        need(g.temperature > 0, "generator.temperature", "must be > 0")
         return self
 
     def to_dict(self) -> dict:

@@ -79,16 +79,17 @@ class AdmissionHooks:
 
     def judge(self, prompts: list[Prompt], completions: list[str]) -> list[ProposalOutcome]:
         ctx = AdmissionContext(self.sandbox, self.config, self.policy, self._novelty_index(getattr(self, "_pool", [])))
-        return [self._judge_one(text, ctx) for text in completions]
+        return [self._judge_one(prompt, text, ctx) for prompt, text in zip(prompts, completions)]
 
-    def _judge_one(self, text: str, ctx: AdmissionContext) -> ProposalOutcome:
+    def _judge_one(self, prompt: Prompt, text: str, ctx: AdmissionContext) -> ProposalOutcome:
         extraction = extract_code(text)
         if not extraction.ok:
             stage = StageResult("L1", False, reason=f"no environment code: {extraction.reason}")
             reward, _parts = generator_reward([stage], self.config)
             return ProposalOutcome(reward, False, stage.reason)
+        prompt_text = prompt if isinstance(prompt, str) else "\n\n".join(m["content"] for m in prompt)
         candidate = Candidate(extraction.code, origin="generated", tags=("train",),
-                              proposal={"completion": text[:100_000], "run_id": self.run_id})
+                              proposal={"prompt": prompt_text, "completion": text})
         outcome = admit_candidate(candidate, ctx)
         env = None
         if self.registry is not None:

@@ -262,14 +262,18 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ update
 
-    def _forward_logits(self, model, ids, attention, positions, width):
+    def _forward_logits(self, model, ids, attention, positions, width, temperature: float = 1.0):
+        """Completion-token logits, divided by the sampling temperature so log-probs are
+        those of the distribution the rollouts were drawn from."""
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):
             logits = model(input_ids=ids, attention_mask=attention, position_ids=positions).logits
-        return logits[:, width - 1: -1]
+        logits = logits[:, width - 1: -1]
+        return logits / temperature if temperature not in (0.0, 1.0) else logits
 
-    def update(self, rollouts: Rollouts, advantages: torch.Tensor) -> dict:
+    def update(self, rollouts: Rollouts, advantages: torch.Tensor, temperature: float | None = None) -> dict:
         cfg = self.cfg
+        temperature = cfg.temperature if temperature is None else temperature
         pad = self.tokenizer.pad_token_id
         n = len(rollouts.rewards)
         micro = [list(range(s, min(n, s + cfg.micro_batch_size))) for s in range(0, n, cfg.micro_batch_size)]
@@ -284,16 +288,18 @@ class GRPOTrainer:
         with torch.no_grad():
             for k, (ids, attention, positions, tokens, _mask, width) in enumerate(batches):
                 if cfg.num_iterations > 1:
-                    old_logps[k] = token_logprobs(self._forward_logits(self.model, ids, attention, positions, width), tokens)
+                    old_logps[k] = token_logprobs(
+                        self._forward_logits(self.model, ids, attention, positions, width, temperature), tokens)
                 if self.ref_model is not None:
-                    ref_logps[k] = token_logprobs(self._forward_logits(self.ref_model, ids, attention, positions, width), tokens)
+                    ref_logps[k] = token_logprobs(
+                        self._forward_logits(self.ref_model, ids, attention, positions, width, temperature), tokens)
 
         totals = {"loss": 0.0, "policy_loss": 0.0, "kl": 0.0, "clip_fraction": 0.0, "entropy": 0.0}
         grad_norm = 0.0
         for _iteration in range(cfg.num_iterations):
             self.optimizer.zero_grad(set_to_none=True)
             for k, (rows, (ids, attention, positions, tokens, mask, width)) in enumerate(zip(micro, batches)):
-                logits = self._forward_logits(self.model, ids, attention, positions, width)
+                logits = self._forward_logits(self.model, ids, attention, positions, width, temperature)
                 logp = token_logprobs(logits, tokens)
                 old = old_logps[k] if old_logps[k] is not None else logp.detach()
                 terms = grpo_loss(logp, old, advantages[rows].to(self.device), mask,
@@ -332,9 +338,11 @@ class GRPOTrainer:
         if rollouts.rewards:
             rewards = torch.tensor(rollouts.rewards, dtype=torch.float32)
             advantages = group_advantages(rewards, g, cfg.scale_rewards)
+            temperature = cfg.temperature
             if role == "generator":
                 advantages = advantages * cfg.generator.advantage_scale
-            record.update(self.update(rollouts, advantages))
+                temperature = cfg.generator.temperature
+            record.update(self.update(rollouts, advantages, temperature))
             record.update(reward_mean=float(rewards.mean()), reward_std=float(rewards.std()) if len(rewards) > 1 else 0.0)
             lengths = [len(c) for c in rollouts.completion_ids]
             record.update(response_length_mean=sum(lengths) / len(lengths),

@@ -83,7 +83,10 @@ def test_one_grpo_step_learns_from_sandbox_rewards(tmp_path, tiny_model, sandbox
         assert record["role"] == "solver" and record["kl"] > 0 and math.isfinite(record["loss"])
         assert record["pass_rate_per_env"].keys() == {"checksum"}
         assert record["tokens_per_s"] > 0 and record["response_length_mean"] > 0
-        (logged,) = read_metrics(tmp_path / "run" / "metrics.jsonl")
+        trainer.cfg.num_iterations = 3  # several passes over one batch: the ratio leaves 1 and the clip acts
+        clipped = trainer.train_step()
+        assert clipped["clip_fraction"] > 0 and math.isfinite(clipped["loss"])
+        logged = read_metrics(tmp_path / "run" / "metrics.jsonl")[0]
         for key in ("reward_mean", "kl", "entropy", "response_length_mean", "tokens_per_s", "pass_rate_per_env",
                     "generator_admission_rate"):
             assert key in logged
@@ -163,7 +166,8 @@ def test_generator_steps_alternate_and_scale_their_advantages(tmp_path, tiny_mod
     trainer = GRPOTrainer(cfg, sandbox=sandbox, generator_hooks=hooks)
     seen = []
     real_update = trainer.update
-    trainer.update = lambda rollouts, adv: seen.append((list(rollouts.rewards), adv.clone())) or real_update(rollouts, adv)
+    trainer.update = lambda rollouts, adv, temperature: (seen.append((list(rollouts.rewards), adv.clone()))
+                                                         or real_update(rollouts, adv, temperature))
     try:
         roles = [trainer.train_step()["role"], trainer.train_step()["role"]]
         assert roles == ["solver", "generator"]
