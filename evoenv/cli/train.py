@@ -43,7 +43,7 @@ def train(
         trainer = GRPOTrainer(cfg, resume=str(resume_from) if resume_from else resume)
     except (FileNotFoundError, FileExistsError) as exc:
         fail(str(exc))
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # registry, sandbox, environment source problems
         fail(f"cannot start training: {exc}")
     try:
         columns = (TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),

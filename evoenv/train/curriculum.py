@@ -194,7 +194,7 @@ class Curriculum:
 
     def sample(self, n_groups: int, rng: random.Random) -> list[Task]:
         if not self.envs:
-            raise RuntimeError("the training pool is empty: admit environments (evoenv grow / add seeds) first")
+            raise RuntimeError("the training pool is empty: every environment was rotated out or none was admitted")
         envs = sorted(self.envs.values(), key=lambda e: e.id)
         seeds = [e for e in envs if e.origin == "seed"]
         n_seed = math.ceil(self.cfg.seed_floor * n_groups) if seeds and len(seeds) < len(envs) else 0

@@ -172,6 +172,9 @@ class GRPOTrainer:
         if isinstance(pool, RegistryPool):
             pool.run_id = self.run_id
         self.curriculum = Curriculum(cfg.curriculum, pool)
+        if not self.curriculum.envs:
+            raise RuntimeError("the training pool is empty: no admitted environments in the registry "
+                               "(run `evoenv init` / `evoenv grow`, or set curriculum.pool = 'sources')")
 
         self.schedule = RoleSchedule(cfg.generator.every)
         self.generator_hooks = generator_hooks

@@ -223,6 +223,14 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, tiny_model, sand
         GRPOTrainer(cfg, sandbox=sandbox, resume=True)
 
 
+def test_an_unknown_environment_is_named(tmp_path, tiny_model, sandbox):
+    from evoenv.sources import SourceError
+
+    cfg = make_config(tmp_path, tiny_model, ["count_inversions", "no_such_env"])
+    with pytest.raises(SourceError, match="no_such_env"):
+        GRPOTrainer(cfg, sandbox=sandbox)
+
+
 @pytest.mark.slow
 def test_cli_trains_from_a_config_file(tmp_path, tiny_model):
     env_path = write_env(tmp_path, "checksum", CHECKSUM_ENV)
