@@ -111,8 +111,6 @@ def pad_batch(prompt_ids: list[list[int]], completion_ids: list[list[int]], pad_
 class GRPOTrainer:
     def __init__(self, cfg: GRPOConfig, *, resume: bool | str = False, pool: Pool | None = None,
                  registry=None, sandbox=None, generator_hooks: GeneratorHooks | None = None):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         self.cfg = cfg
         self.output_dir = Path(cfg.output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -122,27 +120,10 @@ class GRPOTrainer:
         torch.manual_seed(cfg.seed)
         self.step = 0
 
-        resume_from = None
-        existing = ckpt.latest_checkpoint(self.output_dir)
-        if not resume and existing is not None:
-            raise FileExistsError(f"{self.output_dir} already holds {existing.name}: pass --resume to continue "
-                                  "that run, or choose another output_dir")
-        if resume:
-            resume_from = Path(resume) if isinstance(resume, str) else ckpt.latest_checkpoint(self.output_dir)
-            if resume_from is None:
-                raise FileNotFoundError(f"--resume: no checkpoint-* with {ckpt.STATE_FILE} in {self.output_dir}")
-        model_path = str(resume_from) if resume_from else cfg.model
-        self.model_path = model_path
-        self.tokenizer = AutoTokenizer.from_pretrained(str(resume_from) if resume_from else (cfg.tokenizer or cfg.model))
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).to(self.device)
-        self.model.train()
-        self.ref_model = None
-        if cfg.beta > 0:  # frozen reference: the starting model, also after --resume
-            self.ref_model = AutoModelForCausalLM.from_pretrained(cfg.ref_model or cfg.model,
-                                                                  dtype=torch.float32).to(self.device)
-            self.ref_model.eval().requires_grad_(False)
+        resume_from = self._checkpoint_to_resume(resume)
+        state = ckpt.load_state(resume_from) if resume_from else None
+        self.model_path = str(resume_from) if resume_from else cfg.model
+        self._load_models(resume_from)
 
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.learning_rate,
                                            betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay)
@@ -155,23 +136,9 @@ class GRPOTrainer:
         self.limits = Limits(cpu_s=cfg.reward.cpu_s, wall_s=cfg.reward.wall_s, memory_mb=cfg.reward.memory_mb)
         self.scorer = RewardScorer(self.sandbox, self.limits, cfg.reward.chunk, cfg.reward.answer_from)
 
-        state = ckpt.load_state(resume_from) if resume_from else None
         self.registry = registry
         self.run_id = state.get("run_id") if state else None
-        if pool is None:
-            if cfg.curriculum.pool == "sources":
-                pool = SourcesPool.from_refs(cfg.curriculum.envs, self.sandbox)
-            else:
-                if self.registry is None:
-                    from evoenv.registry import open_registry
-
-                    self.registry = open_registry(cfg.db)
-                pool = RegistryPool(self.registry, max_size=cfg.curriculum.max_pool_size)
-        if self.registry is not None and self.run_id is None:
-            self.run_id = self.registry.start_run("train", cfg.to_dict())
-        if isinstance(pool, RegistryPool):
-            pool.run_id = self.run_id
-        self.curriculum = Curriculum(cfg.curriculum, pool)
+        self.curriculum = Curriculum(cfg.curriculum, pool or self._default_pool())
         if not self.curriculum.envs:
             raise RuntimeError("the training pool is empty: no admitted environments in the registry "
                                "(run `evoenv init` / `evoenv grow`, or set curriculum.pool = 'sources')")
@@ -184,13 +151,56 @@ class GRPOTrainer:
 
         if state:
             self._load_state(state)
-        self.rollout = make_rollout(cfg.rollout, model=self.model, tokenizer=self.tokenizer, model_path=model_path,
-                                    seed=cfg.seed, autocast_dtype=self.amp_dtype,
+        self.rollout = make_rollout(cfg.rollout, model=self.model, tokenizer=self.tokenizer,
+                                    model_path=self.model_path, seed=cfg.seed, autocast_dtype=self.amp_dtype,
                                     gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
                                     tensor_parallel_size=cfg.vllm_tensor_parallel_size)
         tb_dir = self.output_dir / "tensorboard" if cfg.metrics.tensorboard else None
         self.metrics = MetricsLogger(self.output_dir / cfg.metrics.jsonl, tb_dir)
         self.last_metrics: dict = {}
+        # Last, so a run that fails to start leaves no "running" row behind.
+        if self.registry is not None and self.run_id is None:
+            self.run_id = self.registry.start_run("train", cfg.to_dict())
+        if isinstance(self.curriculum.pool, RegistryPool):
+            self.curriculum.pool.run_id = self.run_id
+        if hasattr(self.generator_hooks, "run_id"):
+            self.generator_hooks.run_id = self.run_id
+
+    def _checkpoint_to_resume(self, resume: bool | str) -> Path | None:
+        existing = ckpt.latest_checkpoint(self.output_dir)
+        if not resume:
+            if existing is not None:
+                raise FileExistsError(f"{self.output_dir} already holds {existing.name}: pass --resume to continue "
+                                      "that run, or choose another output_dir")
+            return None
+        found = Path(resume) if isinstance(resume, str) else existing
+        if found is None:
+            raise FileNotFoundError(f"--resume: no checkpoint-* with {ckpt.STATE_FILE} in {self.output_dir}")
+        return found
+
+    def _load_models(self, resume_from: Path | None) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cfg = self.cfg
+        self.tokenizer = AutoTokenizer.from_pretrained(str(resume_from) if resume_from else (cfg.tokenizer or cfg.model))
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=torch.float32).to(self.device)
+        self.model.train()
+        self.ref_model = None
+        if cfg.beta > 0:  # frozen reference: the starting model, also after --resume
+            self.ref_model = AutoModelForCausalLM.from_pretrained(cfg.ref_model or cfg.model,
+                                                                  dtype=torch.float32).to(self.device)
+            self.ref_model.eval().requires_grad_(False)
+
+    def _default_pool(self) -> Pool:
+        if self.cfg.curriculum.pool == "sources":
+            return SourcesPool.from_refs(self.cfg.curriculum.envs, self.sandbox)
+        if self.registry is None:
+            from evoenv.registry import open_registry
+
+            self.registry = open_registry(self.cfg.db)
+        return RegistryPool(self.registry, max_size=self.cfg.curriculum.max_pool_size)
 
     # ------------------------------------------------------------------ rollouts
 
