@@ -401,9 +401,11 @@ class GRPOTrainer:
             if self.registry is not None and self.run_id is not None:
                 self.registry.finish_run(self.run_id, "finished", {k: v for k, v in summary.items() if k != "last"})
             return summary
-        except BaseException:
+        except BaseException as exc:
+            # Checkpoints are only written between steps, so the newest one is always consistent.
             if self.registry is not None and self.run_id is not None:
-                self.registry.finish_run(self.run_id, "failed", {"steps": self.step})
+                status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                self.registry.finish_run(self.run_id, status, {"steps": self.step, "error": repr(exc)[:500]})
             raise
 
     # ------------------------------------------------------------------ checkpoints
