@@ -1,0 +1,256 @@
+"""``evoenv db``, ``evoenv init``, ``evoenv envs ...`` and ``evoenv stats``: the registry from the shell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.tree import Tree
+
+from evoenv.cli._common import console, fail, print_json
+from evoenv.registry import ORIGINS, SORTS, STATUSES, Registry, RegistryError, open_registry, upgrade
+from evoenv.registry.database import database_url, describe_url
+
+JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table.")
+STATUS_STYLE = {"admitted": "green", "candidate": "yellow", "rejected": "red", "retired": "dim"}
+
+db_app = typer.Typer(help="The registry database: schema migrations.", no_args_is_help=True)
+envs_app = typer.Typer(help="Browse and manage the environments in the registry.", no_args_is_help=True)
+
+
+@contextmanager
+def _registry(upgrade_schema: bool = False) -> Iterator[Registry]:
+    """The registry, with every registry error turned into one clear line."""
+    try:
+        reg = open_registry(upgrade_schema=upgrade_schema)
+    except RegistryError as exc:
+        fail(str(exc))
+    try:
+        yield reg
+    except RegistryError as exc:
+        fail(str(exc))
+    finally:
+        reg.close()
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+# ---- evoenv db ----------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade(json_out: bool = JSON_OPT) -> None:
+    """Apply every pending schema migration to the registry database."""
+    url = database_url()
+    try:
+        before, after = upgrade(url)
+    except RegistryError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json({"database": describe_url(url), "from": before, "to": after})
+    elif before == after:
+        console.print(f"{describe_url(url)} is up to date (revision {after})", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"upgraded {describe_url(url)}: {before or 'empty'} -> {after}", highlight=False, soft_wrap=True)
+
+
+# ---- evoenv init --------------------------------------------------------------------------
+
+def init(json_out: bool = JSON_OPT) -> None:
+    """Create (or upgrade) the registry database and load the ten seed environments."""
+    from evoenv.registry.seeding import load_seeds
+    from evoenv.sources import SEED_NAMES
+
+    with _registry(upgrade_schema=True) as reg:
+        with Progress(TextColumn("[bold]loading seeds[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=console, transient=True, disable=json_out) as progress:
+            task = progress.add_task("", total=len(SEED_NAMES))
+            loads = load_seeds(reg, on_progress=lambda name: progress.update(task, advance=1, description=name))
+        url = reg.url
+    rows = [{**load.record.to_dict(code=False), "new": load.new} for load in loads]
+    if json_out:
+        print_json({"database": url, "seeds": rows})
+        return
+    table = Table(title=f"Seeds in {url}")
+    for column in ("id", "name", "status", "levels", "loaded"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row["id"]), row["name"], _status(row["status"]), f"1..{row['max_difficulty']}",
+                      "new" if row["new"] else "already there")
+    console.print(table)
+
+
+# ---- evoenv envs ---------------------------------------------------------------------------
+
+@envs_app.command("list")
+def envs_list(
+    status: str = typer.Option(None, "--status", help=f"Only this status: {', '.join(STATUSES)}."),
+    origin: str = typer.Option(None, "--origin", help=f"Only this origin: {', '.join(ORIGINS)}."),
+    tag: str = typer.Option(None, "--tag", help="Only environments with this tag."),
+    search: str = typer.Option(None, "--search", help="Words that must appear in the name, description or code."),
+    sort: str = typer.Option("created", "--sort", help=f"Order: {', '.join(SORTS)}."),
+    limit: int = typer.Option(50, "--limit", min=0, help="At most this many rows."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many rows first."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """List environments, newest first."""
+    with _registry() as reg:
+        records = reg.list_envs(status=status, origin=origin, tag=tag, search=search, sort=sort,
+                                limit=limit, offset=offset)
+        total = reg.count_envs(status=status, origin=origin, tag=tag, search=search)
+    if json_out:
+        print_json([r.to_dict(code=False) for r in records])
+        return
+    table = Table(title=f"{len(records)} of {total} environments", title_justify="left")
+    for column, justify in (("id", "right"), ("name", "left"), ("status", "left"), ("origin", "left"),
+                            ("gen", "right"), ("reward", "right"), ("created", "left"), ("tags", "left")):
+        # Only the name and the tags may wrap; short columns keep their width.
+        table.add_column(column, justify=justify, overflow="fold", no_wrap=column not in ("name", "tags"),
+                         min_width=12 if column == "name" else None)
+    for r in records:
+        table.add_row(str(r.id), r.name, _status(r.status), r.origin, str(r.generation),
+                      "" if r.reward is None else f"{r.reward:.3f}", r.created_at.strftime("%Y-%m-%d"),
+                      ", ".join(r.tags))
+    console.print(table)
+
+
+@envs_app.command("show")
+def envs_show(
+    ref: str = typer.Argument(..., metavar="ID|NAME", help="Environment id or name."),
+    code: bool = typer.Option(False, "--code", help="Also print the source code."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """One environment with its stage results, reviews, calibration and lineage."""
+    with _registry() as reg:
+        env = reg.get(ref)
+        stages = reg.stage_results(env.id)
+        reviews = reg.reviews(env.id)
+        curve = reg.calibration_curve(env.id)
+        lineage = reg.lineage(env.id)
+    if json_out:
+        print_json({**env.to_dict(code=code), "stage_results": [s.to_dict() for s in stages],
+                    "reviews": [r.to_dict() for r in reviews],
+                    "calibration": {ck: [dict(zip(("difficulty", "n", "passes", "pass_rate"), row)) for row in rows]
+                                    for ck, rows in curve.items()},
+                    "lineage": lineage})
+        return
+    console.rule(f"[bold]{env.name}[/]  #{env.id}")
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column(overflow="fold")
+    for label, value in (("status", _status(env.status) + (f"  {env.status_reason}" if env.status_reason else "")),
+                         ("origin", f"{env.origin}, generation {env.generation}"),
+                         ("levels", f"1..{env.max_difficulty}"), ("sha256", env.code_sha256),
+                         ("created", env.created_at.isoformat(timespec="seconds")),
+                         ("tags", ", ".join(env.tags) or "-"),
+                         ("reward", "-" if env.reward is None else f"{env.reward:.4f}"),
+                         ("parents", ", ".join(f"#{p['id']} {p['name']} ({p['relation']})"
+                                               for p in lineage["parents"]) or "-"),
+                         ("children", ", ".join(f"#{c['id']} {c['name']}" for c in lineage["children"]) or "-"),
+                         ("description", env.description)):
+        facts.add_row(label, value)
+    console.print(facts)
+    if stages:
+        table = Table(title="stage results", title_justify="left")
+        for column in ("stage", "result", "score", "seconds", "reason", "when"):
+            table.add_column(column, overflow="fold")
+        for s in stages:
+            result = "[dim]not run[/]" if s.passed is None else ("[green]pass[/]" if s.passed else "[red]fail[/]")
+            table.add_row(s.stage, result, "" if s.score is None else f"{s.score:.3f}", f"{s.duration_s:.2f}",
+                          s.reason, s.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+        console.print(table)
+    else:
+        console.print("[dim]no stage results yet[/]")
+    for review in reviews:
+        console.print(f"[bold]review[/] by {review.reviewer}: {_status(review.verdict)}", highlight=False, soft_wrap=True)
+        console.print(review.text, markup=False, highlight=False, soft_wrap=True)
+    if curve:
+        table = Table(title="calibration", title_justify="left")
+        for column in ("checkpoint", "difficulty", "n", "passes", "pass rate"):
+            table.add_column(column)
+        for checkpoint, rows in curve.items():
+            for difficulty, n, passes, rate in rows:
+                table.add_row(checkpoint, str(difficulty), str(n), str(passes), f"{rate:.2f}")
+        console.print(table)
+    if code:
+        console.print(Syntax(env.code, "python", line_numbers=True))
+
+
+@envs_app.command("lineage")
+def envs_lineage(ref: str = typer.Argument(..., metavar="ID|NAME", help="Environment id or name."),
+                 json_out: bool = JSON_OPT) -> None:
+    """Draw an environment's ancestry: its parents, their parents, and so on."""
+    with _registry() as reg:
+        tree = reg.ancestry(reg.get(ref).id)
+    if json_out:
+        print_json(tree)
+        return
+
+    def label(node) -> str:
+        via = f" [dim]({node['relation']})[/]" if node["relation"] else ""
+        return f"#{node['id']} [bold]{node['name']}[/] {_status(node['status'])}{via}"
+
+    def grow(branch: Tree, node) -> None:
+        for parent in node["parents"]:
+            grow(branch.add(label(parent)), parent)
+
+    root = Tree(label(tree))
+    grow(root, tree)
+    console.print(root)
+
+
+@envs_app.command("retire")
+def envs_retire(ref: str = typer.Argument(..., metavar="ID|NAME", help="Environment id or name."),
+                reason: str = typer.Option("retired by hand", "--reason", help="Why (kept in the registry)."),
+                json_out: bool = JSON_OPT) -> None:
+    """Retire an environment: it leaves the training pool and is no longer sampled."""
+    with _registry() as reg:
+        record = reg.retire(reg.get(ref).id, reason=reason)
+    if json_out:
+        print_json(record.to_dict(code=False))
+    else:
+        console.print(f"retired #{record.id} {record.name}", highlight=False, soft_wrap=True)
+
+
+# ---- evoenv stats ---------------------------------------------------------------------------
+
+def stats(run: int = typer.Option(None, "--run", help="Only candidates of this run."), json_out: bool = JSON_OPT) -> None:
+    """The admission funnel per stage, and per run."""
+    with _registry() as reg:
+        run_record = reg.get_run(run) if run is not None else None
+        funnel = reg.funnel(run)
+        counts = reg.status_counts(run)
+        runs = [run_record] if run_record else reg.runs()
+    if json_out:
+        print_json({"run": run, "statuses": counts, "funnel": funnel, "runs": [r.to_dict() for r in runs]})
+        return
+    scope = f"run {run} ({run_record.kind})" if run_record else "all environments"
+    console.print(f"[bold]{scope}[/]: " + ", ".join(f"{_status(s)} {n}" for s, n in counts.items()))
+    table = Table(title="admission funnel", title_justify="left")
+    for column in ("stage", "entered", "passed", "pass rate", "not run"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage, row in funnel.items():
+        rate = f"{row['passed'] / row['entered']:.0%}" if row["entered"] else "-"
+        table.add_row(stage, str(row["entered"]), str(row["passed"]), rate, str(row["not_run"]))
+    console.print(table if funnel else "[dim]no stage results yet[/]")
+    if runs:
+        table = Table(title="runs", title_justify="left")
+        for column in ("id", "kind", "status", "started", "candidates", "admitted", "rejected"):
+            table.add_column(column)
+        for r in runs:
+            table.add_row(str(r.id), r.kind, r.status, r.started_at.strftime("%Y-%m-%d %H:%M"),
+                          str(sum(r.counts.values())), str(r.counts.get("admitted", 0)),
+                          str(r.counts.get("rejected", 0)))
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(envs_app, name="envs")
+    app.command("init")(init)
+    app.command("stats")(stats)

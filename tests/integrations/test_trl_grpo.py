@@ -1,0 +1,43 @@
+"""TRL's real GRPOTrainer runs on our dataset and reward function (CPU, tiny random model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from evoenv.integrations import trl as trl_integration
+from evoenv.integrations.export import build_rows
+
+from .tiny_model import build_tiny_model
+
+
+@pytest.mark.slow
+def test_grpo_trainer_two_steps_with_evoenv_rewards(tmp_path, seeds_only_catalog, scorer_for, sandbox, monkeypatch):
+    from trl import GRPOConfig, GRPOTrainer
+
+    scorer_for(seeds_only_catalog)
+    monkeypatch.setattr(
+        "evoenv.integrations.export.build_rows",
+        lambda **kw: build_rows(**{**kw, "catalog": seeds_only_catalog, "sandbox": sandbox}),
+    )
+    dataset = trl_integration.build_dataset(envs="count_inversions,subset_sum", per_env=2, difficulty="1")
+    assert len(dataset) == 4 and set(dataset.column_names) == {"prompt", "answer", "metadata"}
+
+    seen: list[float] = []
+
+    def reward(completions, **kwargs):
+        rewards = trl_integration.reward_func(completions, **kwargs)
+        seen.extend(rewards)
+        return rewards
+
+    model_dir = build_tiny_model(tmp_path / "tiny")
+    config = GRPOConfig(
+        output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_generations=2,
+        max_completion_length=8, max_steps=2, use_cpu=True, report_to=[], logging_steps=1,
+        save_strategy="no", bf16=False,
+    )
+    trainer = GRPOTrainer(model=str(model_dir), reward_funcs=reward, args=config, train_dataset=dataset)
+    trainer.train()
+    assert trainer.state.global_step == 2
+    assert len(seen) == 8 and all(0.0 <= r <= 1.0 for r in seen)
+    logged = [h for h in trainer.state.log_history if "reward" in h]
+    assert len(logged) == 2
