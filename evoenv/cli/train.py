@@ -35,9 +35,14 @@ def train(
         cfg = load_config(config, override)
     except ConfigError as exc:
         fail(str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(message)s",
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=err_console, show_path=False)])
+    logging.getLogger("evoenv").setLevel(logging.INFO)  # our own progress notes; libraries stay quiet
+    from transformers.utils import logging as hf_logging
+
     from evoenv.train.trainer import GRPOTrainer
+
+    hf_logging.disable_progress_bar()  # our own progress bar is the one to watch
 
     try:
         trainer = GRPOTrainer(cfg, resume=str(resume_from) if resume_from else resume)
