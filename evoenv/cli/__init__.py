@@ -41,4 +41,17 @@ _register_all()
 
 
 def main() -> None:
-    app()
+    # Errors that any command can meet (a sandbox without its isolation layers, a
+    # locked or out-of-date registry) end as one clear line, not a traceback.
+    from evoenv.registry import RegistryError
+    from evoenv.sandbox import SandboxUnavailable
+
+    from rich.markup import escape
+
+    from evoenv.cli._common import err_console
+
+    try:
+        app()
+    except (SandboxUnavailable, RegistryError) as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None

@@ -26,10 +26,15 @@ class Limits:
     memory_mb: int = 1024
     wall_s: float = 20.0
     result_bytes: int = 8 * 1024 * 1024
+    #: Isolation layers the backend must provide or refuse to run (see ``evoenv sandbox check``).
+    #: None: ``EVOENV_SANDBOX_MIN_LAYERS`` (comma list, "all" or "none"), else ``DEFAULT_MIN_LAYERS``.
+    min_layers: tuple[str, ...] | None = None
+    file_mb: int = 16
+    threads: int = 64
 
     def as_dict(self) -> dict:
         return {"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "wall_s": self.wall_s,
-                "result_bytes": self.result_bytes}
+                "result_bytes": self.result_bytes, "file_mb": self.file_mb, "threads": self.threads}
 
 
 @dataclass
@@ -61,16 +66,33 @@ class JobResult:
 
     @classmethod
     def from_reply(cls, reply: dict, expected_calls: int) -> "JobResult":
+        """Parse a guest reply; anything malformed is a ``crash``, never an exception or a success."""
+        if not isinstance(reply, dict):
+            return cls(CRASH, detail="reply is not a JSON object")
+        items = reply.get("results") or []
+        if not isinstance(items, list):
+            return cls(CRASH, detail="malformed results list")
         results = []
-        for item in reply.get("results") or []:
+        for item in items:
             if not isinstance(item, dict):
                 return cls(CRASH, detail="malformed per-call result")
-            results.append(CallResult(bool(item.get("ok") is True), item.get("value"), item.get("error")))
+            error = item.get("error")
+            results.append(CallResult(item.get("ok") is True, item.get("value"),
+                                      error if isinstance(error, dict) else None))
         outcome = reply.get("outcome")
+        if outcome not in protocol.OUTCOMES:
+            return cls(CRASH, detail=f"reply carried an unknown outcome {str(outcome)[:40]!r}")
         if outcome == OK and len(results) != expected_calls:
             return cls(CRASH, detail=f"expected {expected_calls} results, got {len(results)}")
+        duration = reply.get("duration_s")
+        error = reply.get("error")
         return cls(outcome, results, str(reply.get("detail", ""))[:4000],
-                   float(reply.get("duration_s") or 0.0), reply.get("error"))
+                   float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
+                   error if isinstance(error, dict) else None)
+
+
+class SandboxUnavailable(RuntimeError):
+    """The backend cannot start, or lacks isolation layers the configuration requires."""
 
 
 class SandboxError(RuntimeError):

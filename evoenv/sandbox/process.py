@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import select
@@ -12,22 +13,33 @@ import threading
 import time
 
 from evoenv.paths import guest_root
-from evoenv.sandbox.base import CRASH, TIMEOUT, JobResult, Limits, new_nonce, protocol
+from evoenv.sandbox import layers as L
+from evoenv.sandbox import policy
+from evoenv.sandbox.base import CRASH, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol
 
 #: Seconds the host waits beyond a job's own wall limit before it kills the zygote.
 HOST_GRACE_S = 5.0
+#: Jobs of each zygote run under their own uid (when the host is root): BASE + n, n < 1000.
+#: A uid of its own makes RLIMIT_NPROC per zygote and keeps jobs of two zygotes apart.
+UID_BASE = int(os.environ.get("EVOENV_SANDBOX_UID_BASE", "200000"))
+_uids = itertools.count()
+
+
+def job_uid() -> int:
+    return UID_BASE + next(_uids) % 1000
 
 
 class Zygote:
     """One guest worker process. Not thread-safe; the pool hands it to one caller at a time."""
 
-    def __init__(self, hash_seed: int | None = None, python: str = sys.executable):
+    def __init__(self, hash_seed: int | None = None, python: str = sys.executable, uid: int | None = None):
         env = {
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(guest_root()),
             "PYTHONHASHSEED": str(hash_seed) if hash_seed is not None else "random",
             "PYTHONDONTWRITEBYTECODE": "1",
             "LANG": "C.UTF-8",
+            "EVOENV_SANDBOX_UID": str(uid if uid is not None else job_uid()),
         }
         self.jobs_run = 0
         self.proc = subprocess.Popen(
@@ -38,7 +50,9 @@ class Zygote:
         ready = self._read(time.monotonic() + 60.0)
         if not ready or not ready.get("ready"):
             self.kill()
-            raise RuntimeError(f"sandbox worker failed to start: {ready!r}")
+            raise SandboxUnavailable(f"sandbox worker failed to start: {ready!r}")
+        self.layers: dict[str, bool] = dict(ready.get("layers") or {})
+        self.notes: list[str] = list(ready.get("notes") or [])
 
     def _read(self, deadline: float) -> dict | None:
         fd = self.proc.stdout.fileno()
@@ -54,9 +68,11 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def run(self, code: str, calls: list[dict], limits: Limits) -> JobResult:
+    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
         nonce = new_nonce()
         job = {"nonce": nonce, "code": code, "calls": calls, "limits": limits.as_dict()}
+        if builtins is not None:
+            job["builtins"] = list(builtins)
         started = time.monotonic()
         try:
             self.proc.stdin.write(protocol.encode(job))
@@ -79,6 +95,16 @@ class Zygote:
         result.duration_s = time.monotonic() - started
         return result
 
+    def close(self, timeout: float = 2.0) -> None:
+        """End of input: the zygote removes its scratch and exits; killed if it does not."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             try:
@@ -89,23 +115,45 @@ class Zygote:
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
-            except OSError:
+            except (OSError, ValueError):
                 pass
 
 
 class ProcessSandbox:
-    """A pool of ``workers`` zygotes; ``run`` blocks until one is free. Thread-safe."""
+    """A pool of ``workers`` zygotes; ``run`` blocks until one is free. Thread-safe.
+
+    Every job first passes the static policy (``evoenv.sandbox.policy``, cached by source
+    hash) and then runs with restricted builtins. ``static_policy=False`` and
+    ``restricted_builtins=False`` turn those language-level layers off; they exist ONLY so
+    tests can prove each layer (and the OS layers) on its own.
+    """
 
     kind = "process"
 
-    def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 500):
+    def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 500,
+                 static_policy: bool = True, restricted_builtins: bool = True):
         self.limits = limits or Limits()
         self.recycle_after = recycle_after
+        self.static_policy = static_policy
+        self.restricted_builtins = restricted_builtins
+        self.required_layers = L.required_layers(self.limits)
         self._idle: queue.Queue[Zygote | None] = queue.Queue()
         self._lock = threading.Lock()
         self._all: list[Zygote] = []
         self._closed = False
-        for _ in range(max(1, workers)):
+        # The first zygote starts now: it reports the layers this machine allows, and we
+        # refuse here, before any job, when the configured minimum is not met.
+        first = Zygote()
+        self._all.append(first)
+        self.layers = first.layers
+        self.notes = first.notes
+        try:
+            L.enforce(self.kind, self.layers, self.required_layers)
+        except SandboxUnavailable:
+            first.kill()
+            raise
+        self._idle.put(first)
+        for _ in range(max(1, workers) - 1):
             self._idle.put(None)  # started lazily on first use
 
     def _take(self) -> Zygote:
@@ -123,15 +171,20 @@ class ProcessSandbox:
         if self._closed:
             raise RuntimeError("sandbox is closed")
         limits = limits or self.limits
+        if self.static_policy:
+            refused = policy.gate(code)
+            if refused is not None:
+                return refused
+        builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
         if fresh_hash_seed is not None:
             one_off = Zygote(hash_seed=fresh_hash_seed)
             try:
-                return one_off.run(code, calls, limits)
+                return one_off.run(code, calls, limits, builtins)
             finally:
                 one_off.kill()
         zygote = self._take()
         try:
-            return zygote.run(code, calls, limits)
+            return zygote.run(code, calls, limits, builtins)
         finally:
             self._idle.put(zygote if zygote.alive() else None)
 
@@ -139,7 +192,7 @@ class ProcessSandbox:
         self._closed = True
         with self._lock:
             for zygote in self._all:
-                zygote.kill()
+                zygote.close()
             self._all.clear()
 
     def __enter__(self) -> "ProcessSandbox":

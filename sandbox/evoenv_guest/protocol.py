@@ -53,6 +53,18 @@ OPS = ("describe", "sample", "render", "prompt", "reference", "score")
 CONTRACT_METHODS = {"sample": 2, "prompt": 1, "reference": 1, "score": 2}
 CONTRACT_ATTRIBUTES = ("name", "description", "max_difficulty")
 
+#: Modules environment code may import (the static policy and the child's import guard agree on it).
+ALLOWED_MODULES = (
+    "math", "random", "itertools", "functools", "collections", "heapq", "bisect",
+    "string", "re", "fractions", "decimal", "statistics", "dataclasses", "typing",
+    "enum", "json", "copy", "networkx",
+)
+#: Extra dotted modules allowed besides ALLOWED_MODULES (and their submodules).
+ALLOWED_DOTTED = ("evoenv.sdk",)
+
+# Optional job keys (absent = full builtins, the behaviour of the first protocol version):
+#   "builtins": [names]  the child execs the source with only these builtins, a guarded
+#                        __import__ (ALLOWED_MODULES only) and guarded getattr/setattr/...
 DEFAULT_LIMITS = {
     "cpu_s": 10.0,
     "memory_mb": 1024,

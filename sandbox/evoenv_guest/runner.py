@@ -12,7 +12,8 @@ import math
 import os
 import traceback
 
-from evoenv_guest import isolation
+import builtins
+
 from evoenv_guest import protocol as P
 
 # Bound before any environment code runs, so patching json later cannot forge replies.
@@ -44,7 +45,66 @@ def find_environment_class(namespace: dict):
     return candidates[0]
 
 
-def load_environment(code: str):
+def _allowed_module(name: str) -> bool:
+    top = name.split(".")[0]
+    return top in P.ALLOWED_MODULES or any(name == d or name.startswith(d + ".") for d in P.ALLOWED_DOTTED)
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+    if level != 0 or not isinstance(name, str) or not _allowed_module(name):
+        raise ImportError(f"import of {name!r} is not allowed in an environment")
+    return __import__(name, globals, locals, fromlist, 0)
+
+
+def _public(name, what: str) -> str:
+    if not isinstance(name, str) or name.startswith("_"):
+        raise AttributeError(f"{what} of {name!r} is not allowed (names starting with '_' are private)")
+    return name
+
+
+def _guarded_getattr(obj, name, *default):
+    return getattr(obj, _public(name, "getattr"), *default)
+
+
+def _guarded_hasattr(obj, name):
+    return hasattr(obj, _public(name, "hasattr"))
+
+
+def _guarded_setattr(obj, name, value):
+    import types
+
+    if isinstance(obj, types.ModuleType):
+        raise AttributeError("setattr on a module is not allowed")
+    return setattr(obj, _public(name, "setattr"), value)
+
+
+def _guarded_delattr(obj, name):
+    import types
+
+    if isinstance(obj, types.ModuleType):
+        raise AttributeError("delattr on a module is not allowed")
+    return delattr(obj, _public(name, "delattr"))
+
+
+_GUARDS = {"__import__": _guarded_import, "getattr": _guarded_getattr, "hasattr": _guarded_hasattr,
+           "setattr": _guarded_setattr, "delattr": _guarded_delattr}
+
+
+def restricted_builtins(names) -> dict:
+    """Only the named builtins, with import and attribute access guarded."""
+    table = {name: getattr(builtins, name) for name in names if hasattr(builtins, name) and name in _ALLOWED_BUILTINS}
+    table.update(_GUARDS)
+    return table
+
+
+# Names a host may ask for; anything else in a job's list is ignored (the guest decides).
+_FORBIDDEN_BUILTINS = {"eval", "exec", "compile", "open", "globals", "vars", "locals", "breakpoint", "input",
+                       "help", "exit", "quit", "memoryview", "__loader__", "__spec__", "copyright", "credits",
+                       "license"}
+_ALLOWED_BUILTINS = {n for n in dir(builtins) if n not in _FORBIDDEN_BUILTINS and n not in _GUARDS}
+
+
+def load_environment(code: str, builtin_names=None):
     import sys
     import types
 
@@ -53,6 +113,8 @@ def load_environment(code: str):
     module = types.ModuleType(ENV_MODULE)
     sys.modules[ENV_MODULE] = module
     sdk.install()
+    if builtin_names is not None:
+        module.__dict__["__builtins__"] = restricted_builtins(builtin_names)
     exec(compile(code, "<environment>", "exec"), module.__dict__)  # noqa: S102 - we ARE the sandbox
     return find_environment_class(module.__dict__)()
 
@@ -118,10 +180,9 @@ def call(env, spec: dict):
 def run_job(job: dict, result_fd: int) -> bool:
     """Run the job and write its one reply frame; True when the frame was written."""
     limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
-    isolation.apply(limits)
     reply = {"nonce": job["nonce"], "outcome": P.OK, "results": [], "detail": ""}
     try:
-        env = load_environment(job["code"])
+        env = load_environment(job["code"], job.get("builtins"))
     except MemoryError:
         reply.update(outcome=P.MEMORY, detail="out of memory while loading the environment")
         env = None

@@ -1,0 +1,323 @@
+"""The ``docker`` backend: a warm pool of containers, each running the SAME zygote.
+
+A container starts once (``python3 -m evoenv_guest.worker``) and is fed jobs as
+frames on its stdin through one attach socket; replies come back on its stdout
+through the same socket (Docker's 8-byte stream headers are removed here). No
+``exec_run`` per call. Containers run with no network, a read-only root
+filesystem, a tmpfs ``/tmp``, every capability dropped, ``no-new-privileges``,
+pids/memory/CPU limits and a non-root user. A container is recycled after
+``recycle_after`` jobs or after any job that ended in a violation, and every
+container carries labels so ``close()`` (and tests) can find and remove them.
+
+The image is built offline by ``sandbox/build-image``; its ``evoenv.guest_hash``
+label must match the guest code of this checkout.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import queue
+import socket
+import struct
+import threading
+import time
+import uuid
+import weakref
+from pathlib import Path
+
+from evoenv.paths import guest_root
+from evoenv.sandbox import layers as L
+from evoenv.sandbox import policy
+from evoenv.sandbox.base import (
+    CRASH, ERROR, OK, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol,
+)
+
+IMAGE = os.environ.get("EVOENV_SANDBOX_IMAGE", "evoenv-sandbox:latest")
+LABEL = "evoenv.sandbox"  # every container of every pool
+POOL_LABEL = "evoenv.sandbox.pool"  # the pool's own id
+HOST_GRACE_S = 5.0
+#: Outcomes after which a container is still trusted; anything else recycles it.
+CLEAN_OUTCOMES = (OK, ERROR)
+#: Layers the container flags provide even where the zygote cannot set them up itself.
+CONTAINER_LAYERS = {
+    "net": "network_mode=none", "ipc": "private IPC namespace", "uts": "own UTS namespace",
+    "mount": "read-only rootfs + tmpfs /tmp", "pid": "container PID namespace; the zygote (PID 1) "
+    "kills every other process after each job", "nproc": "pids_limit", "non_root": "user 65534",
+}
+_STREAM_HEADER = struct.Struct(">BxxxI")
+
+
+def guest_code_hash(root: Path | None = None) -> str:
+    """Hash of the guest package; same recipe as ``sandbox/build-image``."""
+    root = root or guest_root()
+    digest = hashlib.sha256()
+    for path in sorted(str(p.relative_to(root)) for p in (root / "evoenv_guest").rglob("*.py")):
+        if "__pycache__" in path:
+            continue
+        file_hash = hashlib.sha256((root / path).read_bytes()).hexdigest()
+        digest.update(f"{path}\n{file_hash}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def docker_client(timeout: int = 30):
+    try:
+        import docker
+
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+        raise SandboxUnavailable(f"no Docker engine reachable ({exc}); start dockerd or use --sandbox process") from exc
+    return client
+
+
+def check_image(client, image: str = IMAGE) -> None:
+    import docker
+
+    try:
+        found = client.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise SandboxUnavailable(f"Docker image {image} not found; build it offline with: bash sandbox/build-image") from None
+    label = (found.labels or {}).get("evoenv.guest_hash")
+    expected = guest_code_hash()
+    if label != expected:
+        raise SandboxUnavailable(f"Docker image {image} holds guest code {label}, this checkout has {expected}; "
+                                 "rebuild it with: bash sandbox/build-image")
+
+
+class Container:
+    """One warm container running the zygote. Not thread-safe; the pool serialises use."""
+
+    def __init__(self, client, pool_id: str, limits: Limits, hash_seed: int | None = None, image: str = IMAGE):
+        self.client = client
+        self.jobs_run = 0
+        self._buffer = bytearray()
+        api = client.api
+        memory = int(limits.memory_mb) + 512  # the zygote + a spare child + the job
+        host_config = api.create_host_config(
+            network_mode="none", read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            tmpfs={"/tmp": "rw,nosuid,nodev,size=256m,mode=1777"},
+            pids_limit=256, mem_limit=f"{memory}m", memswap_limit=f"{memory}m", nano_cpus=1_000_000_000,
+            ulimits=[], log_config={"type": "none", "config": {}}, init=False,
+        )
+        env = {"EVOENV_CONTAINER": "1", "PYTHONHASHSEED": str(hash_seed) if hash_seed is not None else "random"}
+        created = api.create_container(
+            image, stdin_open=True, tty=False, user="65534:65534", environment=env, host_config=host_config,
+            labels={LABEL: "1", POOL_LABEL: pool_id}, network_disabled=True,
+        )
+        self.id = created["Id"]
+        try:
+            raw = api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self._raw = raw
+            self.sock: socket.socket = raw._sock
+            api.start(self.id)
+            ready = self._read(time.monotonic() + 120.0)
+        except Exception:
+            self.remove()
+            raise
+        if not ready or not ready.get("ready"):
+            self.remove()
+            raise SandboxUnavailable(f"sandbox container failed to start: {ready!r}")
+        guest = dict(ready.get("layers") or {})
+        self.layers = {name: bool(guest.get(name)) or name in CONTAINER_LAYERS for name in L.LAYERS}
+        self.notes = list(ready.get("notes") or [])
+        self.alive = True
+
+    # Docker multiplexes stdout/stderr on the attach socket: [stream, 0, 0, 0, size] + payload.
+    def _stdout_bytes(self, n: int, deadline: float) -> bytes:
+        while len(self._buffer) < n:
+            header = self._recv_exact(_STREAM_HEADER.size, deadline)
+            stream, size = _STREAM_HEADER.unpack(header)
+            payload = self._recv_exact(size, deadline)
+            if stream == 1:
+                self._buffer += payload
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    def _recv_exact(self, n: int, deadline: float) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(n - got)
+            except socket.timeout:
+                raise TimeoutError from None
+            if not chunk:
+                raise EOFError("container closed its output")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _read(self, deadline: float) -> dict | None:
+        try:
+            return protocol.read_frame(lambda n: self._stdout_bytes(n, deadline))
+        except EOFError:
+            return None
+
+    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None) -> JobResult:
+        nonce = new_nonce()
+        job = {"nonce": nonce, "code": code, "calls": calls, "limits": limits.as_dict()}
+        if builtins is not None:
+            job["builtins"] = list(builtins)
+        started = time.monotonic()
+        try:
+            self.sock.settimeout(limits.wall_s + HOST_GRACE_S)
+            self.sock.sendall(protocol.encode(job))
+            reply = self._read(started + limits.wall_s + HOST_GRACE_S)
+        except TimeoutError:
+            self.alive = False
+            return JobResult(TIMEOUT, detail=f"host wall-clock limit of {limits.wall_s} s exceeded")
+        except (OSError, protocol.ProtocolError) as exc:
+            self.alive = False
+            return JobResult(CRASH, detail=f"sandbox container failed: {exc}")
+        self.jobs_run += 1
+        if reply is None:
+            self.alive = False
+            return JobResult(CRASH, detail="sandbox container exited")
+        if reply.get("nonce") != nonce:
+            self.alive = False
+            return JobResult(CRASH, detail="reply did not carry this job's nonce")
+        result = JobResult.from_reply(reply, len(calls))
+        result.duration_s = time.monotonic() - started
+        if result.outcome not in CLEAN_OUTCOMES:
+            self.alive = False  # a violation: this container is not reused
+        return result
+
+    def remove(self) -> None:
+        self.alive = False
+        for closer in (getattr(self, "sock", None), getattr(self, "_raw", None)):
+            try:
+                if closer is not None:
+                    closer.close()
+            except OSError:
+                pass
+        try:
+            self.client.api.remove_container(self.id, force=True)
+        except Exception:  # noqa: BLE001 - already gone is fine
+            pass
+
+
+_open_pools: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_pools() -> None:
+    for pool in list(_open_pools):
+        pool.close()
+
+
+class DockerSandbox:
+    """A warm pool of ``workers`` containers; same interface as ``ProcessSandbox``. Thread-safe."""
+
+    kind = "docker"
+
+    def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 200,
+                 static_policy: bool = True, restricted_builtins: bool = True, image: str = IMAGE):
+        self.limits = limits or Limits()
+        self.recycle_after = recycle_after
+        self.static_policy = static_policy
+        self.restricted_builtins = restricted_builtins
+        self.image = image
+        self.required_layers = L.required_layers(self.limits)
+        self.pool_id = uuid.uuid4().hex[:12]
+        self.client = docker_client()
+        check_image(self.client, image)
+        self._idle: queue.Queue[Container | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._all: set[Container] = set()
+        self._closed = False
+        self.starts = 0
+        self.start_seconds: list[float] = []
+        first = self._start()
+        self.layers, self.notes = first.layers, first.notes
+        try:
+            L.enforce(self.kind, self.layers, self.required_layers)
+        except SandboxUnavailable:
+            self.close()
+            raise
+        self._idle.put(first)
+        for _ in range(max(1, workers) - 1):
+            self._idle.put(None)  # started lazily on first use
+        _open_pools.add(self)
+
+    def _start(self, hash_seed: int | None = None) -> Container:
+        began = time.monotonic()
+        container = Container(self.client, self.pool_id, self.limits, hash_seed, self.image)
+        with self._lock:
+            self._all.add(container)
+            self.starts += 1
+            self.start_seconds.append(time.monotonic() - began)
+            closed = self._closed
+        if closed:
+            self._retire(container)
+            raise RuntimeError("sandbox is closed")
+        return container
+
+    def _retire(self, container: Container) -> None:
+        container.remove()
+        with self._lock:
+            self._all.discard(container)
+
+    def _take(self) -> Container:
+        container = self._idle.get()
+        if container is not None and (not container.alive or container.jobs_run >= self.recycle_after):
+            self._retire(container)
+            container = None
+        if container is None:
+            try:
+                container = self._start()
+            except BaseException:
+                self._idle.put(None)
+                raise
+        return container
+
+    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
+            fresh_hash_seed: int | None = None) -> JobResult:
+        if self._closed:
+            raise RuntimeError("sandbox is closed")
+        limits = limits or self.limits
+        if self.static_policy:
+            refused = policy.gate(code)
+            if refused is not None:
+                return refused
+        builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
+        if fresh_hash_seed is not None:
+            one_off = self._start(hash_seed=fresh_hash_seed)
+            try:
+                return one_off.run(code, calls, limits, builtins)
+            finally:
+                self._retire(one_off)
+        container = self._take()
+        try:
+            return container.run(code, calls, limits, builtins)
+        finally:
+            if container.alive:
+                self._idle.put(container)
+            else:
+                self._retire(container)
+                self._idle.put(None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            containers = list(self._all)
+            self._all.clear()
+        for container in containers:
+            container.remove()
+        # Anything of this pool that escaped bookkeeping (e.g. a start cut short) goes too.
+        try:
+            for leftover in self.client.api.containers(all=True, filters={"label": f"{POOL_LABEL}={self.pool_id}"}):
+                self.client.api.remove_container(leftover["Id"], force=True)
+        except Exception:  # noqa: BLE001 - the engine may be gone at interpreter exit
+            pass
+
+    def __enter__(self) -> "DockerSandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,103 @@
+"""The adversarial battery: every hostile program, on both backends, with every layer
+on and with the language layers off (so the OS layers are proven on their own).
+Afterwards the host must be untouched and the pools healthy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from battery_pools import BACKENDS, battery_pool, close_all
+from hostile_programs import ETC_MARKER, MARKER, NONDETERMINISTIC, PROGRAMS, env
+
+CALLS = [{"op": "describe"}, {"op": "render", "seed": 1, "difficulty": 1},
+         {"op": "score", "instance": {"seed": 1}, "answer": "x"}]
+JOB_UID_RANGE = range(200000, 201000)
+
+
+def test_battery_is_big_enough():
+    assert len(PROGRAMS) >= 40
+    assert len({p.name for p in PROGRAMS}) == len(PROGRAMS)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("layers", ["full", "os"])
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.name for p in PROGRAMS])
+def test_hostile_program(program, layers, backend):
+    pool = battery_pool(backend, layers)
+    result = pool.run(program.code, CALLS)
+    expected = program.expected(backend, layers)
+    assert result.outcome == expected, f"{program.name}: {result.outcome} ({result.detail[:300]})"
+    check = program.check if layers == "full" or program.os_check is None else program.os_check
+    if check and expected == "ok":
+        check(result)
+    if expected == "policy" and layers == "full":
+        assert "line" in result.detail or "source is" in result.detail, result.detail
+    assert not os.path.exists(MARKER) and not os.path.exists(ETC_MARKER)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nondeterministic_env_runs_and_differs(backend):
+    """The sandbox runs it faithfully: the determinism stage (not the sandbox) must catch it."""
+    pool = battery_pool(backend, "full")
+    calls = [{"op": "sample", "seed": 1, "difficulty": 1}]
+    first, second = pool.run(NONDETERMINISTIC, calls), pool.run(NONDETERMINISTIC, calls)
+    assert first.ok and second.ok
+    assert first.results[0].value != second.results[0].value
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_files_do_not_leak_between_jobs(backend):
+    pool = battery_pool(backend, "os")
+    writer = env('for p in ("leak.txt", "/tmp/leak.txt", "/dev/shm/leak.txt"):\n    open(p, "w").write("secret")')
+    reader = env('import os\nFOUND = [p for p in ("leak.txt", "/tmp/leak.txt", "/dev/shm/leak.txt") if os.path.exists(p)]',
+                 sample='return {"found": FOUND}')
+    assert pool.run(writer, CALLS).ok
+    for _ in range(3):  # whichever worker runs it, nothing is left
+        result = pool.run(reader, [{"op": "sample", "seed": 0, "difficulty": 1}])
+        assert result.ok and result.results[0].value == {"found": []}
+    assert not os.path.exists("/tmp/leak.txt")
+
+
+def _processes() -> list[dict]:
+    rows = []
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,uid=,args="], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        pid, ppid, uid, args = line.split(None, 3) if len(line.split(None, 3)) == 4 else (*line.split(), "")
+        rows.append({"pid": int(pid), "ppid": int(ppid), "uid": int(uid), "args": args})
+    return rows
+
+
+def test_host_untouched_after_battery():
+    """Runs after the battery (file order): no stray job processes, no marker files,
+    pools healthy, and once closed no zygote or container is left."""
+    from evoenv.sandbox.docker_pool import LABEL
+
+    pools = dict(battery_pool.__globals__["_pools"])
+    if not pools:
+        pytest.skip("no battery pool was opened in this session")
+    healthy = env()
+    for key, pool in pools.items():
+        assert pool.run(healthy, CALLS).ok, f"pool {key} unhealthy after the battery"
+    zygotes = {z.proc.pid for pool in pools.values() if pool.kind == "process" for z in pool._all if z.alive()}
+    import time
+
+    deadline = time.monotonic() + 5  # an idle zygote reaps its last job within ~20 ms
+    while True:
+        job_processes = [p for p in _processes() if p["uid"] in JOB_UID_RANGE]
+        if len(job_processes) <= len(zygotes) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    for proc in job_processes:  # only each zygote's one pre-forked spare child may exist
+        assert proc["ppid"] in zygotes, f"stray job process: {proc}"
+    assert len(job_processes) <= len(zygotes)
+    assert not os.path.exists(MARKER) and not os.path.exists(ETC_MARKER)
+    close_all()
+    leftover = [p for p in _processes() if p["uid"] in JOB_UID_RANGE or "evoenv_guest.worker" in p["args"]]
+    assert leftover == [], leftover
+    if any(key[0] == "docker" for key in pools):
+        import docker
+
+        assert docker.from_env().containers.list(all=True, filters={"label": LABEL}) == []

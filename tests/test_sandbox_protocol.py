@@ -1,0 +1,131 @@
+"""The result parser: frames, JSON depth, the zygote's classification and the host's
+JobResult. Fuzzed with hypothesis: malformed input is a ``crash`` or a ProtocolError,
+never an exception elsewhere and never a success."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evoenv.sandbox import CRASH, OK, JobResult
+from evoenv.sandbox.base import protocol as P
+from evoenv_guest import worker
+
+LIMITS = {**P.DEFAULT_LIMITS}
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=30)
+
+
+def frame(message) -> bytes:
+    body = json.dumps(message).encode()
+    return P.HEADER.pack(len(body)) + body
+
+
+def test_round_trip():
+    message = {"nonce": "n", "outcome": "ok", "results": [{"ok": True, "value": [1, {"a": None}]}]}
+    data = P.encode(message)
+    pos = 0
+
+    def read(n):
+        nonlocal pos
+        chunk = data[pos:pos + n]
+        pos += len(chunk)
+        return chunk
+
+    assert P.read_frame(read) == message
+    assert P.read_frame(read) is None
+
+
+def test_depth_cap():
+    deep = {"x": []}
+    for _ in range(P.MAX_JSON_DEPTH + 5):
+        deep = {"x": deep}
+    with pytest.raises(P.ProtocolError, match="deeper"):
+        P.decode(json.dumps(deep).encode())
+
+
+def test_classify_accepts_only_this_jobs_nonce():
+    job = {"nonce": "abc"}
+    good = frame({"nonce": "abc", "outcome": "ok", "results": []})
+    assert worker._classify(job, good, "", 0, LIMITS)["outcome"] == OK
+    forged = frame({"nonce": "xyz", "outcome": "ok", "results": []})
+    assert worker._classify(job, forged, "", 0, LIMITS)["outcome"] == CRASH
+    unknown = frame({"nonce": "abc", "outcome": "great", "results": []})
+    assert worker._classify(job, unknown, "", 0, LIMITS)["outcome"] == CRASH
+
+
+def test_exit_zero_without_frame_is_crash():
+    assert worker._classify({"nonce": "a"}, b"", "", 0, LIMITS)["outcome"] == CRASH
+
+
+def test_seccomp_signal_is_policy_and_cpu_kill_is_timeout():
+    sigsys = signal.SIGSYS  # a raw wait status for "killed by signal N" is N
+    assert worker._classify({"nonce": "a"}, b"", "", sigsys, LIMITS)["outcome"] == "policy"
+    assert worker._classify({"nonce": "a"}, b"", "", signal.SIGKILL, LIMITS, cpu_used=10.0)["outcome"] == "timeout"
+    assert worker._classify({"nonce": "a"}, b"", "", signal.SIGKILL, LIMITS, cpu_used=0.1)["outcome"] == CRASH
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["", "timeout", "output_limit"]),
+       st.sampled_from([0, 256, signal.SIGKILL, signal.SIGSEGV, signal.SIGSYS, None]))
+def test_fuzz_classify_never_raises(body, problem, status):
+    reply = worker._classify({"nonce": "n"}, body, problem, status, LIMITS)
+    assert reply["outcome"] in P.OUTCOMES
+    if reply["outcome"] == OK:
+        assert reply["nonce"] == "n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_fuzz_classify_with_valid_json(value):
+    body = frame(value)
+    reply = worker._classify({"nonce": "n"}, body, "", 0, LIMITS)
+    assert reply["outcome"] in P.OUTCOMES
+    assert reply["outcome"] != OK or (isinstance(value, dict) and value.get("nonce") == "n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON, st.integers(min_value=0, max_value=5))
+def test_fuzz_job_result_parser(value, expected_calls):
+    result = JobResult.from_reply(value, expected_calls)
+    assert result.outcome in P.OUTCOMES
+    if result.ok:
+        assert len(result.results) == expected_calls
+        assert all(isinstance(r.ok, bool) for r in result.results)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_fuzz_read_frame(data):
+    pos = 0
+
+    def read(n):
+        nonlocal pos
+        chunk = data[pos:pos + n]
+        pos += len(chunk)
+        return chunk
+
+    try:
+        message = P.read_frame(read, max_bytes=1000)
+    except P.ProtocolError:
+        return
+    assert message is None or isinstance(message, dict)
+
+
+def test_seccomp_program_jumps_stay_inside():
+    from evoenv_guest import isolation
+
+    if isolation.SYSCALLS is None:
+        pytest.skip("no syscall table for this machine")
+    prog = isolation.seccomp_program(os.getpid())
+    assert prog[-1] == (isolation.RET_K, 0, 0, isolation.RET_ALLOW)
+    for index, (code, jt, jf, _) in enumerate(prog):
+        if code in (isolation.JEQ_K, isolation.JSET_K, isolation.JGE_K):
+            assert index + 1 + max(jt, jf) < len(prog)
+    assert len(prog) < 4096  # the kernel's BPF_MAXINSNS
