@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.syntax import Syntax
 from rich.table import Table
@@ -61,27 +62,46 @@ def db_upgrade(json_out: bool = JSON_OPT) -> None:
 
 # ---- evoenv init --------------------------------------------------------------------------
 
-def init(json_out: bool = JSON_OPT) -> None:
-    """Create (or upgrade) the registry database and load the ten seed environments."""
+def init(
+    admit: bool = typer.Option(True, "--admit/--no-admit",
+                               help="Admit the seeds through L1-L5 and novelty (review and calibration need a policy)."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Create (or upgrade) the registry database, load the ten seeds and admit them."""
+    from evoenv.admission.seeding import admit_seeds
     from evoenv.registry.seeding import load_seeds
+    from evoenv.sandbox import open_sandbox
     from evoenv.sources import SEED_NAMES
 
-    with _registry(upgrade_schema=True) as reg:
-        with Progress(TextColumn("[bold]loading seeds[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console, transient=True, disable=json_out) as progress:
-            task = progress.add_task("", total=len(SEED_NAMES))
-            loads = load_seeds(reg, on_progress=lambda name: progress.update(task, advance=1, description=name))
+    with _registry(upgrade_schema=True) as reg, open_sandbox() as sandbox:
+        with Progress(TextColumn("[bold]{task.fields[step]}[/] {task.description}"), BarColumn(),
+                      MofNCompleteColumn(), console=console, transient=True, disable=json_out) as progress:
+            task = progress.add_task("", total=len(SEED_NAMES), step="loading seeds")
+            loads = load_seeds(reg, sandbox=sandbox,
+                               on_progress=lambda name: progress.update(task, advance=1, description=name))
+            outcomes = {}
+            if admit:
+                progress.update(task, completed=0, step="admitting seeds", description="loading MiniLM")
+                for outcome in admit_seeds(reg, sandbox, on_progress=lambda name, outcome: progress.update(
+                        task, advance=1, description=name)):
+                    outcomes[outcome.candidate.code_sha256] = outcome
+        records = [reg.get(load.record.id) for load in loads]
         url = reg.url
-    rows = [{**load.record.to_dict(code=False), "new": load.new} for load in loads]
+    rows = []
+    for load, record in zip(loads, records):
+        outcome = outcomes.get(record.code_sha256)
+        failed = outcome.first_failure if outcome else None
+        rows.append({**record.to_dict(code=False), "new": load.new,
+                     "reason": f"{failed.stage}: {failed.reason}" if failed else ""})
     if json_out:
         print_json({"database": url, "seeds": rows})
         return
     table = Table(title=f"Seeds in {url}")
-    for column in ("id", "name", "status", "levels", "loaded"):
-        table.add_column(column)
+    for column in ("id", "name", "status", "levels", "loaded", "reason"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(str(row["id"]), row["name"], _status(row["status"]), f"1..{row['max_difficulty']}",
-                      "new" if row["new"] else "already there")
+                      "new" if row["new"] else "already there", escape(row["reason"]))
     console.print(table)
 
 

@@ -2,8 +2,8 @@
 
 Each seed's name, description and levels come from running its ``describe`` op in
 the sandbox; the host never imports environment code. Seeds enter as ``candidate``
-with origin ``seed``. (Once the admission pipeline exists, ``evoenv init`` admits them:
-extend ``load_seeds`` there.)
+with origin ``seed``; ``evoenv init`` then admits them through
+``evoenv.admission.seeding.admit_seeds``.
 """
 
 from __future__ import annotations

@@ -173,6 +173,7 @@ def test_init_then_list_shows_the_ten_seeds(db_url, tmp_path):
     first = json.loads(evoenv("init", "--json"))
     assert [s["name"] for s in first["seeds"]] == list(SEED_NAMES)
     assert all(s["new"] and s["origin"] == "seed" and s["max_difficulty"] >= 1 for s in first["seeds"])
+    assert [s["status"] for s in first["seeds"]] == ["admitted"] * len(SEED_NAMES), first["seeds"]
     again = json.loads(evoenv("init", "--json"))
     assert [s["id"] for s in again["seeds"]] == [s["id"] for s in first["seeds"]]
     assert not any(s["new"] for s in again["seeds"])

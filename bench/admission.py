@@ -1,0 +1,131 @@
+"""Admission throughput: wall time per candidate for L1-L5 + novelty, candidates per minute,
+and novelty query time at 100k admitted environments.
+
+    PYTHONPATH=. python3 bench/admission.py [--rounds 3] [--workers 2]
+
+Baselines measured in the same run:
+- "one job": the same environment's sandbox work in ONE job (describe, 24 renders, 24
+  reference scores), i.e. what running the code costs without the admission checks;
+- novelty queries are compared with the MiniLM embedding of one candidate.
+Figures go in docs/benchmarks.md (## Admission). Nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate  # noqa: E402
+from evoenv.admission.embedding import DIM, load_model  # noqa: E402
+from evoenv.admission.l1_parse import check_parse  # noqa: E402
+from evoenv.admission.l2_execute import check_execution  # noqa: E402
+from evoenv.admission.l3_determinism import check_determinism  # noqa: E402
+from evoenv.admission.l4_nontrivial import check_nontrivial  # noqa: E402
+from evoenv.admission.l5_scorer import check_scorer  # noqa: E402
+from evoenv.admission.novelty import NoveltyIndex, check_novelty  # noqa: E402
+from evoenv.sandbox import open_sandbox  # noqa: E402
+
+STAGES = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer, check_novelty)
+
+
+def sources() -> list[tuple[str, str]]:
+    found = [(p.stem, p.read_text()) for p in sorted((ROOT / "seeds").glob("*.py"))]
+    found += [(p.stem, p.read_text()) for p in sorted((ROOT / "tests" / "admission" / "envs").glob("*.py"))]
+    return found
+
+
+def admit(code: str, ctx: AdmissionContext) -> tuple[float, dict[str, float]]:
+    candidate = Candidate(code)
+    started = time.perf_counter()
+    per_stage = {}
+    for check in STAGES:
+        result = check(candidate, ctx)
+        per_stage[result.stage] = result.duration_s
+        if result.passed is False:
+            break
+    return time.perf_counter() - started, per_stage
+
+
+def one_job(code: str, ctx: AdmissionContext) -> float:
+    """Baseline: the same renders and reference scores, no checks, as one job + one score job."""
+    started = time.perf_counter()
+    pairs = ctx.config.pairs(10)
+    job = ctx.sandbox.run(code, [{"op": "describe"}] + [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs])
+    rendered = [r.value for r in job.results[1:] if r.ok]
+    ctx.sandbox.run(code, [{"op": "score", "instance": r["instance"], "answer": r["reference"]} for r in rendered])
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    envs = sources()
+    print(f"{len(envs)} candidates ({', '.join(n for n, _ in envs)}); {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    load_model()
+    with open_sandbox("process", workers=args.workers) as sandbox:
+        index = NoveltyIndex(0.5)
+        rng = np.random.default_rng(0)
+        filler = rng.normal(size=(200, 2 * DIM)).astype(np.float32)
+        index.add_many([f"x{i}" for i in range(200)], filler / np.linalg.norm(filler, axis=1, keepdims=True))
+        ctx = AdmissionContext(sandbox, AdmissionConfig(), novelty=index)
+        for name, code in envs[:2]:  # warm the pool and the model
+            admit(code, ctx)
+
+        serial, stages, base = [], {}, []
+        for _ in range(args.rounds):
+            for name, code in envs:
+                total, per_stage = admit(code, ctx)
+                serial.append(total)
+                for stage, seconds in per_stage.items():
+                    stages.setdefault(stage, []).append(seconds)
+                base.append(one_job(code, ctx))
+        p50, mean = statistics.median(serial), statistics.fmean(serial)
+        print(f"\nL1-L5 + novelty, one candidate at a time ({len(serial)} runs):")
+        print(f"  per candidate  p50 {p50 * 1000:.0f} ms   mean {mean * 1000:.0f} ms   max {max(serial) * 1000:.0f} ms")
+        print(f"  baseline (the same renders and scores as one sandbox job) p50 {statistics.median(base) * 1000:.0f} ms"
+              f"  -> admission costs {p50 / statistics.median(base):.1f}x the bare sandbox work")
+        for stage, values in stages.items():
+            print(f"  {stage:8s} p50 {statistics.median(values) * 1000:7.1f} ms   mean {statistics.fmean(values) * 1000:7.1f} ms")
+
+        work = [code for _ in range(args.rounds) for _, code in envs]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.workers) as pool:
+            list(pool.map(lambda code: admit(code, ctx), work))
+        elapsed = time.perf_counter() - started
+        print(f"\n{args.workers} candidates in parallel: {len(work)} in {elapsed:.1f} s = "
+              f"{len(work) / elapsed * 60:.0f} candidates/min ({elapsed / len(work) * 1000:.0f} ms per candidate)")
+
+    print("\nnovelty query (mixed 768-d vectors, top-5):")
+    embed = stages.get("novelty", [0.0])
+    for n in (1_000, 10_000, 100_000):
+        big = NoveltyIndex(0.5)
+        matrix = rng.normal(size=(n, 2 * DIM)).astype(np.float32)
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+        big.add_many(list(range(n)), matrix)
+        big.matrix  # consolidate once, as a long-lived index does
+        queries = matrix[rng.integers(0, n, 50)]
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            big.nearest(q, 5)
+            times.append(time.perf_counter() - t)
+        print(f"  {n:>7} admitted: p50 {statistics.median(times) * 1000:.2f} ms  p95 "
+              f"{sorted(times)[int(0.95 * len(times))] * 1000:.2f} ms  (the novelty stage incl. MiniLM embedding: "
+              f"p50 {statistics.median(embed) * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()

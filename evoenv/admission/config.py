@@ -1,0 +1,101 @@
+"""Every number the admission pipeline uses, in one config dataclass.
+
+Defaults follow the EvoEnv paper where it gives a number (K=3 reviews at
+temperature 0.6, m=8 calibration instances, target pass rate 0.3, novelty
+lambda 0.5 and threshold 0.80, seed floor 0.2). The others are ours and are
+documented in docs/admission.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class AdmissionConfig:
+    # --- sandbox limits for every admission job
+    cpu_s: float = 10.0
+    memory_mb: int = 1024
+    wall_s: float = 20.0
+
+    # --- L1 parse
+    max_source_bytes: int = 200_000
+    max_levels: int = 1000  # a larger max_difficulty is refused as a typo
+
+    # --- L2 execute: seeds seed_base .. seed_base+n_seeds-1 at low, middle and max difficulty
+    n_seeds: int = 8
+    seed_base: int = 0
+
+    # --- L3 determinism: two fresh interpreters with these PYTHONHASHSEEDs
+    hash_seeds: tuple[int, int] = (1, 2)
+    #: also re-render the first few pairs at the end of one job: state must not leak between calls
+    repeat_pairs: int = 3
+
+    # --- L4 non-triviality
+    #: at most this share of the references may be one and the same answer
+    max_reference_share: float = 0.9
+    #: a size measure "grows" when P(size at max > size at low) over seed pairs reaches this
+    growth_auc: float = 0.9
+
+    # --- L5 scorer contract
+    #: instances whose references are perturbed (taken evenly across difficulties)
+    perturb_instances: int = 6
+    #: at least this share of perturbed references must score < 1 (feasibility tasks may
+    #: accept some perturbations as other valid answers, so not all)
+    min_perturbation_reject: float = 0.6
+    #: a prompt "leaks" when it contains a non-trivial reference in at least this share of instances
+    leak_share: float = 0.5
+    #: a reference is non-trivial when it has this many tokens, or is one number of this many digits
+    leak_min_tokens: int = 3
+    leak_min_digits: int = 4
+    huge_answer_bytes: int = 1 << 20
+
+    # --- self-review (paper: K=3 at temperature 0.6)
+    review_k: int = 3
+    review_temperature: float = 0.6
+    review_max_tokens: int = 2048
+    #: a review whose verdict cannot be parsed counts as a reject (a reviewer that cannot answer
+    #: has not vouched for the environment)
+    unparsable_review_rejects: bool = True
+
+    # --- calibration (paper: m=8, target 0.3)
+    calibration_m: int = 8
+    calibration_seed_base: int = 100_000  # disjoint from the L2 seeds
+    calibration_max_probes: int = 4
+    solver_temperature: float = 1.0
+    solver_max_tokens: int = 2048
+    pass_threshold: float = 1.0  # a solver answer passes when its score reaches this
+    target_pass_rate: float = 0.3
+    q_sigma: float = 0.15
+
+    # --- novelty (paper: MiniLM, lambda=0.5, reject at >= 0.80)
+    novelty_lambda: float = 0.5
+    novelty_threshold: float = 0.80
+    novelty_neighbours: int = 5
+    fingerprint_seeds: int = 4  # seeds 0..3 at low, middle and max difficulty
+    embed_threads: int = 1  # torch threads while embedding (restored after); 0 = leave torch's setting
+
+    # --- generator reward: penalty if L1-L4 fails, else Q + novelty_bonus * (1 - max similarity)
+    invalid_penalty: float = -1.0
+    novelty_bonus: float = 0.2
+
+    # --- decision and pool
+    #: without a policy, review and calibration do not run; admit anyway? (``evoenv init`` does,
+    #: for the seeds; a grow run always has a policy)
+    admit_without_policy: bool = False
+    #: run calibration even when review or novelty rejected, so the reward never depends on them
+    calibrate_rejected: bool = True
+    pool_max_epochs: int = 20
+    seed_floor: float = 0.2
+
+    #: extra fields a caller wants stored with the run (not used by the stages)
+    notes: dict = field(default_factory=dict)
+
+    def difficulties(self, max_difficulty: int) -> list[int]:
+        """Low, middle and max difficulty, without repeats."""
+        levels = [1, (1 + max_difficulty) // 2, max_difficulty]
+        return sorted(set(levels))
+
+    def pairs(self, max_difficulty: int) -> list[tuple[int, int]]:
+        seeds = range(self.seed_base, self.seed_base + self.n_seeds)
+        return [(s, d) for d in self.difficulties(max_difficulty) for s in seeds]

@@ -1,0 +1,178 @@
+"""L2 execute: the contract's methods run, in the sandbox, within limits.
+
+One job renders every (seed, difficulty) pair (sample, prompt and reference)
+and a second scores each reference. When a render fails, a follow-up job
+calls sample, prompt and reference separately for that pair, so the reason
+names the method that broke.
+"""
+
+from __future__ import annotations
+
+import re
+
+from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
+from evoenv.answers import extract_answer
+from evoenv.sandbox import (CRASH, ERROR, MEMORY, OUTPUT_LIMIT, POLICY, TIMEOUT, EnvInfo, JobResult,
+                            Limits, Rendered)
+
+ANSWER_TAG = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
+
+
+SLOW_RENDER = "make the instance generator or the reference solver faster at high difficulty"
+
+
+def job_failure(job: JobResult, doing: str, limits: Limits, advice: str = SLOW_RENDER) -> str:
+    """A precise, human- and policy-readable reason for a job that did not complete."""
+    detail = job.detail.strip()
+    if job.outcome == TIMEOUT:
+        return (f"timeout while {doing}: over the limit of {limits.cpu_s:g} s CPU / {limits.wall_s:g} s wall "
+                f"({detail}); {advice}")
+    if job.outcome == MEMORY:
+        return f"out of memory while {doing}: over the limit of {limits.memory_mb} MB ({detail})"
+    if job.outcome == OUTPUT_LIMIT:
+        return f"output too large while {doing}: {detail}; keep instances and prompts small"
+    if job.outcome == POLICY:
+        return f"blocked by the sandbox policy while {doing}: {detail}"
+    if job.outcome == ERROR:
+        error = job.error or {}
+        if error.get("type") == "ContractError":
+            return f"the sandbox found no environment class: {error.get('message', detail)}"
+        return f"the source failed to load: {detail}"
+    if job.outcome == CRASH and "SIGKILL" in detail:
+        # a kill the sandbox could not attribute: in practice a CPU, wall or memory limit
+        return (f"killed (SIGKILL) while {doing}: most likely over the limit of {limits.cpu_s:g} s CPU / "
+                f"{limits.wall_s:g} s wall or {limits.memory_mb} MB ({detail}); {advice}")
+    if job.outcome == CRASH:
+        return f"the sandboxed process crashed while {doing}: {detail}"
+    return f"{job.outcome} while {doing}: {detail}"
+
+
+def _locate_render_error(ctx: AdmissionContext, candidate: Candidate, seed: int, difficulty: int,
+                         fallback: str) -> str:
+    """Which of sample / prompt / reference raised for this pair, and how."""
+    at = where(seed, difficulty)
+    job = ctx.sandbox.run(candidate.code, [{"op": "sample", "seed": seed, "difficulty": difficulty}], ctx.limits)
+    if not job.ok:
+        return job_failure(job, f"sampling {at}", ctx.limits)
+    sampled = job.results[0]
+    if not sampled.ok:
+        return _call_error("sample", at, sampled.error or {})
+    instance = sampled.value
+    if not isinstance(instance, dict):
+        return f"sample({at}) returned {type(instance).__name__}; the contract needs a dict (a JSON object)"
+    job = ctx.sandbox.run(candidate.code, [{"op": "prompt", "instance": instance},
+                                           {"op": "reference", "instance": instance}], ctx.limits)
+    if not job.ok:
+        return job_failure(job, f"rendering {at}", ctx.limits)
+    for op, item in zip(("prompt", "reference"), job.results):
+        if not item.ok:
+            return _call_error(op, at, item.error or {})
+    return fallback
+
+
+def _call_error(op: str, at: str, error: dict) -> str:
+    kind, message = error.get("type", "Error"), error.get("message", "")
+    if kind == "TypeError" and "JSON-serialisable" in message:
+        return f"{op}({at}) returned an instance that is not JSON-serialisable: {message.split(': ', 1)[-1]}"
+    if kind == "TypeError" and "must return" in message:
+        return f"{op}({at}): {message}"
+    line = _env_line(error.get("traceback", ""))
+    hint = ""
+    if kind == "KeyError" and op != "sample" and message.strip("'\"").lstrip("-").isdigit():
+        hint = "; instances travel as JSON, so integer dict keys arrive as strings (and tuples as lists)"
+    return f"{op}({at}) raised {kind}: {message}" + (f" ({line})" if line else "") + hint
+
+
+def _is_score_value_error(error: dict) -> bool:
+    """The guest's own check of a score's type or range (the scorer ran but returned a bad value)."""
+    message = error.get("message", "")
+    return "outside [0, 1]" in message or message.startswith("score must return")
+
+
+def _score_value_problem(error: dict) -> str:
+    message = error.get("message", "")
+    return message.replace("score must return", "must return").replace("score returned", "returned")
+
+
+def _env_line(traceback_text: str) -> str:
+    """The last line of environment code in a guest traceback, e.g. 'line 14 in sample'."""
+    found = re.findall(r'File "<environment>", line (\d+), in (\w+)', traceback_text)
+    return f"line {found[-1][0]} in {found[-1][1]}" if found else ""
+
+
+@timed("L2")
+def check_execution(candidate: Candidate, ctx: AdmissionContext):
+    """sample, prompt, reference and score(reference) run for every seed at low, middle and max difficulty."""
+    config = ctx.config
+    job = ctx.sandbox.run(candidate.code, [{"op": "describe"}], ctx.limits)
+    if not job.ok:
+        return failed(job_failure(job, "loading the environment", ctx.limits), outcome=job.outcome)
+    described = job.results[0]
+    if not described.ok:
+        error = described.error or {}
+        return failed(f"reading name/description/max_difficulty failed: {error.get('type')}: {error.get('message')}")
+    info = EnvInfo(**described.value)
+    problems = []
+    if not info.name.strip():
+        problems.append("name is empty")
+    if not info.description.strip():
+        problems.append("description is empty")
+    if not 1 <= info.max_difficulty <= config.max_levels:
+        problems.append(f"max_difficulty is {info.max_difficulty}; it must be between 1 and {config.max_levels}")
+    if problems:
+        return failed("; ".join(problems), name=info.name, max_difficulty=info.max_difficulty)
+    candidate.observed.info = info
+
+    pairs = config.pairs(info.max_difficulty)
+    calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
+    doing = f"rendering {len(pairs)} instances (seeds {pairs[0][0]}..{pairs[-1][0]} at difficulties " \
+            f"{', '.join(map(str, config.difficulties(info.max_difficulty)))})"
+    job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
+    if not job.ok:
+        return failed(job_failure(job, doing, ctx.limits), outcome=job.outcome)
+    renders: list[Rendered] = []
+    for (seed, difficulty), item in zip(pairs, job.results):
+        at = where(seed, difficulty)
+        if not item.ok:
+            fallback = _call_error("render", at, item.error or {})
+            return failed(_locate_render_error(ctx, candidate, seed, difficulty, fallback), seed=seed,
+                          difficulty=difficulty, error=item.error)
+        value = item.value
+        instance, prompt, reference = value["instance"], value["prompt"], value["reference"]
+        if not isinstance(instance, dict):
+            return failed(f"sample({at}) returned {type(instance).__name__}; the contract needs a dict "
+                          "(a JSON object)", seed=seed, difficulty=difficulty)
+        if not prompt.strip():
+            return failed(f"prompt({at}) is empty", seed=seed, difficulty=difficulty)
+        if not ANSWER_TAG.search(prompt):
+            return failed(f"prompt({at}) does not ask for the answer inside <answer>...</answer> tags",
+                          seed=seed, difficulty=difficulty, prompt=prompt[:2000])
+        if not reference.strip():
+            return failed(f"reference({at}) is empty; it must be one correct answer as the solver should write it",
+                          seed=seed, difficulty=difficulty)
+        if extract_answer(f"<answer>{reference}</answer>") != reference.strip():
+            return failed(f"reference({at}) does not survive the answer tags (it contains an <answer> tag): "
+                          f"{reference[:200]!r}", seed=seed, difficulty=difficulty)
+        renders.append(Rendered(seed, difficulty, instance, prompt, reference))
+
+    calls = [{"op": "score", "instance": r.instance, "answer": extract_answer(f"<answer>{r.reference}</answer>")}
+             for r in renders]
+    job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
+    if not job.ok:
+        return failed(job_failure(job, f"scoring the {len(renders)} references", ctx.limits), outcome=job.outcome)
+    scores: list[float | str] = []
+    for r, item in zip(renders, job.results):
+        if not item.ok and _is_score_value_error(item.error or {}):
+            scores.append(_score_value_problem(item.error or {}))  # it ran; L5 judges the value
+            continue
+        if not item.ok:
+            at = where(r.seed, r.difficulty)
+            return failed(_call_error("score", at, item.error or {}).replace(f"score({at})",
+                          f"score(instance, reference) at {at}"), seed=r.seed, difficulty=r.difficulty)
+        scores.append(float(item.value))
+    candidate.observed.renders = renders
+    candidate.observed.reference_scores = scores
+    return passed(f"{len(renders)} instances rendered and scored at difficulties "
+                  f"{', '.join(map(str, config.difficulties(info.max_difficulty)))}",
+                  name=info.name, max_difficulty=info.max_difficulty, class_name=info.class_name,
+                  render_s=job.duration_s)

@@ -1,0 +1,61 @@
+"""Record an admission outcome through the Registry API (no SQL here).
+
+One candidate row (idempotent on its code hash, with lineage), its raw
+reviews and calibration curve, then ONE admit or reject call carrying every
+stage result, the embedding, the fingerprint and the generator reward.
+"""
+
+from __future__ import annotations
+
+from evoenv.admission.candidate import Candidate
+from evoenv.admission.embedding import model_key
+from evoenv.admission.pipeline import AdmissionOutcome
+
+
+def add_candidate(registry, candidate: Candidate, *, run_id=None, description: str = "",
+                  max_difficulty: int | None = None):
+    info = candidate.observed.info
+    return registry.add_candidate(
+        candidate.code,
+        name=candidate.name or (info.name if info else candidate.code_sha256[:12]),
+        description=description or (info.description if info else ""),
+        max_difficulty=max_difficulty or (info.max_difficulty if info else 0),
+        origin=candidate.origin, generation=candidate.generation, parents=list(candidate.parents),
+        run_id=run_id, proposal=candidate.proposal, tags=tuple(candidate.tags),
+    )
+
+
+def persist(registry, outcome: AdmissionOutcome, *, run_id=None, lam: float = 0.5):
+    """Store the outcome (and its earlier repair attempts, each revision linked to the version
+    it repairs by lineage ``repair``); returns the final EnvRecord."""
+    previous = None
+    for version in [*outcome.attempts, outcome]:
+        previous = _persist_one(registry, version, run_id=run_id, lam=lam, repairs=previous)
+    return previous
+
+
+def _persist_one(registry, outcome: AdmissionOutcome, *, run_id, lam: float, repairs=None):
+    candidate = outcome.candidate
+    if repairs is not None and candidate.repair_of and not any(rel == "repair" for _, rel in candidate.parents):
+        candidate.parents = [*candidate.parents, (repairs.id, "repair")]
+    record = add_candidate(registry, candidate, run_id=run_id)
+    review = outcome.stage("review")
+    for item in (review.details.get("reviews", []) if review is not None else []):
+        registry.record_review(record.id, reviewer=item["reviewer"], text=item["text"],
+                               verdict=item.get("verdict") or "unparsable",
+                               details={k: v for k, v in item.items() if k not in ("reviewer", "text")})
+    calibration = outcome.stage("calibration")
+    if calibration is not None and calibration.details.get("curve"):
+        checkpoint = calibration.details.get("checkpoint", "policy")
+        for point in calibration.details["curve"]:
+            registry.record_calibration(record.id, checkpoint=checkpoint, difficulty=point["difficulty"],
+                                        n=point["n"], passes=point["passes"])
+    observed = candidate.observed
+    if outcome.admitted:
+        embedding = (model_key(lam), observed.embedding) if observed.embedding is not None else None
+        registry.admit(record.id, stages=outcome.stages, embedding=embedding, fingerprint=observed.fingerprint,
+                       reward=outcome.reward, run_id=run_id)
+    else:
+        registry.reject(record.id, stages=outcome.stages, reason=outcome.reason, reward=outcome.reward,
+                        run_id=run_id)
+    return registry.get(record.id)

@@ -1,0 +1,405 @@
+"""Read the registry and shape what each page (and its JSON twin) shows.
+
+Every function returns plain JSON-ready dicts, so the HTML templates and the
+``/api`` routes show exactly the same data. Only the Registry API is used here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from evoenv.registry import RegistryError
+from evoenv.web import inputs
+
+STAGE_ORDER = inputs.STAGE_NAMES
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat(sep=" ")
+    return str(value)
+
+
+def _rate(value: Any) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def summary(rec: Any) -> dict:
+    """The row shown in lists: everything but the code."""
+    tags = _get(rec, "tags") or []
+    return {
+        "id": int(_get(rec, "id")),
+        "name": _get(rec, "name"),
+        "description": _get(rec, "description") or "",
+        "status": _get(rec, "status"),
+        "origin": _get(rec, "origin"),
+        "generation": _get(rec, "generation") or 0,
+        "max_difficulty": _get(rec, "max_difficulty"),
+        "tags": sorted(tags),
+        "created_at": _iso(_get(rec, "created_at")),
+        "code_sha256": _get(rec, "code_sha256"),
+        "reward": _rate(_get(rec, "reward")),
+        "status_reason": _get(rec, "status_reason") or "",
+        "run_id": _get(rec, "run_id"),
+        "pass_rate": _rate(_get(rec, "pass_rate")),
+        "novelty": _rate(_get(rec, "novelty")),
+    }
+
+
+class NotFound(LookupError):
+    pass
+
+
+def get_record(reg: Any, ref: int | str) -> Any:
+    try:
+        rec = reg.get(ref)
+    except LookupError as exc:
+        raise NotFound(f"no environment {ref!r} in the registry") from exc
+    if rec is None:
+        raise NotFound(f"no environment {ref!r} in the registry")
+    return rec
+
+
+# ---------------------------------------------------------------- list page
+
+def pass_rate(curve: dict) -> float | None:
+    """Passes over attempts across every calibration row (all checkpoints, all levels)."""
+    n = sum(point[1] for points in curve.values() for point in points)
+    passes = sum(point[2] for points in curve.values() for point in points)
+    return round(passes / n, 4) if n else None
+
+
+def env_list(reg: Any, *, status=None, origin=None, tag=None, search=None, sort="created",
+             page=1, page_size=inputs.PAGE_SIZE) -> dict:
+    rows = reg.list_envs(status=status, origin=origin, tag=tag, search=search,
+                         sort=sort, limit=page_size, offset=(page - 1) * page_size)
+    total = reg.count_envs(status=status, origin=origin, tag=tag, search=search)
+    # Pass rate is not a column of the registry; deriving it here would cost one query per row
+    # (it more than doubled the page time at 10k environments), so the list shows it only when
+    # the registry provides it, and the environment page always does.
+    items = [summary(rec) for rec in rows]
+    return {
+        "items": items, "page": page, "page_size": page_size, "total": total,
+        "pages": max(1, -(-total // page_size)), "has_next": page * page_size < total,
+        "filters": {"status": status, "origin": origin, "tag": tag, "q": search, "sort": sort},
+    }
+
+
+# ---------------------------------------------------------------- one environment
+
+def stage_rows(reg: Any, env_id: int) -> list[dict]:
+    rows = []
+    for row in reg.stage_results(env_id):
+        rows.append({
+            "stage": _get(row, "stage"),
+            "passed": _get(row, "passed"),
+            "score": _get(row, "score"),
+            "reason": _get(row, "reason") or "",
+            "details": _get(row, "details") or {},
+            "duration_s": round(float(_get(row, "duration_s") or 0.0), 4),
+            "at": _iso(_get(row, "created_at") or _get(row, "at")),
+            "run_id": _get(row, "run_id"),
+        })
+    order = {s: i for i, s in enumerate(STAGE_ORDER)}
+    rows.sort(key=lambda r: (order.get(r["stage"], len(order)), r["at"] or ""))
+    return rows
+
+
+def latest_stages(rows: list[dict]) -> list[dict]:
+    """The newest row of each stage, in pipeline order (re-runs append rows)."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        latest[row["stage"]] = row
+    order = {s: i for i, s in enumerate(STAGE_ORDER)}
+    return sorted(latest.values(), key=lambda r: order.get(r["stage"], len(order)))
+
+
+def failing_stage(rows: list[dict]) -> dict | None:
+    for row in latest_stages(rows):
+        if row["passed"] is False:
+            return row
+    return None
+
+
+def review_rows(reg: Any, env_id: int) -> list[dict]:
+    return [{
+        "reviewer": _get(r, "reviewer"),
+        "verdict": _get(r, "verdict"),
+        "text": _get(r, "text") or "",
+        "details": _get(r, "details") or {},
+        "at": _iso(_get(r, "created_at")),
+    } for r in reg.reviews(env_id)]
+
+
+def proposals(reg: Any, env_id: int) -> list[dict]:
+    """The generator's prompt and completion for this candidate (one per time it was proposed)."""
+    rows = reg.proposals(env_id)
+    return [{"run_id": _get(p, "run_id"), "prompt": _get(p, "prompt") or "", "completion": _get(p, "completion") or "",
+             "prompt_tokens": _get(p, "prompt_tokens"), "completion_tokens": _get(p, "completion_tokens"),
+             "cost": _get(p, "cost")} for p in rows]
+
+
+def calibration(reg: Any, env_id: int) -> dict[str, list[dict]]:
+    curve = reg.calibration_curve(env_id) or {}
+    out = {}
+    for checkpoint, points in curve.items():
+        out[str(checkpoint)] = [
+            {"difficulty": int(d), "n": int(n), "passes": int(p), "rate": _rate(rate)}
+            for d, n, p, rate in sorted(points)
+        ]
+    return out
+
+
+def _link(item: dict) -> tuple[dict, str]:
+    """A ``Registry.lineage`` entry as (node, relation)."""
+    return item, str(item.get("relation") or "")
+
+
+def _node_id(obj: Any) -> int:
+    return int(_get(obj, "id"))
+
+
+def lineage(reg: Any, env_id: int, depth: int = 3, max_nodes: int = 60) -> dict:
+    """Ancestors and descendants up to ``depth`` hops, as nodes (with a layer) and edges."""
+    root = get_record(reg, env_id)
+    nodes: dict[int, dict] = {env_id: {**_node(root), "layer": 0}}
+    edges: set[tuple[int, int, str]] = set()
+    truncated = False
+    for direction, step in (("parents", -1), ("children", 1)):
+        frontier = [env_id]
+        for level in range(1, depth + 1):
+            next_frontier = []
+            for node in frontier:
+                for item in reg.lineage(node).get(direction, []):
+                    other, relation = _link(item)
+                    other_id = _node_id(other)
+                    edge = (other_id, node, relation) if step < 0 else (node, other_id, relation)
+                    edges.add(edge)
+                    if other_id in nodes:
+                        continue
+                    if len(nodes) >= max_nodes:
+                        truncated = True
+                        continue
+                    if _get(other, "generation") is None:  # lineage rows carry no generation
+                        other = get_record(reg, other_id)
+                    nodes[other_id] = {**_node(other), "layer": step * level}
+                    next_frontier.append(other_id)
+            frontier = next_frontier
+    edges = {e for e in edges if e[0] in nodes and e[1] in nodes}
+    _layer_by_longest_path(nodes, edges)
+    direct = reg.lineage(env_id)
+    return {
+        "root": env_id,
+        "nodes": sorted(nodes.values(), key=lambda n: (n["layer"], n["id"])),
+        "edges": [{"parent": p, "child": c, "relation": r} for p, c, r in sorted(edges) if p in nodes and c in nodes],
+        "parents": [{**_node(_link(i)[0]), "relation": _link(i)[1]} for i in direct.get("parents", [])],
+        "children": [{**_node(_link(i)[0]), "relation": _link(i)[1]} for i in direct.get("children", [])],
+        "truncated": truncated,
+    }
+
+
+def _layer_by_longest_path(nodes: dict[int, dict], edges: set[tuple[int, int, str]]) -> None:
+    """Push each descendant below all its parents and each ancestor above all its children,
+    so a crossover child of a parent and a grandparent is drawn two rows down, not one."""
+    for _ in range(len(nodes)):
+        changed = False
+        for parent, child, _relation in edges:
+            p, c = nodes[parent], nodes[child]
+            if p["layer"] >= 0 and c["layer"] > 0 and c["layer"] < p["layer"] + 1:
+                c["layer"], changed = p["layer"] + 1, True
+            if c["layer"] <= 0 and p["layer"] < 0 and p["layer"] > c["layer"] - 1:
+                p["layer"], changed = c["layer"] - 1, True
+        if not changed:
+            break
+
+
+def _node(rec: Any) -> dict:
+    return {"id": _node_id(rec), "name": _get(rec, "name"), "status": _get(rec, "status"),
+            "generation": _get(rec, "generation")}
+
+
+def env_detail(reg: Any, rec: Any) -> dict:
+    env_id = int(_get(rec, "id"))
+    stages = stage_rows(reg, env_id)
+    failing = failing_stage(stages)
+    curves = calibration(reg, env_id)
+    item = summary(rec)
+    if item["pass_rate"] is None:
+        item["pass_rate"] = pass_rate(reg.calibration_curve(env_id))
+    return {
+        **item,
+        "code": _get(rec, "code") or "",
+        "stages": stages,
+        "latest_stages": latest_stages(stages),
+        "failing_stage": failing["stage"] if failing else None,
+        "reason": (failing["reason"] if failing else None) or _get(rec, "status_reason") or None,
+        "reviews": review_rows(reg, env_id),
+        "proposals": proposals(reg, env_id),
+        "calibration": curves,
+    }
+
+
+# ---------------------------------------------------------------- funnel
+
+FUNNEL_STEPS = ("proposed",) + STAGE_ORDER + ("admitted",)
+EVER_ADMITTED = ("admitted", "retired")
+
+
+def _funnel_bars(raw: dict, proposed: int, admitted: int) -> list[dict]:
+    """One bar per step: proposed, the environments that passed each stage, admitted."""
+    bars = [{"step": "proposed", "count": proposed}]
+    for stage in STAGE_ORDER:
+        row = raw.get(stage)
+        if row is not None:
+            bars.append({"step": stage, "count": int(row.get("passed", 0)), "entered": int(row.get("entered", 0))})
+    bars.append({"step": "admitted", "count": admitted})
+    top = max([proposed] + [b["count"] for b in bars]) or 0
+    for bar in bars:
+        bar["fraction"] = round(bar["count"] / top, 4) if top else 0.0
+    return bars
+
+
+def _tokens(summary_: dict) -> float | None:
+    for key in ("tokens", "total_tokens"):
+        if isinstance(summary_.get(key), (int, float)):
+            return float(summary_[key])
+    parts = [summary_.get(k) for k in ("prompt_tokens", "completion_tokens")]
+    if all(isinstance(p, (int, float)) for p in parts):
+        return float(sum(parts))
+    return None
+
+
+def _seconds(run: Any) -> float | None:
+    summary_ = _get(run, "summary") or {}
+    for key in ("seconds", "wall_s", "duration_s"):
+        if isinstance(summary_.get(key), (int, float)):
+            return float(summary_[key])
+    started, finished = _get(run, "started_at"), _get(run, "finished_at")
+    if started is not None and finished is not None:
+        return (finished - started).total_seconds()
+    return None
+
+
+def run_row(reg: Any, run: Any) -> dict:
+    rid = int(_get(run, "id"))
+    counts = _get(run, "counts") or {}
+    proposed = sum(counts.values())
+    admitted = sum(counts.get(s, 0) for s in EVER_ADMITTED)
+    tokens, seconds = _tokens(_get(run, "summary") or {}), _seconds(run)
+    return {
+        "id": rid, "kind": _get(run, "kind"), "status": _get(run, "status"),
+        "started_at": _iso(_get(run, "started_at")),
+        "proposed": proposed, "admitted": admitted, "rejected": counts.get("rejected", 0),
+        "tokens": tokens, "seconds": seconds,
+        "tokens_per_admitted": round(tokens / admitted, 1) if tokens is not None and admitted else None,
+        "seconds_per_admitted": round(seconds / admitted, 2) if seconds is not None and admitted else None,
+        "bars": _funnel_bars(reg.funnel(run_id=rid), proposed, admitted),
+    }
+
+
+def funnel(reg: Any, run_id: int | None = None, max_runs: int = 50) -> dict:
+    """Overall (or one run's) funnel, and a row per run, newest first."""
+    if run_id is not None:
+        try:
+            run = reg.get_run(run_id)
+        except RegistryError as exc:
+            raise NotFound(str(exc)) from None
+        selected = run_row(reg, run)
+        bars = selected["bars"]
+    else:
+        counts = reg.status_counts()
+        bars = _funnel_bars(reg.funnel(), sum(counts.values()), sum(counts.get(s, 0) for s in EVER_ADMITTED))
+    runs = [run_row(reg, run) for run in reg.runs(limit=max_runs)]
+    return {"run_id": run_id, "bars": bars, "runs": runs}
+
+
+# ---------------------------------------------------------------- rejected candidates
+
+def stage_failures(reg: Any) -> dict[str, int]:
+    """How many candidates each stage turned away, from the registry's funnel."""
+    raw = reg.funnel()
+    return {stage: int(raw[stage].get("entered", 0)) - int(raw[stage].get("passed", 0))
+            for stage in STAGE_ORDER if stage in raw}
+
+
+_NUMBER = re.compile(r"(?<![A-Za-z_])-?\d+(\.\d+)?")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def reason_pattern(reason: str) -> str:
+    """A reason with its numbers and quoted values blanked, so the same failure groups together."""
+    return _NUMBER.sub("N", _QUOTED.sub("'…'", reason.strip()))[:160]
+
+
+def common_reasons(items: list[dict], top: int = 5) -> list[dict]:
+    counts: dict[tuple[str | None, str], int] = {}
+    for item in items:
+        key = (item["failing_stage"], reason_pattern(item["reason"]))
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1]))
+    return [{"stage": stage, "pattern": pattern, "count": n} for (stage, pattern), n in ranked[:top] if n > 1]
+
+
+def _rejected_item(reg: Any, rec: Any) -> dict:
+    stages = stage_rows(reg, int(_get(rec, "id")))
+    failing = failing_stage(stages)
+    return {
+        **summary(rec),
+        "failing_stage": failing["stage"] if failing else None,
+        "reason": (failing["reason"] if failing else "") or _get(rec, "status_reason") or "no reason recorded",
+        "details": failing["details"] if failing else {},
+        "passed_stages": [r["stage"] for r in latest_stages(stages) if r["passed"]],
+    }
+
+
+def _scan_for_stage(reg: Any, stage: str, search, skip: int, page_size: int, scan_limit: int, batch: int = 50):
+    """Walk the rejected list, newest first, keeping those whose failing stage is ``stage``.
+    The failing stage comes from the stage rows, so this costs one query per row scanned."""
+    items: list[dict] = []
+    skipped = scanned = 0
+    while scanned < scan_limit:
+        want = min(batch, scan_limit - scanned)
+        rows = reg.list_envs(status="rejected", search=search, sort="created", limit=want, offset=scanned)
+        scanned += len(rows)
+        for rec in rows:
+            item = _rejected_item(reg, rec)
+            if item["failing_stage"] != stage:
+                continue
+            if skipped < skip:
+                skipped += 1
+                continue
+            items.append(item)
+            if len(items) > page_size:
+                return items[:page_size], True, False
+        if len(rows) < want:
+            return items, False, False
+    return items, False, True
+
+
+def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_limit=2000) -> dict:
+    """Rejected candidates, newest first, each with the stage that failed and why.
+    Filtering by stage scans at most ``scan_limit`` of the newest rejected candidates."""
+    skip = (page - 1) * page_size
+    if stage is None:
+        rows = reg.list_envs(status="rejected", search=search, sort="created", limit=page_size + 1, offset=skip)
+        items = [_rejected_item(reg, rec) for rec in rows[:page_size]]
+        has_next, truncated = len(rows) > page_size, False
+    else:
+        items, has_next, truncated = _scan_for_stage(reg, stage, search, skip, page_size, scan_limit)
+    return {
+        "items": items, "page": page, "page_size": page_size, "has_next": has_next,
+        "common_reasons": common_reasons(items),
+        "filters": {"stage": stage, "q": search},
+        "counts": stage_failures(reg),
+        "scan_truncated": truncated,
+    }

@@ -1,0 +1,26 @@
+# expect-stage: L4
+# expect-reason: no measurable part of the instance grows with difficulty
+# Broken ONE way: the difficulty only reseeds the generator; sizes and ranges stay fixed.
+import random
+
+
+class Broken:
+    name = "broken_example"
+    description = "Answer about a list of integers."
+    max_difficulty = 10
+
+    def sample(self, seed, difficulty):
+        rng = random.Random(f"{seed}:{difficulty}")
+        return {"values": [rng.randint(0, 50) for _ in range(9)], "difficulty": difficulty}
+
+    def prompt(self, instance):
+        return f"What is the sum of {instance['values']}? Answer inside <answer></answer>."
+
+    def reference(self, instance):
+        return str(sum(instance["values"]))
+
+    def score(self, instance, answer):
+        text = answer.strip()
+        if not text.isdigit() or len(text) > 12:
+            return 0.0
+        return float(int(text) == sum(instance["values"]))

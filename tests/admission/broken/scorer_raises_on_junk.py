@@ -1,0 +1,23 @@
+# expect-stage: L5
+# expect-reason: score\(\) raised ValueError
+# Broken ONE way: the scorer calls int() on the raw answer, which raises on junk.
+import random
+
+
+class Broken:
+    name = "broken_example"
+    description = "Answer about a list of integers."
+    max_difficulty = 10
+
+    def sample(self, seed, difficulty):
+        rng = random.Random(f"{seed}:{difficulty}")
+        return {"values": [rng.randint(0, 9 * difficulty) for _ in range(3 + 2 * difficulty)]}
+
+    def prompt(self, instance):
+        return f"What is the sum of {instance['values']}? Answer inside <answer></answer>."
+
+    def reference(self, instance):
+        return str(sum(instance["values"]))
+
+    def score(self, instance, answer):
+        return float(int(answer) == sum(instance["values"]))
