@@ -142,7 +142,10 @@ def test_env_detail_has_stages_reviews_calibration(client, ids):
     assert len(env["reviews"]) == 3 and {r["verdict"] for r in env["reviews"]} == {"accept"}
     assert set(env["calibration"]) == {"step-0", "step-200"}
     assert [p["difficulty"] for p in env["calibration"]["step-0"]] == list(range(1, 11))
-    assert 0 < env["pass_rate"] < 1
+    assert env["pass_rate"] == pytest.approx(_mean_newest_pass_rate(0.95, 10), abs=1e-4)
+    assert env["novelty"] == pytest.approx(0.59)
+    html = client.get(f"/envs/{env['id']}").text
+    assert "pass rate <b>69%</b>" in html and "novelty <b>0.59</b>" in html
 
 
 def test_by_name_gives_the_admitted_one(client):
