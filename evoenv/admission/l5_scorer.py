@@ -11,7 +11,7 @@ import random
 import re
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
-from evoenv.admission.l2_execute import job_failure
+from evoenv.admission.l2_execute import _is_score_value_error, job_failure
 from evoenv.admission.perturbations import junk_answers, perturb
 from evoenv.answers import extract_answer
 from evoenv.sandbox import Rendered
@@ -107,9 +107,12 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         at = where(r.seed, r.difficulty)
         shown = f"the {label} answer" if kind == "junk" else f"the {label} perturbation {answer[:60]!r}"
         if not item.ok:
-            return failed(f"score() {_score_error(item.error or {})} on {shown} at {at}; the scorer must never "
-                          "raise: return 0 for answers it cannot parse", seed=r.seed, difficulty=r.difficulty,
-                          answer_kind=label)
+            error = item.error or {}
+            advice = ("scores must be real numbers in [0, 1] (NaN and infinities are not): return 0 for answers "
+                      "it cannot parse" if _is_score_value_error(error) else
+                      "the scorer must never raise: return 0 for answers it cannot parse")
+            return failed(f"score() {_score_error(error)} on {shown} at {at}; {advice}", seed=r.seed,
+                          difficulty=r.difficulty, answer_kind=label)
         (junk_scores if kind == "junk" else perturbed).append((label, r, answer, float(item.value)))
 
     accepted = [(label, r, s) for label, r, _, s in junk_scores if s > 0.0]
