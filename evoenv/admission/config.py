@@ -28,7 +28,8 @@ class AdmissionConfig:
 
     # --- L3 determinism: two fresh interpreters with these PYTHONHASHSEEDs
     hash_seeds: tuple[int, int] = (1, 2)
-    #: also re-render the first few pairs at the end of one job: state must not leak between calls
+    #: also re-render the first few pairs of every level at the end of one job (the other renders in
+    #: reverse order): state must not leak between calls
     repeat_pairs: int = 3
 
     # --- L4 non-triviality
