@@ -122,18 +122,21 @@ def check_determinism(candidate: Candidate, ctx: AdmissionContext):
 
     first_index = {pair: i for i, pair in reversed(list(enumerate(pairs)))}
     earlier = [in_order[first_index[(r.seed, r.difficulty)]] for r in again]
-    problem = (
-        difference(f"between a fresh process (PYTHONHASHSEED={seed_a}) and the L2 run", in_order, renders,
-                   "derive all randomness from random.Random(seed, difficulty) and do not iterate sets of strings")
-        or difference("when the same pair is rendered twice in one process (first vs later render)", earlier, again,
-                      "sample() must not depend on earlier calls (use a new random.Random per call, never the "
-                      "global random module, and keep no state on self)")
-        or difference(f"between two fresh processes (PYTHONHASHSEED={seed_a} in order vs {seed_b} in reverse "
-                      "order)", in_order, reversed_b,
-                      "derive all randomness from random.Random(seed, difficulty), do not iterate sets of strings, "
-                      "and keep no state between calls (a result must not depend on which pairs were rendered "
-                      "before it)")
-    )
+    hash_advice = "derive all randomness from random.Random(seed, difficulty) and do not iterate sets of strings"
+    order_advice = ("sample() must not depend on earlier calls (use a new random.Random per call, never the global "
+                    "random module, and keep no state on self)")
+    vs_l2 = difference(f"between a fresh process (PYTHONHASHSEED={seed_a}) and the L2 run", in_order, renders,
+                       hash_advice)
+    twice = difference("when the same pair is rendered twice in one process (first vs later render)", earlier,
+                       again, order_advice)
+    fresh_pair = f"two fresh processes (PYTHONHASHSEED={seed_a} in order vs {seed_b} in reverse order)"
+    if vs_l2 is None:
+        # same call order, same renders: what differs now depends on the order of calls
+        problem = twice or difference(f"between {fresh_pair}, though not between runs in the same order",
+                                      in_order, reversed_b, order_advice)
+    else:
+        problem = difference(f"between {fresh_pair}", in_order, reversed_b,
+                             hash_advice + ", and keep no state between calls") or vs_l2
     if problem:
         return problem
     return passed(f"{len(pairs)} renders identical in two fresh processes (PYTHONHASHSEED={seed_a} in order, "
