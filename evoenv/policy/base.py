@@ -39,6 +39,23 @@ class Completion:
     token_entropies: list[float] | None = None
     seconds: float = 0.0
     meta: dict = field(default_factory=dict)
+    #: The model's full output when it differs from ``text``: reasoning models'
+    #: ``<think>...</think>`` blocks are kept here and stripped from ``text``,
+    #: which is what the platform parses (code, verdicts, ``<answer>`` tags).
+    raw_text: str | None = None
+
+    @property
+    def raw(self) -> str:
+        """The full output, thinking included."""
+        return self.text if self.raw_text is None else self.raw_text
+
+    @classmethod
+    def from_output(cls, raw: str, **fields) -> "Completion":
+        """A completion whose ``text`` is ``raw`` without its thinking blocks."""
+        from evoenv.policy.thinking import strip_thinking
+
+        visible = strip_thinking(raw)
+        return cls(text=visible, raw_text=None if visible == raw else raw, **fields)
 
 
 class Policy(Protocol):
@@ -48,6 +65,9 @@ class Policy(Protocol):
     def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[Completion]: ...
 
     def close(self) -> None: ...
+
+    # Backends may also define ``check() -> None``: raise PolicyError naming what to
+    # fix when the model cannot be reached or loaded (``load_policy`` calls it).
 
 
 class PolicyError(RuntimeError):

@@ -63,7 +63,7 @@ def test_files_do_not_leak_between_jobs(backend):
 
 def _processes() -> list[dict]:
     rows = []
-    out = subprocess.run(["ps", "-eo", "pid=,ppid=,uid=,args="], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,uid=,args="], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         pid, ppid, uid, args = line.split(None, 3) if len(line.split(None, 3)) == 4 else (*line.split(), "")
         rows.append({"pid": int(pid), "ppid": int(ppid), "uid": int(uid), "args": args})
@@ -81,11 +81,17 @@ def test_host_untouched_after_battery():
     healthy = env()
     for key, pool in pools.items():
         assert pool.run(healthy, CALLS).ok, f"pool {key} unhealthy after the battery"
-    zygotes = {z.proc.pid for pool in pools.values() if pool.kind == "process" for z in pool._all if z.alive()}
+    battery_zygotes = {z.proc.pid for pool in pools.values() if pool.kind == "process" for z in pool._all if z.alive()}
     import time
+
+    def live_zygotes() -> set[int]:
+        # Other pools of this test session (the shared ``sandbox`` fixture) are alive too.
+        return {p["pid"] for p in _processes()
+                if "evoenv_guest.worker" in p["args"] and p["uid"] not in JOB_UID_RANGE}
 
     deadline = time.monotonic() + 5  # an idle zygote reaps its last job within ~20 ms
     while True:
+        zygotes = live_zygotes()
         job_processes = [p for p in _processes() if p["uid"] in JOB_UID_RANGE]
         if len(job_processes) <= len(zygotes) or time.monotonic() > deadline:
             break
@@ -95,7 +101,8 @@ def test_host_untouched_after_battery():
     assert len(job_processes) <= len(zygotes)
     assert not os.path.exists(MARKER) and not os.path.exists(ETC_MARKER)
     close_all()
-    leftover = [p for p in _processes() if p["uid"] in JOB_UID_RANGE or "evoenv_guest.worker" in p["args"]]
+    leftover = [p for p in _processes() if p["pid"] in battery_zygotes or p["ppid"] in battery_zygotes
+                or (p["uid"] in JOB_UID_RANGE and p["ppid"] not in live_zygotes())]
     assert leftover == [], leftover
     if any(key[0] == "docker" for key in pools):
         import docker

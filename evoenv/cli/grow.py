@@ -1,0 +1,164 @@
+"""``evoenv grow``: the policy proposes environments, admission judges them, the registry grows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evoenv.cli._common import console, err_console, fail, print_json
+
+NO_POLICY = (
+    "no policy configured: growing needs a model to write environments. Serve one with vLLM "
+    "(`vllm serve Qwen/Qwen3-8B --port 8000`) or any OpenAI-compatible server and run "
+    "`evoenv grow --policy openai:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1`, or use a local transformers "
+    "folder with --policy hf:PATH (or set EVOENV_POLICY, or `policy = ...` in --config). Without a model you "
+    "can still run `evoenv init` (load and admit the seeds) and `evoenv validate FILE` (the mechanical stages). "
+    "See docs/quickstart.md."
+)
+
+
+def _overrides(**flags) -> dict:
+    return {k: v for k, v in flags.items() if v is not None}
+
+
+def _summary_table(rounds) -> Table:
+    from evoenv.admission.result import STAGES
+
+    table = Table(title="Grow run: per round")
+    for column in ("round", "proposed", *STAGES, "admitted", "dup", "repairs", "tokens", "seconds"):
+        table.add_column(column, justify="right")
+    for r in rounds:
+        table.add_row(str(r.round), str(r.proposed), *(str(r.passes.get(s, 0)) for s in STAGES),
+                      f"[bold green]{r.admitted}[/]", str(r.duplicates), str(r.repairs), f"{r.tokens:,}",
+                      f"{r.seconds:.1f}")
+    return table
+
+
+def grow(
+    policy: str = typer.Option(None, "--policy", "-p", help="Policy spec: openai:MODEL@URL, vllm:MODEL, hf:PATH, "
+                               "or replay:FILE.jsonl (a TEST DOUBLE that replays recorded completions). "
+                               "Default: $EVOENV_POLICY or the config file."),
+    rounds: int = typer.Option(None, "--rounds", "-r", min=1, help="Rounds to run (default 1)."),
+    batch: int = typer.Option(None, "--batch", "-b", min=1, help="Candidates proposed per round (default 4)."),
+    config_file: Path = typer.Option(None, "--config", "-c", help="TOML or YAML file with grow settings; "
+                                     "flags override it."),
+    repairs: int = typer.Option(None, "--repairs", min=0, help="Repair attempts for a candidate failing L1-L5."),
+    seed: int = typer.Option(None, "--seed", help="Seed for parent picks and mutation/crossover choices."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Candidates admitted in parallel."),
+    state_dir: str = typer.Option(None, "--state-dir", help="Where run journals live (default .evoenv/runs)."),
+    policy_option: list[str] = typer.Option(None, "--policy-option", "-o", help="KEY=VALUE passed to the "
+                                            "policy backend, e.g. concurrency=16 (repeatable)."),
+    resume: int = typer.Option(None, "--resume", help="Continue the killed grow run RUN_ID."),
+    json_out: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
+) -> None:
+    """Grow the registry: propose environments with the policy, admit the good ones."""
+    from evoenv.grow import GrowConfig, GrowError, Grower, load_config_file, saved_config
+    from evoenv.policy import PolicyError, load_policy
+
+    try:
+        settings = load_config_file(config_file) if config_file else {}
+        options = dict(settings.get("policy_options") or {})
+        for item in policy_option or []:
+            key, eq, value = item.partition("=")
+            if not eq or not key:
+                fail(f"--policy-option {item!r}: write KEY=VALUE")
+            options[key.strip()] = _scalar(value)
+        flags = _overrides(policy=policy, rounds=rounds, batch=batch, repairs=repairs, seed=seed,
+                           admission_workers=workers, state_dir=state_dir)
+        if options:
+            flags["policy_options"] = options
+        if resume is None:
+            config = GrowConfig.from_dict({**settings, **flags}, where=str(config_file or "flags"))
+            config.policy = config.policy or os.environ.get("EVOENV_POLICY")
+            config.validate()
+            spec = config.policy
+        else:
+            state = state_dir or settings.get("state_dir") or GrowConfig.state_dir
+            saved = saved_config(state, resume)
+            spec = flags.get("policy") or saved.get("policy") or os.environ.get("EVOENV_POLICY")
+            resume_options = flags.get("policy_options") or saved.get("policy_options") or {}
+            config = GrowConfig.from_dict(saved, where=f"grow run {resume}")
+    except GrowError as exc:
+        fail(str(exc))
+    if not spec:
+        fail(NO_POLICY)
+
+    try:
+        opened_options = resume_options if resume is not None else config.policy_options
+        loaded = load_policy(spec, **opened_options)
+    except PolicyError as exc:
+        fail(f"policy {spec}: {exc}")
+
+    from evoenv.registry import open_registry
+    from evoenv.sandbox import open_sandbox
+
+    try:
+        registry = open_registry()
+    except Exception as exc:  # noqa: BLE001 - the registry's own errors name the fix
+        loaded.close()
+        fail(str(exc))
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err_console if json_out else console, transient=json_out)
+    tasks: dict = {}
+
+    def on_event(kind: str, data: dict) -> None:
+        if kind == "round_start":
+            tasks["round"] = progress.add_task(f"round {data['round']}: proposing", total=data["batch"])
+        elif kind == "admitting":
+            if "round" not in tasks:
+                tasks["round"] = progress.add_task("", total=data["total"])
+            progress.update(tasks["round"], description=f"round {data['round']}: admitting",
+                            completed=data["done"], total=data["total"])
+        elif kind == "decided" and "round" in tasks:
+            progress.advance(tasks["round"])
+        elif kind == "round_done":
+            summary = data["summary"]
+            progress.update(tasks.pop("round"), description=f"round {summary.round}: "
+                            f"{summary.admitted} admitted of {summary.proposed}")
+
+    try:
+        with open_sandbox(config.sandbox, workers=config.sandbox_workers) as sandbox, progress:
+            if resume is not None:
+                grower, first, pending = Grower.resume(
+                    resume, registry, loaded, sandbox, state_dir=state,
+                    overrides={k: v for k, v in flags.items() if k in ("rounds", "repairs", "admission_workers")},
+                    on_event=on_event)
+                report = grower.run(first, pending)
+            else:
+                config.policy = spec
+                grower = Grower(config, registry, loaded, sandbox, on_event=on_event)
+                grower.start()
+                report = grower.run()
+    except (GrowError, PolicyError) as exc:
+        fail(str(exc))
+    finally:
+        loaded.close()
+    if json_out:
+        print_json(report.to_dict())
+        return
+    console.print(_summary_table(report.rounds))
+    totals = report.to_dict()["totals"]
+    console.print(f"run {report.run_id}: {totals['admitted']} admitted of {totals['proposed']} proposed, "
+                  f"{totals['tokens']:,} tokens. See `evoenv envs list --status admitted` and `evoenv stats`.")
+
+
+def _scalar(value: str):
+    """``16`` -> 16, ``0.5`` -> 0.5, ``true`` -> True, else the text."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    app.command("grow")(grow)
