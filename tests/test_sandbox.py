@@ -170,16 +170,14 @@ def test_restricted_builtins_alone():
 def test_host_timeout_kills_the_zygote_process_group():
     """A zygote that stops answering is killed with its whole process group."""
     with open_sandbox("process", workers=1, limits=Limits(cpu_s=1, wall_s=0.5)) as pool:
-        zygote = pool._all[0]
+        (zygote,) = pool._all
         assert pool.run(ENV, [{"op": "describe"}]).ok
         group = zygote.proc.pid
         family = _live(lambda pid, ppid, pgid: pgid == group or ppid == group)
         assert group in family and len(family) >= 2  # the zygote and its pre-forked job child
         os.killpg(group, signal.SIGSTOP)  # hang the zygote
-        started = time.monotonic()
         result = pool.run(ENV, [{"op": "describe"}])
         assert result.outcome == TIMEOUT and "host" in result.detail
-        assert time.monotonic() - started < 30
         deadline = time.monotonic() + 10
         while _live(lambda pid, ppid, pgid: pid in family) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -51,7 +51,7 @@ def main() -> None:
     from evoenv.cli._common import err_console
 
     try:
-        app()
+        app(prog_name="evoenv")
     except (SandboxUnavailable, RegistryError) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

@@ -18,10 +18,8 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import queue
 import socket
 import struct
-import threading
 import time
 import uuid
 import weakref
@@ -29,7 +27,7 @@ from pathlib import Path
 
 from evoenv.paths import guest_root
 from evoenv.sandbox import layers as L
-from evoenv.sandbox import policy
+from evoenv.sandbox.pool import WorkerPool
 from evoenv.sandbox.base import (
     CRASH, ERROR, OK, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol,
 )
@@ -211,113 +209,39 @@ def _close_open_pools() -> None:
         pool.close()
 
 
-class DockerSandbox:
+class DockerSandbox(WorkerPool):
     """A warm pool of ``workers`` containers; same interface as ``ProcessSandbox``. Thread-safe."""
 
     kind = "docker"
 
     def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 200,
                  static_policy: bool = True, restricted_builtins: bool = True, image: str = IMAGE):
-        self.limits = limits or Limits()
-        self.recycle_after = recycle_after
-        self.static_policy = static_policy
-        self.restricted_builtins = restricted_builtins
+        super().__init__(workers, limits, recycle_after, static_policy, restricted_builtins)
         self.image = image
-        self.required_layers = L.required_layers(self.limits)
         self.pool_id = uuid.uuid4().hex[:12]
         self.client = docker_client()
         check_image(self.client, image)
-        self._idle: queue.Queue[Container | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._all: set[Container] = set()
-        self._closed = False
         self.starts = 0
         self.start_seconds: list[float] = []
-        first = self._start()
-        self.layers, self.notes = first.layers, first.notes
-        try:
-            L.enforce(self.kind, self.layers, self.required_layers)
-        except SandboxUnavailable:
-            self.close()
-            raise
-        self._idle.put(first)
-        for _ in range(max(1, workers) - 1):
-            self._idle.put(None)  # started lazily on first use
+        self._open()
         _open_pools.add(self)
 
     def _start(self, hash_seed: int | None = None) -> Container:
         began = time.monotonic()
         container = Container(self.client, self.pool_id, self.limits, hash_seed, self.image)
         with self._lock:
-            self._all.add(container)
             self.starts += 1
             self.start_seconds.append(time.monotonic() - began)
-            closed = self._closed
-        if closed:
-            self._retire(container)
-            raise RuntimeError("sandbox is closed")
         return container
 
-    def _retire(self, container: Container) -> None:
+    def _stop(self, container: Container) -> None:
         container.remove()
-        with self._lock:
-            self._all.discard(container)
-
-    def _take(self) -> Container:
-        container = self._idle.get()
-        if container is not None and (not container.alive or container.jobs_run >= self.recycle_after):
-            self._retire(container)
-            container = None
-        if container is None:
-            try:
-                container = self._start()
-            except BaseException:
-                self._idle.put(None)
-                raise
-        return container
-
-    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
-            fresh_hash_seed: int | None = None) -> JobResult:
-        if self._closed:
-            raise RuntimeError("sandbox is closed")
-        limits = limits or self.limits
-        if self.static_policy:
-            refused = policy.gate(code)
-            if refused is not None:
-                return refused
-        builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
-        if fresh_hash_seed is not None:
-            one_off = self._start(hash_seed=fresh_hash_seed)
-            try:
-                return one_off.run(code, calls, limits, builtins)
-            finally:
-                self._retire(one_off)
-        container = self._take()
-        try:
-            return container.run(code, calls, limits, builtins)
-        finally:
-            if container.alive:
-                self._idle.put(container)
-            else:
-                self._retire(container)
-                self._idle.put(None)
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            containers = list(self._all)
-            self._all.clear()
-        for container in containers:
-            container.remove()
+        super().close()
         # Anything of this pool that escaped bookkeeping (e.g. a start cut short) goes too.
         try:
             for leftover in self.client.api.containers(all=True, filters={"label": f"{POOL_LABEL}={self.pool_id}"}):
                 self.client.api.remove_container(leftover["Id"], force=True)
         except Exception:  # noqa: BLE001 - the engine may be gone at interpreter exit
             pass
-
-    def __enter__(self) -> "DockerSandbox":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 from evoenv.paths import guest_root
-from evoenv.sandbox import layers as L
-from evoenv.sandbox import policy
 from evoenv.sandbox.base import CRASH, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol
+from evoenv.sandbox.pool import WorkerPool
 
 #: Seconds the host waits beyond a job's own wall limit before it kills the zygote.
 HOST_GRACE_S = 5.0
@@ -65,6 +62,7 @@ class Zygote:
 
         return protocol.read_frame(read_with_deadline)
 
+    @property
     def alive(self) -> bool:
         return self.proc.poll() is None
 
@@ -119,7 +117,7 @@ class Zygote:
                 pass
 
 
-class ProcessSandbox:
+class ProcessSandbox(WorkerPool):
     """A pool of ``workers`` zygotes; ``run`` blocks until one is free. Thread-safe.
 
     Every job first passes the static policy (``evoenv.sandbox.policy``, cached by source
@@ -132,71 +130,11 @@ class ProcessSandbox:
 
     def __init__(self, workers: int = 2, limits: Limits | None = None, recycle_after: int = 500,
                  static_policy: bool = True, restricted_builtins: bool = True):
-        self.limits = limits or Limits()
-        self.recycle_after = recycle_after
-        self.static_policy = static_policy
-        self.restricted_builtins = restricted_builtins
-        self.required_layers = L.required_layers(self.limits)
-        self._idle: queue.Queue[Zygote | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._all: list[Zygote] = []
-        self._closed = False
-        # The first zygote starts now: it reports the layers this machine allows, and we
-        # refuse here, before any job, when the configured minimum is not met.
-        first = Zygote()
-        self._all.append(first)
-        self.layers = first.layers
-        self.notes = first.notes
-        try:
-            L.enforce(self.kind, self.layers, self.required_layers)
-        except SandboxUnavailable:
-            first.kill()
-            raise
-        self._idle.put(first)
-        for _ in range(max(1, workers) - 1):
-            self._idle.put(None)  # started lazily on first use
+        super().__init__(workers, limits, recycle_after, static_policy, restricted_builtins)
+        self._open()
 
-    def _take(self) -> Zygote:
-        zygote = self._idle.get()
-        if zygote is None or not zygote.alive() or zygote.jobs_run >= self.recycle_after:
-            if zygote is not None:
-                zygote.kill()
-            zygote = Zygote()
-            with self._lock:
-                self._all.append(zygote)
-        return zygote
+    def _start(self, hash_seed: int | None = None) -> Zygote:
+        return Zygote(hash_seed=hash_seed)
 
-    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
-            fresh_hash_seed: int | None = None) -> JobResult:
-        if self._closed:
-            raise RuntimeError("sandbox is closed")
-        limits = limits or self.limits
-        if self.static_policy:
-            refused = policy.gate(code)
-            if refused is not None:
-                return refused
-        builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
-        if fresh_hash_seed is not None:
-            one_off = Zygote(hash_seed=fresh_hash_seed)
-            try:
-                return one_off.run(code, calls, limits, builtins)
-            finally:
-                one_off.kill()
-        zygote = self._take()
-        try:
-            return zygote.run(code, calls, limits, builtins)
-        finally:
-            self._idle.put(zygote if zygote.alive() else None)
-
-    def close(self) -> None:
-        self._closed = True
-        with self._lock:
-            for zygote in self._all:
-                zygote.close()
-            self._all.clear()
-
-    def __enter__(self) -> "ProcessSandbox":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _stop(self, zygote: Zygote) -> None:
+        zygote.close()

@@ -62,18 +62,23 @@ def test_files_do_not_leak_between_jobs(backend):
 
 
 def _processes() -> list[dict]:
+    """Live processes; zombies are left out (they run nothing, and where PID 1 does not
+    reap, an orphan of any earlier killed zygote lingers as one)."""
     rows = []
-    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,uid=,args="], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,uid=,stat=,args="], capture_output=True, text=True,
+                         check=True).stdout
     for line in out.splitlines():
-        pid, ppid, uid, args = line.split(None, 3) if len(line.split(None, 3)) == 4 else (*line.split(), "")
-        rows.append({"pid": int(pid), "ppid": int(ppid), "uid": int(uid), "args": args})
+        parts = line.split(None, 4)
+        pid, ppid, uid, stat, args = parts if len(parts) == 5 else (*parts, "")
+        if not stat.startswith("Z"):
+            rows.append({"pid": int(pid), "ppid": int(ppid), "uid": int(uid), "args": args})
     return rows
 
 
 def test_host_untouched_after_battery():
     """Runs after the battery (file order): no stray job processes, no marker files,
     pools healthy, and once closed no zygote or container is left."""
-    from evoenv.sandbox.docker_pool import LABEL
+    from evoenv.sandbox.docker_pool import POOL_LABEL
 
     pools = dict(battery_pool.__globals__["_pools"])
     if not pools:
@@ -81,7 +86,7 @@ def test_host_untouched_after_battery():
     healthy = env()
     for key, pool in pools.items():
         assert pool.run(healthy, CALLS).ok, f"pool {key} unhealthy after the battery"
-    battery_zygotes = {z.proc.pid for pool in pools.values() if pool.kind == "process" for z in pool._all if z.alive()}
+    battery_zygotes = {z.proc.pid for pool in pools.values() if pool.kind == "process" for z in pool._all if z.alive}
     import time
 
     def live_zygotes() -> set[int]:
@@ -107,4 +112,7 @@ def test_host_untouched_after_battery():
     if any(key[0] == "docker" for key in pools):
         import docker
 
-        assert docker.from_env().containers.list(all=True, filters={"label": LABEL}) == []
+        client = docker.from_env()
+        for pool in (p for p in pools.values() if p.kind == "docker"):
+            # filter by pool: other test sessions on this machine may run containers too
+            assert client.containers.list(all=True, filters={"label": f"{POOL_LABEL}={pool.pool_id}"}) == []

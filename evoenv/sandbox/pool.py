@@ -1,0 +1,126 @@
+"""The pool mechanics both backends share: idle workers in a queue, the static
+policy gate, one-off workers for fresh hash seeds, recycling and closing.
+
+A backend supplies ``_start(hash_seed)`` (a new worker: a zygote process or a
+container) and ``_stop(worker)``. A worker has ``alive``, ``jobs_run``, ``layers``,
+``notes`` and ``run(code, calls, limits, builtins)``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+from evoenv.sandbox import layers as L
+from evoenv.sandbox import policy
+from evoenv.sandbox.base import JobResult, Limits, SandboxUnavailable
+
+
+class WorkerPool:
+    kind = "abstract"
+
+    def __init__(self, workers: int, limits: Limits | None, recycle_after: int,
+                 static_policy: bool, restricted_builtins: bool):
+        self.limits = limits or Limits()
+        self.recycle_after = recycle_after
+        self.static_policy = static_policy
+        self.restricted_builtins = restricted_builtins
+        self.required_layers = L.required_layers(self.limits)
+        self._workers = max(1, workers)
+        self._idle: queue.Queue[Any] = queue.Queue()  # None: a slot whose worker starts lazily
+        self._lock = threading.Lock()
+        self._all: set[Any] = set()
+        self._closed = False
+
+    # ---- what a backend provides ---------------------------------------------------------
+
+    def _start(self, hash_seed: int | None = None):
+        raise NotImplementedError
+
+    def _stop(self, worker) -> None:
+        raise NotImplementedError
+
+    # ---- shared mechanics ----------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Start the first worker now: it reports the layers this machine allows, and we
+        refuse here, before any job, when the configured minimum is not met."""
+        first = self._launch()
+        self.layers, self.notes = first.layers, first.notes
+        try:
+            L.enforce(self.kind, self.layers, self.required_layers)
+        except SandboxUnavailable:
+            self.close()
+            raise
+        self._idle.put(first)
+        for _ in range(self._workers - 1):
+            self._idle.put(None)
+
+    def _launch(self, hash_seed: int | None = None):
+        worker = self._start(hash_seed)
+        with self._lock:
+            self._all.add(worker)
+            closed = self._closed
+        if closed:
+            self._retire(worker)
+            raise RuntimeError("sandbox is closed")
+        return worker
+
+    def _retire(self, worker) -> None:
+        self._stop(worker)
+        with self._lock:
+            self._all.discard(worker)
+
+    def _take(self):
+        worker = self._idle.get()
+        if worker is not None and (not worker.alive or worker.jobs_run >= self.recycle_after):
+            self._retire(worker)
+            worker = None
+        if worker is None:
+            try:
+                worker = self._launch()
+            except BaseException:
+                self._idle.put(None)  # keep the slot: the next caller tries again
+                raise
+        return worker
+
+    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
+            fresh_hash_seed: int | None = None) -> JobResult:
+        if self._closed:
+            raise RuntimeError("sandbox is closed")
+        limits = limits or self.limits
+        if self.static_policy:
+            refused = policy.gate(code)
+            if refused is not None:
+                return refused
+        builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
+        if fresh_hash_seed is not None:
+            one_off = self._launch(hash_seed=fresh_hash_seed)
+            try:
+                return one_off.run(code, calls, limits, builtins)
+            finally:
+                self._retire(one_off)
+        worker = self._take()
+        try:
+            return worker.run(code, calls, limits, builtins)
+        finally:
+            if worker.alive:
+                self._idle.put(worker)
+            else:
+                self._retire(worker)
+                self._idle.put(None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            self._stop(worker)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,80 @@
+"""The curriculum and the trainer against the real SQLite registry."""
+
+import random
+
+from evoenv.registry import open_registry
+from evoenv.sources import load_seed
+from evoenv.train.config import CurriculumConfig, config_from_dict
+from evoenv.train.curriculum import Curriculum, RegistryPool, Task
+from evoenv.train.trainer import GRPOTrainer
+
+from train_envs import CHECKSUM_ENV
+
+
+def make_registry(tmp_path, sandbox):
+    from evoenv.sandbox import SandboxedEnv
+
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}", upgrade_schema=True)
+    ids = {}
+    for name, code, origin in (("count_inversions", load_seed("count_inversions").code, "seed"),
+                               ("checksum", CHECKSUM_ENV, "generated")):
+        info = SandboxedEnv(code, sandbox).info()
+        record = registry.add_candidate(code, name=info.name, description=info.description,
+                                        max_difficulty=info.max_difficulty, origin=origin)
+        registry.admit(record.id)
+        ids[name] = record.id
+    return registry, ids
+
+
+def test_curriculum_reads_the_pool_and_writes_back(tmp_path, sandbox):
+    registry, ids = make_registry(tmp_path, sandbox)
+    try:
+        # an earlier calibration says level 3 of checksum is near the target rate
+        registry.record_calibration(ids["checksum"], checkpoint="admission", difficulty=1, n=8, passes=8)
+        registry.record_calibration(ids["checksum"], checkpoint="admission", difficulty=3, n=10, passes=3)
+        run_id = registry.start_run("train", {})
+        pool = RegistryPool(registry, run_id)
+        cur = Curriculum(CurriculumConfig(window=4, min_samples=4, pool_epoch_steps=2, max_pool_epochs=1), pool)
+        assert {e.name for e in cur.envs.values()} == {"count_inversions", "checksum"}
+        checksum = cur.envs[str(ids["checksum"])]
+        assert cur.state[checksum.id].difficulty == 3  # started where calibration put it
+        assert cur.state[str(ids["count_inversions"])].difficulty == 1
+        tasks = cur.sample(10, random.Random(0))
+        assert sum(t.env.origin == "seed" for t in tasks) >= 2  # seed floor 0.2
+
+        cur.update([(Task(checksum, 3), 1.0)] * 3 + [(Task(checksum, 3), 0.0)])
+        cur.write_usage(step=0)
+        cur.write_calibration("run/checkpoint-1")
+        curve = registry.calibration_curve(ids["checksum"])
+        assert curve["run/checkpoint-1"] == [(3, 4, 3, 0.75)]
+        assert [row["mean_reward"] for row in registry.usage(ids["checksum"])] == [0.75]
+
+        assert cur.rotate(step=2) == [str(ids["checksum"])]  # generated env rotated out after 1 epoch
+        assert registry.get(ids["checksum"]).status == "retired"
+        assert set(cur.envs) == {str(ids["count_inversions"])}  # seeds never rotate out
+    finally:
+        registry.close()
+
+
+def test_a_training_run_is_recorded_in_the_registry(tmp_path, tiny_model, sandbox):
+    registry, ids = make_registry(tmp_path, sandbox)
+    try:
+        cfg = config_from_dict({
+            "model": str(tiny_model), "output_dir": str(tmp_path / "run"), "run_name": "tiny", "max_steps": 1,
+            "groups_per_step": 2, "group_size": 2, "max_new_tokens": 4, "save_every": 1,
+            "reward": {"answer_from": "completion", "sandbox_workers": 1},
+        })
+        trainer = GRPOTrainer(cfg, registry=registry, sandbox=sandbox)
+        try:
+            summary = trainer.train()
+        finally:
+            trainer.close()
+        assert summary["steps"] == 1
+        run = registry.get_run(trainer.run_id)
+        assert run.status == "finished" and run.kind == "train"
+        used = [env_id for env_id in ids.values() if registry.usage(env_id)]
+        assert used, "each sampled environment has a usage row"
+        for env_id in used:
+            assert "tiny/checkpoint-1" in registry.calibration_curve(env_id)
+    finally:
+        registry.close()
