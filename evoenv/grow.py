@@ -18,11 +18,9 @@ record of the environments themselves.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import random
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from evoenv.admission.labels import labels
 from evoenv.admission.result import STAGES, StageResult
 from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
 from evoenv.policy.base import Completion, Policy, Sampling
@@ -273,32 +272,6 @@ class GrowReport:
 
 # --------------------------------------------------------------------------------------------
 # small helpers
-
-
-def literal_members(code: str, class_name: str | None) -> dict[str, Any]:
-    """``name``/``description``/``max_difficulty`` when the class sets them to literals.
-    Parsing only (the code runs in the sandbox, later); used to label the stored candidate."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
-    found: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and (class_name is None or node.name == class_name):
-            for item in node.body:
-                targets = item.targets if isinstance(item, ast.Assign) else \
-                    [item.target] if isinstance(item, ast.AnnAssign) and item.value is not None else []
-                for target in targets:
-                    if isinstance(target, ast.Name) and target.id in ("name", "description", "max_difficulty"):
-                        try:
-                            found[target.id] = ast.literal_eval(item.value)
-                        except (ValueError, TypeError, SyntaxError, RecursionError):
-                            pass
-    return found
-
-
-def snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def prompt_text(prompt: list[dict]) -> str:
@@ -596,8 +569,6 @@ class Admitter:
         repairs: dict[str, dict] = {}
         outcome = admit_with_repairs(candidate, self.ctx, repairs=self.config.repairs,
                                      repair=self._repairer(slot, repairs, journal))
-        for version in [*outcome.attempts, outcome]:
-            label_unrun(version.candidate)
         final = persist(self.registry, outcome, run_id=run_id, lam=self.admission.novelty_lambda)
         for sha, proposal in repairs.items():  # each revision keeps the text that produced it
             revised = self.registry.by_hash(sha)
@@ -634,30 +605,6 @@ class Admitter:
             return extraction.code
 
         return repair
-
-
-def labels(code: str, class_name: str | None) -> tuple[str, str, int]:
-    """``(name, description, max_difficulty)`` to store a candidate under, from the class's
-    literal attributes (parsing only: the code runs in the sandbox, later), else defaults."""
-    members = literal_members(code, class_name)
-    name = members.get("name")
-    name = name if isinstance(name, str) and name.strip() else snake_case(class_name or "environment")
-    level = members.get("max_difficulty")
-    level = level if isinstance(level, int) and not isinstance(level, bool) and level >= 1 else 1
-    description = members.get("description") if isinstance(members.get("description"), str) else ""
-    return name.strip()[:200], description, level
-
-
-def label_unrun(candidate) -> None:
-    """A version that failed before L2 described it still needs a name and a level count to be stored."""
-    if candidate.observed.info is not None:
-        return
-    from evoenv.sandbox import EnvInfo
-
-    class_name = extract_code(f"```python\n{candidate.code}\n```").class_name
-    name, description, level = labels(candidate.code, class_name)
-    candidate.observed.info = EnvInfo(name, description, level, class_name or "")
-    candidate.name = candidate.name or name
 
 
 def stage_dicts(stages: list[StageResult]) -> list[dict]:

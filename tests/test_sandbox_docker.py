@@ -81,11 +81,14 @@ def test_recycle_after_n_jobs_and_after_violation(client):
 def test_fresh_hash_seed(client):
     with open_sandbox("docker", workers=1) as pool:
         calls = [{"op": "sample", "seed": 0, "difficulty": 1}]
+        starts = pool.starts
         one = pool.run(ENV, calls, fresh_hash_seed=1).results[0].value["order"]
         assert pool.run(ENV, calls, fresh_hash_seed=1).results[0].value["order"] == one
-        others = {tuple(pool.run(ENV, calls, fresh_hash_seed=s).results[0].value["order"]) for s in (2, 3, 4)}
+        assert pool.starts == starts + 1  # the seed-1 container is kept warm and reused
+        others = {tuple(pool.run(ENV, calls, fresh_hash_seed=s).results[0].value["order"]) for s in (2, 3, 4, 5)}
         assert others - {tuple(one)}
-        assert len(pool_containers(client, pool)) == 1  # one-off containers are removed
+        # the pool's own container plus warm ones for the SEEDED_KEPT most recent seeds
+        assert len(pool_containers(client, pool)) == 1 + pool.SEEDED_KEPT
 
 
 def test_guest_layers_reported(client):

@@ -123,6 +123,32 @@ def test_messages_are_actionable():
     assert "line 2" in policy.explain(policy.analyse("x = 1\nimport socket\n"))
 
 
+@pytest.mark.parametrize("code", [
+    "def encode(input: str):\n    return input.upper()\n",  # a parameter shadows the builtin
+    "open = {}\ndef f():\n    return open\n",  # a module-level binding is visible in functions
+    "def f(xs):\n    return [input for input in xs]\n",
+    "f = lambda eval: eval + 1\n",
+    "def f(x):\n    match x:\n        case [*input]:\n            return input\n",
+    "for compile in range(3):\n    print(compile)\n",
+    "from __future__ import annotations\nx: list[int] = []\n",
+    "import enum\nclass H(enum.Enum):\n    N = 1\nORDER = list(H.__members__)\nM = H.__module__\n",
+])
+def test_own_bindings_of_builtin_names_and_harmless_forms_pass(code):
+    assert rules(code) == []
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("def g(input):\n    return input\ndef f():\n    return input()\n", [(4, "forbidden-name")]),  # other scope
+    ("class A:\n    input = 1\n    def m(self):\n        return input()\n", [(4, "forbidden-name")]),
+    ("def f(input=input):\n    return input\n", [(1, "forbidden-name")]),  # a default is the outer scope's
+    ("def f(__builtins__):\n    return __builtins__\n", [(2, "forbidden-name")]),  # dunders never
+    ("import __future__", [(1, "import")]),
+    ("H.__members__.__class__", [(1, "dunder")]),
+])
+def test_shadowing_is_scoped_and_dangerous_names_stay_forbidden(code, expected):
+    assert rules(code) == expected
+
+
 def test_allowed_dunders():
     ok = ("class A:\n    def __init__(self):\n        super().__init__()\n    def __eq__(self, o):\n"
           "        return self.__repr__() == o.__repr__()\nname = type(1).__name__\nif __name__ == 'x':\n    pass\n")
@@ -156,6 +182,8 @@ def test_restricted_builtins_come_from_restrictedpython():
     names = set(policy.restricted_builtin_names())
     assert {"len", "range", "isinstance", "sorted", "super", "__build_class__"} <= names
     assert not names & {"eval", "exec", "open", "compile", "globals", "vars", "input", "breakpoint"}
+    # binding a name like `input` is allowed statically, so the child's builtins must never hold the real one
+    assert not names & (policy.FORBIDDEN_NAMES - {"__import__"})
     assert {n for n in safe_builtins if not n.startswith("_")} - {"whrandom"} <= names | {"reorder", "same_type", "test"}
 
 
@@ -187,3 +215,16 @@ def test_fuzz_allowed_imports_pass_and_others_fail(module, other):
     assert policy.analyse(f"import {module}\n") == ()
     if other not in policy.ALLOWED_MODULES and not keyword.iskeyword(other):
         assert rules(f"import {other}\n") == [(1, "import")]
+
+
+def test_the_guest_never_hands_out_forbidden_builtins_even_when_asked():
+    """The static policy lets an environment bind a name like `input`; a load of that name where the
+    environment did not bind it must then find no builtin at run time."""
+    from evoenv_guest.runner import _guarded_import, restricted_builtins
+
+    table = restricted_builtins(policy.restricted_builtin_names() + ("input", "open", "eval", "exec", "compile"))
+    assert not set(table) & {"input", "open", "eval", "exec", "compile", "globals", "vars", "locals"}
+    assert table["__import__"] is _guarded_import
+    assert _guarded_import("__future__", fromlist=("annotations",)).annotations is not None
+    with pytest.raises(ImportError):
+        _guarded_import("os")

@@ -28,7 +28,8 @@ class AdmissionConfig:
 
     # --- L3 determinism: two fresh interpreters with these PYTHONHASHSEEDs
     hash_seeds: tuple[int, int] = (1, 2)
-    #: also re-render the first few pairs at the end of one job: state must not leak between calls
+    #: also re-render the first few pairs of every level at the end of one job (the other renders in
+    #: reverse order): state must not leak between calls
     repeat_pairs: int = 3
 
     # --- L4 non-triviality
@@ -36,6 +37,10 @@ class AdmissionConfig:
     max_reference_share: float = 0.9
     #: a size measure "grows" when P(size at max > size at low) over seed pairs reaches this
     growth_auc: float = 0.9
+    #: a content count (marker characters or values) growing, or any measure falling, counts as a change
+    #: only at this AUC (or 1 - it): there are many such measures, so chance needs a stricter bar
+    #: (with 8 seeds per level, AUC >= 0.97 by chance has probability about 3e-4 per measure)
+    content_change_auc: float = 0.97
 
     # --- L5 scorer contract
     #: instances whose references are perturbed (taken evenly across difficulties)
@@ -48,6 +53,12 @@ class AdmissionConfig:
     #: a reference is non-trivial when it has this many tokens, or is one number of this many digits
     leak_min_tokens: int = 3
     leak_min_digits: int = 4
+    #: a one-token reference is not leaked when the prompt holds more than this many distinct tokens of its
+    #: shape (copying would be a guess among them: a selection task)
+    leak_max_candidates: int = 2
+    #: a reference that also appears in at least this share of the prompts whose reference differs is
+    #: instruction text (an offered answer), not a leak
+    leak_offered_share: float = 0.5
     huge_answer_bytes: int = 1 << 20
 
     # --- self-review (paper: K=3 at temperature 0.6)

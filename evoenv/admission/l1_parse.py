@@ -37,6 +37,9 @@ _FALLBACK_FORBIDDEN = {"eval", "exec", "compile", "__import__", "open", "globals
 
 def _fallback_policy(tree: ast.Module) -> list[str]:
     problems = []
+    # a name the environment binds itself (a parameter, a variable) shadows the builtin: not a use of it
+    bound = {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)} | \
+            {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Import):
@@ -47,10 +50,12 @@ def _fallback_policy(tree: ast.Module) -> list[str]:
             module = node.module or ""
             if node.level or (module not in _FALLBACK_IMPORTS and module.split(".")[0] not in _FALLBACK_IMPORTS - {"evoenv"}):
                 problems.append(f"line {line}: import from {module or '.'!r} is not allowed")
-        elif isinstance(node, ast.Name) and node.id in _FALLBACK_FORBIDDEN:
+        elif isinstance(node, ast.Name) and node.id in _FALLBACK_FORBIDDEN and isinstance(node.ctx, ast.Load) \
+                and (node.id not in bound or node.id == "__import__"):
             problems.append(f"line {line}: use of {node.id!r} is not allowed")
         elif isinstance(node, ast.Attribute) and node.attr.startswith("__") and node.attr.endswith("__") \
-                and node.attr not in ("__init__", "__name__", "__class__", "__dict__", "__post_init__"):
+                and node.attr not in ("__init__", "__name__", "__qualname__", "__doc__", "__module__", "__members__",
+                                  "__post_init__"):
             problems.append(f"line {line}: access to dunder attribute {node.attr!r} is not allowed")
     return problems
 
@@ -181,10 +186,16 @@ def _arity_problem(method: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, is_s
             if args.vararg:
                 return None
             return f"{method}() takes no 'self' parameter; add self or mark it @staticmethod"
-        positional = positional[1:]
+        if positional[0] not in ("self", "cls") and len(positional) == want:
+            # e.g. def sample(seed, difficulty): the contract's parameters with no room for the object
+            return (f"{method}({', '.join(positional)}) lacks self: Python passes the environment object as the "
+                    f"first parameter, so {positional[0]!r} would receive it instead of the contract's argument; "
+                    "add self as the first parameter or mark the method @staticmethod")
+    receiver = [] if is_static else positional[:1]
+    positional = positional[len(receiver):]
     required = len(positional) - len(args.defaults)
     required_kwonly = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
-    shown = f"{method}({', '.join(([] if is_static else ['self']) + positional)})"
+    shown = f"{method}({', '.join(receiver + positional)})"
     if required_kwonly:
         return (f"{shown} has required keyword-only parameter(s) {', '.join(required_kwonly)}; "
                 f"the contract calls {CONTRACT_CALLS[method]}")

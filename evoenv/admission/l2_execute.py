@@ -9,6 +9,7 @@ names the method that broke.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
 from evoenv.answers import extract_answer
@@ -70,6 +71,20 @@ def _locate_render_error(ctx: AdmissionContext, candidate: Candidate, seed: int,
     return fallback
 
 
+def _levels_over_limit(ctx: AdmissionContext, candidate: Candidate, pairs: list[tuple[int, int]],
+                       outcome: str) -> str:
+    """Which levels alone break the limit: one render per level, the levels side by side (so the cost is
+    about one more limit's worth of wall time). Empty when no single render does (the cost adds up)."""
+    first = list({d: (s, d) for s, d in reversed(pairs)}.values())[::-1]  # the first seed of each level
+    with ThreadPoolExecutor(len(first)) as pool:
+        jobs = list(pool.map(lambda pair: ctx.sandbox.run(
+            candidate.code, [{"op": "render", "seed": pair[0], "difficulty": pair[1]}], ctx.limits), first))
+    over = [(s, d) for (s, d), job in zip(first, jobs) if not job.ok and job.outcome in (outcome, CRASH)]
+    if not over:
+        return ""
+    return f"; render({'), render('.join(where(s, d) for s, d in over)}) alone exceeds it"
+
+
 def _call_error(op: str, at: str, error: dict) -> str:
     kind, message = error.get("type", "Error"), error.get("message", "")
     if kind == "TypeError" and "JSON-serialisable" in message:
@@ -129,6 +144,8 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
             f"{', '.join(map(str, config.difficulties(info.max_difficulty)))})"
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
+        if job.outcome in (TIMEOUT, MEMORY) or job.outcome == CRASH and "SIGKILL" in job.detail:
+            doing += _levels_over_limit(ctx, candidate, pairs, job.outcome)
         return failed(job_failure(job, doing, ctx.limits), outcome=job.outcome)
     renders: list[Rendered] = []
     for (seed, difficulty), item in zip(pairs, job.results):

@@ -2,9 +2,10 @@
 reference in two FRESH interpreters started with different ``PYTHONHASHSEED``.
 
 The two fresh jobs run in parallel and are also compared with L2's renders
-(a third process). One of them re-renders its first pairs at the end of the
-job, which catches state that leaks between calls (a shared RNG on ``self``,
-the global ``random`` module). The reason names the first differing field.
+(a third process). One renders in L2's order and then re-renders pairs from
+every level; the other renders in reverse order. Together they catch state
+that leaks between calls (a counter or RNG on ``self``, the global ``random``
+module) at any level. The reason names the first differing field.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def _short(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def repeated_pairs(pairs: list[tuple[int, int]], per_level: int) -> list[tuple[int, int]]:
+    """The first ``per_level`` pairs of every difficulty level, to render again at the end of a job."""
+    levels = list(dict.fromkeys(d for _, d in pairs))
+    return [p for d in levels for p in [q for q in pairs if q[1] == d][:per_level]]
+
+
 @timed("L3")
 def check_determinism(candidate: Candidate, ctx: AdmissionContext):
     """Identical renders in two fresh processes with different PYTHONHASHSEED (and within one job)."""
@@ -72,14 +79,17 @@ def check_determinism(candidate: Candidate, ctx: AdmissionContext):
     if not renders:
         return failed("no renders from L2 to compare (run L2 first)")
     pairs = [(r.seed, r.difficulty) for r in renders]
-    repeat = pairs[: config.repeat_pairs]
-    calls_a = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs + repeat]
-    calls_b = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
+    repeat = repeated_pairs(pairs, config.repeat_pairs)
+    # process A renders in L2's order then repeats pairs from every level; process B renders in reverse
+    # order, so state carried from one call to the next (a counter or RNG on self, the global random
+    # module) shows as a difference between them, at any level
     seed_a, seed_b = config.hash_seeds
+    order = {seed_a: pairs + repeat, seed_b: pairs[::-1]}
     with ThreadPoolExecutor(2) as pool:
-        future_a = pool.submit(ctx.sandbox.run, candidate.code, calls_a, ctx.limits, fresh_hash_seed=seed_a)
-        future_b = pool.submit(ctx.sandbox.run, candidate.code, calls_b, ctx.limits, fresh_hash_seed=seed_b)
-        jobs = {seed_a: future_a.result(), seed_b: future_b.result()}
+        futures = {h: pool.submit(ctx.sandbox.run, candidate.code,
+                                  [{"op": "render", "seed": s, "difficulty": d} for s, d in calls],
+                                  ctx.limits, fresh_hash_seed=h) for h, calls in order.items()}
+        jobs = {h: f.result() for h, f in futures.items()}
 
     fresh: dict[int, list[Rendered]] = {}
     for hash_seed, job in jobs.items():
@@ -87,37 +97,48 @@ def check_determinism(candidate: Candidate, ctx: AdmissionContext):
             return failed(job_failure(job, f"rendering in a fresh process (PYTHONHASHSEED={hash_seed})", ctx.limits),
                           outcome=job.outcome)
         out = []
-        for (s, d), item in zip(pairs + (repeat if hash_seed == seed_a else []), job.results):
+        for (s, d), item in zip(order[hash_seed], job.results):
             if not item.ok:
                 error = item.error or {}
                 return failed(f"render({where(s, d)}) raised {error.get('type')}: {error.get('message')} in a fresh "
                               f"process (PYTHONHASHSEED={hash_seed}) but not in L2: the environment depends on "
-                              "process state", seed=s, difficulty=d)
+                              "process state or on the order of calls", seed=s, difficulty=d)
             v = item.value
             out.append(Rendered(s, d, v["instance"], v["prompt"], v["reference"]))
         fresh[hash_seed] = out
+    in_order = fresh[seed_a][: len(pairs)]
+    again = fresh[seed_a][len(pairs):]
+    reversed_b = fresh[seed_b][::-1]  # back in L2's order
 
-    checks = [
-        (f"two fresh processes (PYTHONHASHSEED={seed_a} vs {seed_b})", fresh[seed_a], fresh[seed_b]),
-        (f"a fresh process (PYTHONHASHSEED={seed_a}) and the L2 run", fresh[seed_a], renders),
-    ]
-    for label, xs, ys in checks:
+    def difference(label: str, xs: list[Rendered], ys: list[Rendered], advice: str):
         for x, y in zip(xs, ys):
             found = compare(x, y)
             if found:
                 path, a, b = found
-                return failed(f"{path} differs between {label} at {where(x.seed, x.difficulty)}: {_short(a)} vs "
-                              f"{_short(b)}; derive all randomness from random.Random(seed, difficulty) and do "
-                              "not iterate sets of strings", field=path, seed=x.seed, difficulty=x.difficulty,
+                return failed(f"{path} differs {label} at {where(x.seed, x.difficulty)}: {_short(a)} vs {_short(b)}; "
+                              f"{advice}", field=path, seed=x.seed, difficulty=x.difficulty,
                               values=[_short(a), _short(b)])
-    again = fresh[seed_a][len(pairs):]
-    for x, y in zip(again, fresh[seed_a]):
-        found = compare(x, y)
-        if found:
-            path, a, b = found
-            return failed(f"{path} differs when {where(x.seed, x.difficulty)} is rendered twice in one process: "
-                          f"{_short(b)} then {_short(a)}; sample() must not depend on earlier calls (use a new "
-                          "random.Random per call, never the global random module)",
-                          field=path, seed=x.seed, difficulty=x.difficulty)
-    return passed(f"{len(pairs)} renders identical in two fresh processes (PYTHONHASHSEED={seed_a}, {seed_b}) "
-                  f"and in L2; {len(repeat)} re-renders identical", hash_seeds=list(config.hash_seeds))
+        return None
+
+    first_index = {pair: i for i, pair in reversed(list(enumerate(pairs)))}
+    earlier = [in_order[first_index[(r.seed, r.difficulty)]] for r in again]
+    hash_advice = "derive all randomness from random.Random(seed, difficulty) and do not iterate sets of strings"
+    order_advice = ("sample() must not depend on earlier calls (use a new random.Random per call, never the global "
+                    "random module, and keep no state on self)")
+    vs_l2 = difference(f"between a fresh process (PYTHONHASHSEED={seed_a}) and the L2 run", in_order, renders,
+                       hash_advice)
+    twice = difference("when the same pair is rendered twice in one process (first vs later render)", earlier,
+                       again, order_advice)
+    fresh_pair = f"two fresh processes (PYTHONHASHSEED={seed_a} in order vs {seed_b} in reverse order)"
+    if vs_l2 is None:
+        # same call order, same renders: what differs now depends on the order of calls
+        problem = twice or difference(f"between {fresh_pair}, though not between runs in the same order",
+                                      in_order, reversed_b, order_advice)
+    else:
+        problem = difference(f"between {fresh_pair}", in_order, reversed_b,
+                             hash_advice + ", and keep no state between calls") or vs_l2
+    if problem:
+        return problem
+    return passed(f"{len(pairs)} renders identical in two fresh processes (PYTHONHASHSEED={seed_a} in order, "
+                  f"{seed_b} in reverse order) and in L2; {len(repeat)} re-renders across "
+                  f"{len({d for _, d in repeat})} levels identical", hash_seeds=list(config.hash_seeds))

@@ -1,5 +1,7 @@
 """L4 non-triviality: instances vary with the seed and with the difficulty,
-answers are not constant, and some measurable size grows with difficulty.
+answers are not constant, and some measurable part changes steadily with
+difficulty: a size grows, a content count (blanks in a fixed grid) grows, or
+a measure falls (fewer givens).
 
 Fields that merely echo the level (``instance['difficulty'] == difficulty``)
 are ignored, so an environment that ignores its difficulty cannot pass by
@@ -15,7 +17,7 @@ import json
 from collections import Counter
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed
-from evoenv.admission.sizes import growth_auc, measures, median
+from evoenv.admission.sizes import CONTENT_PREFIX, content_measures, growth_auc, measures, median
 
 
 def _canonical(value: object) -> str:
@@ -70,7 +72,8 @@ def check_nontrivial(candidate: Candidate, ctx: AdmissionContext):
                       f"answer {answer[:80]!r} (the limit is {config.max_reference_share:.0%})",
                       reference=answer[:200], share=count / len(renders))
 
-    sizes = {d: [measures(_without_level(r.instance, d), r.prompt) for r in by_level[d]] for d in (low, high)}
+    sizes = {d: [measures(_without_level(r.instance, d), r.prompt) | content_measures(_without_level(r.instance, d))
+                 for r in by_level[d]] for d in (low, high)}
     names = set().union(*(m.keys() for ms in sizes.values() for m in ms))
     echoes = {n for n in names if all(m.get(n) == d for d in (low, high) for m in sizes[d])}
     table = {}
@@ -78,16 +81,28 @@ def check_nontrivial(candidate: Candidate, ctx: AdmissionContext):
         lo = [m.get(name, 0.0) for m in sizes[low]]
         hi = [m.get(name, 0.0) for m in sizes[high]]
         table[name] = (growth_auc(lo, hi), median(lo), median(hi))
-    growing = {n: v for n, v in table.items() if v[0] >= config.growth_auc and v[2] > v[1]}
+    # A size that grows is the usual knob. A content count that grows (more blanks) or any measure that
+    # falls (fewer givens) is a change too, but there are many such measures, so they need near-perfect
+    # separation (content_change_auc) to keep chance out.
+    strict = config.content_change_auc
+    growing = {n: v for n, v in table.items() if v[2] > v[1] and v[0] >= (
+        strict if n.startswith(CONTENT_PREFIX) else config.growth_auc)}
+    falling = {n: v for n, v in table.items() if v[2] < v[1] and v[0] <= 1.0 - strict}
     summary = {n: {"auc": round(a, 3), f"median_d{low}": lo, f"median_d{high}": hi} for n, (a, lo, hi) in table.items()}
-    if not growing:
+    if not growing and not falling:
         best = max(table.items(), key=lambda kv: kv[1][0]) if table else ("-", (0.5, 0, 0))
         return failed(f"no measurable part of the instance grows with difficulty: compared list lengths, number "
-                      f"of values, number magnitudes, text length and named fields at difficulty {low} and {high} "
-                      f"over {len(sizes[low])} seeds; the best, {best[0]}, is larger at {high} in only "
-                      f"{best[1][0]:.0%} of seed pairs (needs {config.growth_auc:.0%})", sizes=summary)
+                      f"of values, number magnitudes, text length, named fields and counts of marker characters "
+                      f"and values at difficulty {low} and {high} over {len(sizes[low])} seeds (none falls steadily "
+                      f"either); the best, {best[0]}, is larger at {high} in only {best[1][0]:.0%} of seed pairs "
+                      f"(needs {config.growth_auc:.0%})", sizes=summary)
+    if not growing:
+        name, (auc, lo, hi) = min(falling.items(), key=lambda kv: (kv[1][0], _preference(kv[0]) * -1))
+        return passed(f"instances vary; {len(references)} distinct references; {name} falls from {lo:g} to {hi:g} "
+                      f"(median, difficulty {low} -> {high})", growing=[], falling=sorted(falling), sizes=summary)
     # prefer a field of the instance over the prompt's length, then the largest relative growth
     name, (auc, lo, hi) = max(growing.items(),
                               key=lambda kv: (kv[1][0], _preference(kv[0]), (kv[1][2] - kv[1][1]) / max(abs(kv[1][1]), 1.0)))
     return passed(f"instances vary; {len(references)} distinct references; {name} grows from {lo:g} to {hi:g} "
-                  f"(median, difficulty {low} -> {high})", growing=sorted(growing), sizes=summary)
+                  f"(median, difficulty {low} -> {high})", growing=sorted(growing), falling=sorted(falling),
+                  sizes=summary)

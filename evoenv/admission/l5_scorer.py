@@ -1,4 +1,5 @@
 """L5 scorer contract: the reference scores 1, perturbed answers mostly score < 1,
+the reference with extra content (repeated, beside other answers) never scores 1,
 junk scores 0 and never raises, and the prompt does not leak the reference.
 
 All scoring of one candidate is one sandbox job. Answers go to ``score``
@@ -11,8 +12,8 @@ import random
 import re
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
-from evoenv.admission.l2_execute import job_failure
-from evoenv.admission.perturbations import junk_answers, perturb
+from evoenv.admission.l2_execute import _is_score_value_error, job_failure
+from evoenv.admission.perturbations import extra_content, junk_answers, perturb
 from evoenv.answers import extract_answer
 from evoenv.sandbox import Rendered
 
@@ -32,13 +33,56 @@ def nontrivial(reference: str, min_tokens: int, min_digits: int) -> bool:
         len(tokens[0].lstrip("-").replace(".", "")) >= min_digits
 
 
+SEP = "\x1f"
+
+
+def _joined(tokens: list[str]) -> str:
+    return SEP + SEP.join(tokens) + SEP
+
+
 def leaks(prompt: str, reference: str) -> bool:
     """The reference's tokens appear, contiguous and in order, in the prompt (any formatting)."""
     ref = _tokens(reference)
-    if not ref:
-        return False
-    sep = "\x1f"
-    return (sep + sep.join(ref) + sep) in (sep + sep.join(_tokens(prompt)) + sep)
+    return bool(ref) and _joined(ref) in _joined(_tokens(prompt))
+
+
+def _shape(token: str) -> str:
+    """A token's shape: digits become 9, letters a ('324061' -> '999999', 'n12' -> 'a99')."""
+    return re.sub(r"[^\W\d_]", "a", re.sub(r"\d", "9", token))
+
+
+def copy_candidates(prompt_tokens: list[str], reference: str) -> int:
+    """How many distinct tokens of the prompt have the shape of a one-token reference: what a solver
+    that copies from the prompt would have to choose among."""
+    ref = _tokens(reference)
+    if len(ref) != 1:
+        return 1
+    shape = _shape(ref[0])
+    return len({t for t in prompt_tokens if _shape(t) == shape})
+
+
+def find_leaks(renders: list[Rendered], checked: list[Rendered], max_candidates: int,
+               offered_share: float) -> list[Rendered]:
+    """The checked renders whose prompt reveals which answer is right. The reference appearing in the
+    prompt is not enough: text that also appears in most prompts whose reference DIFFERS is instruction
+    text (an offered answer such as "there is no cycle"), and a one-token reference among more than
+    ``max_candidates`` same-shape tokens (a selection task: the k-th smallest of many listed numbers) is
+    something the solver must still pick."""
+    prompt_tokens = {id(r): _tokens(r.prompt) for r in renders}
+    joined = {key: _joined(tokens) for key, tokens in prompt_tokens.items()}
+    out = []
+    for r in checked:
+        ref = _tokens(r.reference)
+        if not ref or _joined(ref) not in joined[id(r)]:
+            continue
+        if copy_candidates(prompt_tokens[id(r)], r.reference) > max_candidates:
+            continue
+        key = r.reference.strip().lower()
+        others = [q for q in renders if q.reference.strip().lower() != key]
+        if others and sum(_joined(ref) in joined[id(q)] for q in others) / len(others) >= offered_share:
+            continue
+        out.append(r)
+    return out
 
 
 def _spread(renders: list[Rendered], n: int) -> list[Rendered]:
@@ -93,6 +137,8 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         rng = random.Random(f"perturb:{r.seed}:{r.difficulty}")
         for label, answer in perturb(r.reference, rng):
             items.append(("perturbation", r, label, extract_answer(f"<answer>{answer}</answer>")))
+        for label, answer in extra_content(r.reference, rng):
+            items.append(("extra", r, label, extract_answer(f"<answer>{answer}</answer>")))
     calls = [{"op": "score", "instance": r.instance, "answer": answer} for _, r, _, answer in items]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
@@ -102,15 +148,19 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         return failed(job_failure(job, f"scoring {len(calls)} junk and perturbed answers", ctx.limits, advice) + hint,
                       outcome=job.outcome)
 
-    junk_scores, perturbed = [], []
+    junk_scores, perturbed, extras = [], [], []
     for (kind, r, label, answer), item in zip(items, job.results):
         at = where(r.seed, r.difficulty)
         shown = f"the {label} answer" if kind == "junk" else f"the {label} perturbation {answer[:60]!r}"
         if not item.ok:
-            return failed(f"score() {_score_error(item.error or {})} on {shown} at {at}; the scorer must never "
-                          "raise: return 0 for answers it cannot parse", seed=r.seed, difficulty=r.difficulty,
-                          answer_kind=label)
-        (junk_scores if kind == "junk" else perturbed).append((label, r, answer, float(item.value)))
+            error = item.error or {}
+            advice = ("scores must be real numbers in [0, 1] (NaN and infinities are not): return 0 for answers "
+                      "it cannot parse" if _is_score_value_error(error) else
+                      "the scorer must never raise: return 0 for answers it cannot parse")
+            return failed(f"score() {_score_error(error)} on {shown} at {at}; {advice}", seed=r.seed,
+                          difficulty=r.difficulty, answer_kind=label)
+        {"junk": junk_scores, "perturbation": perturbed, "extra": extras}[kind].append(
+            (label, r, answer, float(item.value)))
 
     accepted = [(label, r, s) for label, r, _, s in junk_scores if s > 0.0]
     if accepted:
@@ -120,6 +170,15 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         return failed(f"the {label} answer scores {s:g} at {where(r.seed, r.difficulty)}; clear junk must score 0 "
                       f"({len(accepted)} of {len(junk_scores)} junk answers scored above 0){everything}",
                       accepted=[a[0] for a in accepted])
+
+    padded = [(label, r, answer, s) for label, r, answer, s in extras if s >= 1.0]
+    if padded:
+        label, r, answer, s = padded[0]
+        return failed(f"the reference with extra content scores 1: {label.replace('_', ' ')} {answer[:80]!r} at "
+                      f"{where(r.seed, r.difficulty)} ({len(padded)} of {len(extras)} such answers score 1); an answer "
+                      "that repeats the reference or lists other answers beside it must score below 1, or the "
+                      "solver learns to list many answers: compare the whole answer, not whether it contains the "
+                      "reference", accepted=sorted({p[0] for p in padded}))
 
     if perturbed:
         rejected = [p for p in perturbed if p[3] < 1.0]
@@ -134,7 +193,7 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         share = None
 
     checked = [r for r in renders if nontrivial(r.reference, config.leak_min_tokens, config.leak_min_digits)]
-    leaking = [r for r in checked if leaks(r.prompt, r.reference)]
+    leaking = find_leaks(renders, checked, config.leak_max_candidates, config.leak_offered_share)
     if checked and len(leaking) / len(checked) >= config.leak_share:
         r = leaking[0]
         return failed(f"the prompt contains the reference answer in {len(leaking)} of {len(checked)} instances "
@@ -142,6 +201,7 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
                       "to copy the answer", seed=r.seed, difficulty=r.difficulty)
 
     return passed(f"reference scores 1 on {len(renders)} instances; {len(junk_scores)} junk answers score 0; "
+                  f"{len(extras)} answers with extra content score below 1; "
                   + (f"{share:.0%} of {len(perturbed)} perturbations score < 1" if perturbed else "no perturbations applied"),
                   perturbation_reject_share=share, perturbations=len(perturbed),
                   leak_checked=len(checked), leaking=len(leaking))

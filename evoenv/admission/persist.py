@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from evoenv.admission.candidate import Candidate
 from evoenv.admission.embedding import model_key
+from evoenv.admission.labels import labels
 from evoenv.admission.pipeline import AdmissionOutcome
 
 
 def add_candidate(registry, candidate: Candidate, *, run_id=None, description: str = "",
                   max_difficulty: int | None = None):
     info = candidate.observed.info
+    if info is not None:
+        name, described, levels = info.name, info.description, info.max_difficulty
+    else:  # failed before the sandbox described it: label it from its literals
+        name, described, levels = labels(candidate.code)
     return registry.add_candidate(
         candidate.code,
-        name=candidate.name or (info.name if info else candidate.code_sha256[:12]),
-        description=description or (info.description if info else ""),
-        max_difficulty=max_difficulty or (info.max_difficulty if info else 0),
+        name=candidate.name or name,
+        description=description or described,
+        max_difficulty=max_difficulty or levels,
         origin=candidate.origin, generation=candidate.generation, parents=list(candidate.parents),
         run_id=run_id, proposal=candidate.proposal, tags=tuple(candidate.tags),
     )

@@ -9,6 +9,10 @@ truncation, token drops, duplicated elements, and type changes.
 A feasibility task ("give any valid colouring") may accept some perturbations
 as other valid answers (a shuffled subset of indices is the same subset), so
 L5 asks that MOST perturbations score < 1, not all.
+
+``extra_content`` is a separate family: the reference with something added
+(repeated, with a second answer, among several listed answers). No sound
+scorer accepts any of those, so L5 rejects a scorer that gives one of them 1.
 """
 
 from __future__ import annotations
@@ -129,6 +133,33 @@ def perturb(reference: str, rng: random.Random) -> list[tuple[str, str]]:
                 seen.add(key)
                 out.append((name, answer))
     return out
+
+
+def _alternative(ref: str, rng: random.Random) -> str:
+    """A near miss of the reference: a number in it changed, else its last character changed."""
+    for name, answer in numbers_plus_minus_one(ref, rng):
+        if answer.strip() != ref.strip():
+            return answer.strip()
+    text = ref.strip()
+    return text[:-1] + ("x" if text[-1:] != "x" else "y")
+
+
+def extra_content(ref: str, rng: random.Random) -> list[tuple[str, str]]:
+    """The reference WITH extra content: repeated, followed or preceded by a near miss, or listed among
+    near misses. Every one contains the right answer, so a scorer that asks "does the answer contain the
+    reference?" accepts them, and a policy learns to list many answers. A sound scorer, exact or
+    feasibility, rejects them all: a repeat, a wrong count, or a second answer is not one answer."""
+    text = ref.strip()
+    if not text:
+        return []
+    other = _alternative(text, rng)
+    variants = [
+        ("reference_repeated", f"{text} {text}"),
+        ("reference_then_other", f"{text} {other}"),
+        ("other_then_reference", f"{other} {text}"),
+        ("several_answers_listed", f"{other}\n{text}\n{_alternative(other, rng)}"),
+    ]
+    return [(name, answer) for name, answer in variants if " ".join(answer.split()) != " ".join(text.split())]
 
 
 def junk_answers(huge_bytes: int = 1 << 20) -> list[tuple[str, str]]:

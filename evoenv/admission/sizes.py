@@ -7,13 +7,18 @@ returns all of them as one flat dict, so L4 can ask whether ANY of them grows.
 Named fields are keyed by their path through dicts, with ``[]`` standing for
 "any list element" (so ``instance['edges'][]`` is the edge count of a graph
 stored as a list of lists, summed across lists of the same path).
+
+A fixed-size instance can still get harder in its content: a grid with more
+blanks (density), fewer givens. ``content_measures`` counts that: how often
+each punctuation-like character occurs in the strings (``count('.')``), and
+how often each small, marker-like value occurs in lists (``count(... == 0)``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 MAX_NODES = 200_000  # stop walking enormous instances; what was seen is enough to compare
 
@@ -63,6 +68,40 @@ def measures(instance: object, prompt: str = "") -> dict[str, float]:
     if prompt:
         out["prompt_chars"] = float(len(prompt))
     out.update(fields)
+    return out
+
+
+def _marker(value: object) -> bool:
+    """A value that typically marks a cell's state: None, a bool, a digit-sized int, one character."""
+    return value is None or isinstance(value, bool) or (type(value) is int and -1 <= value <= 9) or \
+        (isinstance(value, str) and len(value) <= 1)
+
+
+CONTENT_PREFIX = "count("
+
+
+def content_measures(instance: object) -> dict[str, float]:
+    """Counts of marker characters in strings and of marker values in lists, keyed ``count(...)``."""
+    chars: Counter[str] = Counter()
+    values: dict[str, float] = defaultdict(float)
+    stack = [(instance, "instance")]
+    seen = 0
+    while stack and seen < MAX_NODES:
+        value, path = stack.pop()
+        seen += 1
+        if isinstance(value, dict):
+            stack.extend((item, f"{path}[{key!r}]") for key, item in value.items())
+        elif isinstance(value, list):
+            for item in value:
+                if _marker(item):
+                    values[f"count({path}[] == {json.dumps(item)})"] += 1
+                else:
+                    stack.append((item, f"{path}[]"))
+        elif isinstance(value, str):
+            chars.update(value)
+    out = {f"count({ch!r} in text)": float(n) for ch, n in chars.items()
+           if not ch.isalnum() and not ch.isspace()}
+    out.update(values)
     return out
 
 

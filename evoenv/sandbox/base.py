@@ -110,8 +110,10 @@ def new_nonce() -> str:
 class Sandbox(Protocol):
     """Runs environment source code against a batch of calls, isolated from the host.
 
-    ``fresh_hash_seed`` asks for a brand-new interpreter started with that
-    ``PYTHONHASHSEED`` (the L3 determinism check needs two such processes).
+    ``fresh_hash_seed`` runs the job under a zygote started with that
+    ``PYTHONHASHSEED`` (the L3 determinism check compares two). Such zygotes are
+    kept warm per seed; every job is still a freshly forked child of a zygote that
+    never ran environment code.
     Implementations are safe to call from many threads at once.
     """
 

@@ -30,7 +30,10 @@ MAX_AST_NODES = 100_000
 ALLOWED_MODULES = frozenset(protocol.ALLOWED_MODULES)
 ALLOWED_DOTTED = tuple(protocol.ALLOWED_DOTTED)
 
-#: Builtins that are never allowed, used as a name or called.
+#: Builtins that are never allowed to be loaded or called. The plain names among them (``input``,
+#: ``open``, ...) may be BOUND by the environment (a parameter, a variable, a def), which shadows the
+#: builtin; loading such a name is allowed only where it is bound. The dunder names never are.
+#: (The restricted builtins the child gets lack all of them either way.)
 FORBIDDEN_NAMES = frozenset({
     "eval", "exec", "compile", "__import__", "open", "globals", "vars", "locals", "breakpoint",
     "input", "help", "exit", "quit", "memoryview", "__builtins__", "__loader__", "__spec__",
@@ -43,8 +46,11 @@ FORBIDDEN_ATTRS = frozenset({
     "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next",
     "co_code", "co_consts", "mro", "format_map",
 })
-#: Dunders readable on any object (plain strings).
-HARMLESS_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
+#: Dunders readable on any object: plain strings, and ``Enum.__members__`` (a read-only name -> member
+#: mapping, documented public Enum API). None of them leads to frames, code, globals or the class graph,
+#: unlike __class__, __dict__, __mro__, __bases__, __subclasses__, __globals__, __code__, __closure__ and
+#: __builtins__, which stay forbidden.
+HARMLESS_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__", "__module__", "__members__"})
 #: Dunder methods an environment may call on super(), self or cls (e.g. super().__init__()).
 METHOD_DUNDERS = frozenset({
     "__init__", "__post_init__", "__repr__", "__str__", "__eq__", "__ne__", "__lt__", "__le__",
@@ -68,6 +74,10 @@ class Violation:
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
+#: ``from __future__ import <feature>``: a compiler directive with no run-time effect on what code can reach.
+FUTURE = "__future__"
+
+
 def _allowed_import(name: str) -> bool:
     if name.split(".")[0] in ALLOWED_MODULES:
         return True
@@ -89,11 +99,51 @@ def _root_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _arguments(args: ast.arguments) -> list[ast.arg]:
+    return [*args.posonlyargs, *args.args, *([args.vararg] if args.vararg else []), *args.kwonlyargs,
+            *([args.kwarg] if args.kwarg else [])]
+
+
+def _store_names(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+
+
+_NEW_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+               ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _bound_names(body: list[ast.stmt]) -> set[str]:
+    """Names a block binds in its own scope: assignments, loop/with/except targets, imports, defs."""
+    bound: set[str] = set()
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            continue  # its body is its own scope
+        if isinstance(node, _NEW_SCOPES):
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        elif isinstance(node, ast.NamedExpr):
+            bound.update(_store_names(node.target))
+        stack.extend(ast.iter_child_nodes(node))
+    return bound
+
+
 class _Checker(ast.NodeVisitor):
     def __init__(self):
         self.violations: list[Violation] = []
         self.modules: set[str] = set()  # local names bound to imported modules
         self.networkx: set[str] = set()
+        self.scopes: list[set[str]] = []  # names bound in the module and each enclosing function
+        self.class_scope: set[str] | None = None
 
     def add(self, node: ast.AST, rule: str, message: str) -> None:
         self.violations.append(Violation(getattr(node, "lineno", 0), rule, message))
@@ -115,6 +165,8 @@ class _Checker(ast.NodeVisitor):
         if node.level:
             self.add(node, "import", "relative imports are not allowed")
             return
+        if module == FUTURE:
+            return  # compiler directives (annotations, ...); an unknown feature is a SyntaxError
         if not _allowed_import(module):
             self.add(node, "import", f"import from '{module}' is not allowed (allowed: {_allowed_list()})")
             return
@@ -131,10 +183,56 @@ class _Checker(ast.NodeVisitor):
             if NETWORKX_IO.match(part):
                 self.add(node, "networkx-io", f"networkx.{part} reads or writes files; build graphs in memory")
 
+    # scopes: where a forbidden builtin's name is shadowed by the environment's own binding ---------
+    def visit_Module(self, node: ast.Module) -> None:
+        self.scopes.append(_bound_names(node.body))
+        self.generic_visit(node)
+        self.scopes.pop()
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        # decorators, defaults and annotations are evaluated in the enclosing scope
+        outer = [*getattr(node, "decorator_list", []), *node.args.defaults,
+                 *(d for d in node.args.kw_defaults if d is not None), getattr(node, "returns", None),
+                 *(a.annotation for a in _arguments(node.args))]
+        for child in outer:
+            if child is not None:
+                self.visit(child)
+        body = node.body if isinstance(node.body, list) else [node.body]
+        saved = self.class_scope
+        self.class_scope = None  # a class body's names are not visible inside its methods
+        self.scopes.append({a.arg for a in _arguments(node.args)} | _bound_names(body))
+        for child in body:
+            self.visit(child)
+        self.scopes.pop()
+        self.class_scope = saved
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _visit_function
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for child in [*node.decorator_list, *node.bases, *node.keywords]:
+            self.visit(child)
+        saved = self.class_scope
+        self.class_scope = _bound_names(node.body)
+        for child in node.body:
+            self.visit(child)
+        self.class_scope = saved
+
+    def _visit_comprehension(self, node: ast.AST) -> None:
+        self.scopes.append({n for gen in node.generators for n in _store_names(gen.target)})
+        self.generic_visit(node)
+        self.scopes.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+
+    def _bound(self, name: str) -> bool:
+        return any(name in scope for scope in self.scopes) or bool(self.class_scope and name in self.class_scope)
+
     # names and attributes -------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in FORBIDDEN_NAMES:
-            self.add(node, "forbidden-name", f"'{node.id}' is not allowed in an environment")
+            shadowed = not _is_dunder(node.id) and (not isinstance(node.ctx, ast.Load) or self._bound(node.id))
+            if not shadowed:
+                self.add(node, "forbidden-name", f"'{node.id}' is not allowed in an environment")
         elif _is_dunder(node.id) and node.id not in ("__name__", "__class__"):
             self.add(node, "dunder", f"the name '{node.id}' is not allowed")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from evoenv.sandbox import layers as L
@@ -32,6 +33,11 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._all: set[Any] = set()
         self._closed = False
+        # Warm workers started with a fixed PYTHONHASHSEED, idle ones per seed (see run()).
+        self._seeded: OrderedDict[int, list[Any]] = OrderedDict()
+
+    #: How many distinct hash seeds keep warm workers (L3 uses two).
+    SEEDED_KEPT = 4
 
     # ---- what a backend provides ---------------------------------------------------------
 
@@ -96,11 +102,7 @@ class WorkerPool:
                 return refused
         builtins = policy.restricted_builtin_names() if self.restricted_builtins else None
         if fresh_hash_seed is not None:
-            one_off = self._launch(hash_seed=fresh_hash_seed)
-            try:
-                return one_off.run(code, calls, limits, builtins)
-            finally:
-                self._retire(one_off)
+            return self._run_seeded(int(fresh_hash_seed), code, calls, limits, builtins)
         worker = self._take()
         try:
             return worker.run(code, calls, limits, builtins)
@@ -111,11 +113,39 @@ class WorkerPool:
                 self._retire(worker)
                 self._idle.put(None)
 
+    def _run_seeded(self, hash_seed: int, code: str, calls: list[dict], limits: Limits, builtins) -> JobResult:
+        """A job in a worker started with this PYTHONHASHSEED. The worker is kept warm for the
+        next job with the same seed: each job still runs in a freshly forked child of a zygote
+        that never ran environment code, so nothing of one job reaches the next, and the
+        hash order is exactly that of a new interpreter with this seed."""
+        with self._lock:
+            idle = self._seeded.setdefault(hash_seed, [])
+            self._seeded.move_to_end(hash_seed)
+            worker = idle.pop() if idle else None
+        if worker is None or not worker.alive or worker.jobs_run >= self.recycle_after:
+            if worker is not None:
+                self._retire(worker)
+            worker = self._launch(hash_seed=hash_seed)
+        try:
+            return worker.run(code, calls, limits, builtins)
+        finally:
+            evicted = []
+            with self._lock:
+                if worker.alive and not self._closed:
+                    self._seeded.setdefault(hash_seed, []).append(worker)
+                else:
+                    evicted.append(worker)
+                while len(self._seeded) > self.SEEDED_KEPT:
+                    evicted.extend(self._seeded.popitem(last=False)[1])
+            for stale in evicted:
+                self._retire(stale)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
             workers = list(self._all)
             self._all.clear()
+            self._seeded.clear()
         for worker in workers:
             self._stop(worker)
 

@@ -46,6 +46,8 @@ def find_environment_class(namespace: dict):
 
 
 def _allowed_module(name: str) -> bool:
+    if name == "__future__":  # `from __future__ import annotations` runs an import of the directive module
+        return True
     top = name.split(".")[0]
     return top in P.ALLOWED_MODULES or any(name == d or name.startswith(d + ".") for d in P.ALLOWED_DOTTED)
 

@@ -141,3 +141,25 @@ def test_method_used_as_name_is_rejected():
 
 def test_good_env_files_are_what_the_other_tests_use():
     assert "class PlantedSubsetSum" in env_code("good_dataclass_subset")
+
+
+def test_a_method_without_self_is_named_as_written():
+    code = ("class Env:" + BODY).replace("def sample(self, seed, difficulty)", "def sample(seed, difficulty)")
+    result = parse(code)
+    assert result.passed is False
+    assert "sample(seed, difficulty) lacks self" in result.reason and "@staticmethod" in result.reason
+    assert "sample(self" not in result.reason
+
+
+def test_shown_signature_uses_the_file_s_own_receiver_name():
+    code = ("class Env:" + BODY).replace("def score(self, instance, answer)", "def score(this)")
+    result = parse(code)
+    assert result.passed is False and "score(this) accepts 0 argument(s)" in result.reason
+
+
+def test_builtin_named_parameter_enum_members_and_future_import_pass():
+    code = ("from __future__ import annotations\nimport enum\n\nclass H(enum.Enum):\n    N = 1\n\n"
+            "ORDER = list(H.__members__)\n\ndef encode(input: str) -> str:\n    return input.upper()\n\n"
+            "class Env:" + BODY)
+    result = parse(code)
+    assert result.passed is True, result.reason

@@ -86,3 +86,19 @@ def test_seeds_are_admitted_and_a_renamed_copy_is_then_rejected(registry, sandbo
     picks = sample_training_envs(registry, 10, random.Random(0))
     assert len(picks) == 10 and all(p.origin == "seed" for p in picks)
     assert rotate_pool(registry) == []  # seeds never rotate out
+
+
+def test_a_candidate_rejected_before_it_was_described_is_stored_under_its_literal_labels(registry, sandbox):
+    code = (
+        "import os\n\n\nclass Hostile:\n    name = 'hostile_env'\n    description = 'reads files'\n"
+        "    max_difficulty = 7\n\n    def sample(self, seed, difficulty):\n        return {}\n\n"
+        "    def prompt(self, instance):\n        return '<answer>'\n\n"
+        "    def reference(self, instance):\n        return '1'\n\n"
+        "    def score(self, instance, answer):\n        return 0.0\n"
+    )
+    ctx = AdmissionContext(sandbox, AdmissionConfig())
+    outcome = admit_candidate(Candidate(code), ctx)
+    assert outcome.first_failure.stage == "L1" and outcome.candidate.observed.info is None
+    record = persist(registry, outcome)
+    assert (record.name, record.description, record.max_difficulty, record.status) == \
+        ("hostile_env", "reads files", 7, "rejected")

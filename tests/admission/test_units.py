@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import random
 
-from evoenv.admission import AdmissionConfig, StageResult
+from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, StageResult
+from evoenv.sandbox import Rendered
 from evoenv.admission.calibration import difficulty_reward
-from evoenv.admission.l3_determinism import first_difference
-from evoenv.admission.l5_scorer import leaks, nontrivial
-from evoenv.admission.perturbations import junk_answers, perturb
+from evoenv.admission.l3_determinism import first_difference, repeated_pairs
+from evoenv.admission.l4_nontrivial import check_nontrivial
+from evoenv.admission.l5_scorer import copy_candidates, find_leaks, leaks, nontrivial
+from evoenv.admission.perturbations import extra_content, junk_answers, perturb
 from evoenv.admission.reward import generator_reward
-from evoenv.admission.sizes import growth_auc, measures
+from evoenv.admission.sizes import content_measures, growth_auc, measures
 
 
 def test_measures_cover_lists_numbers_text_and_named_fields():
@@ -83,3 +85,68 @@ def test_generator_reward_formula():
     # the review verdict is not an input
     with_review = generator_reward(_stages(**ok, novelty=(True, 0.4), review=(False, 0.0), calibration=(True, 0.8)), config)
     assert with_review[0] == reward
+
+
+def test_content_measures_count_marker_characters_and_values():
+    m = content_measures({"puzzle": ["1.3.", "..21"], "grid": [[0, 5, 0], [None, 12]], "name": "a-b"})
+    assert m["count('.' in text)"] == 4 and m["count('-' in text)"] == 1
+    assert m["count(instance['grid'][][] == 0)"] == 2 and m["count(instance['grid'][][] == null)"] == 1
+    assert not any("12" in key or "'1'" in key for key in m)  # big numbers and letters/digits are not markers
+
+
+def _l4(instances: dict[int, list[dict]]):
+    renders = [Rendered(seed, d, inst, f"solve {inst} <answer>", f"ref-{seed}-{d}")
+               for d, insts in instances.items() for seed, inst in enumerate(insts)]
+    candidate = Candidate("")
+    candidate.observed.renders = renders
+    return check_nontrivial(candidate, AdmissionContext(sandbox=None, config=AdmissionConfig()))
+
+
+def test_l4_accepts_density_and_falling_measures_but_not_noise():
+    rng = random.Random(0)
+
+    def grid(blanks: int) -> list[str]:
+        cells = ["."] * blanks + [str(rng.randrange(1, 10)) for _ in range(25 - blanks)]
+        rng.shuffle(cells)
+        return ["".join(cells[i:i + 5]) for i in range(0, 25, 5)]
+
+    density = _l4({1: [{"grid": grid(6 + rng.randrange(2))} for _ in range(8)],
+                   10: [{"grid": grid(22 + rng.randrange(2))} for _ in range(8)]})
+    assert density.passed is True and "count('.' in text) grows" in density.reason
+    givens = _l4({1: [{"givens": rng.sample(range(100), 20 + rng.randrange(3))} for _ in range(8)],
+                  10: [{"givens": rng.sample(range(100), 5 + rng.randrange(3))} for _ in range(8)]})
+    assert givens.passed is True and "falls" in givens.reason
+    noise = _l4({d: [{"values": [rng.randint(0, 9) for _ in range(20)], "mark": "." * rng.randrange(5)}
+                     for _ in range(8)] for d in (1, 10)})
+    assert noise.passed is False and "no measurable part of the instance grows" in noise.reason
+
+
+def test_leaks_are_told_from_offered_phrases_and_selection_answers():
+    def render(prompt: str, ref: str, seed: int = 0) -> Rendered:
+        return Rendered(seed, 1, {}, prompt, ref)
+
+    offered = [render(f"graph {i}; answer a length or 'there is no cycle' <answer>", ref, i)
+               for i, ref in enumerate(["there is no cycle", "4", "there is no cycle", "5"])]
+    assert find_leaks(offered, offered[::2], 2, 0.5) == []
+    numbers = "481516 234200 108815 909092 377001"
+    selection = [render(f"the 2nd smallest of {numbers} <answer>", "234200")]
+    assert copy_candidates(selection[0].prompt.split(), "234200") == 5
+    assert find_leaks(selection, selection, 2, 0.5) == []
+    single = [render("the answer is 234200, say it <answer>", "234200", 1),
+              render("the answer is 991234, say it <answer>", "991234", 2)]
+    assert find_leaks(single, single, 2, 0.5) == single  # one candidate of that shape: copying wins
+    shown = [render(f"sort {i} 3 1 2; e.g. 1 2 {i} 3 <answer>", f"1 2 {i} 3", i) for i in range(4)]
+    assert find_leaks(shown, shown, 2, 0.5) == shown
+
+
+def test_extra_content_always_contains_the_reference():
+    for ref in ("17", "3 1 4", "unreachable", "x1=T x2=F"):
+        variants = dict(extra_content(ref, random.Random(0)))
+        assert {"reference_repeated", "reference_then_other", "other_then_reference",
+                "several_answers_listed"} == set(variants)
+        assert all(ref in answer and answer.strip() != ref for answer in variants.values())
+
+
+def test_repeated_pairs_cover_every_level():
+    pairs = [(s, d) for d in (1, 5, 10) for s in range(8)]
+    assert repeated_pairs(pairs, 2) == [(0, 1), (1, 1), (0, 5), (1, 5), (0, 10), (1, 10)]

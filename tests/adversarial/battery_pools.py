@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evoenv.sandbox import Limits, open_sandbox
-from conftest import docker_available, require  # tests/conftest.py
+from tests.conftest import docker_available, require
 
 #: Small limits keep the battery quick; the classes of outcome are what is tested.
 BATTERY_LIMITS = Limits(cpu_s=1.0, wall_s=3.0, memory_mb=512)

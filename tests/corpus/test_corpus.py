@@ -44,24 +44,7 @@ CONFIG = AdmissionConfig(cpu_s=4.0, wall_s=12.0)
 
 # Pipeline defects this corpus found, one line each. Each is a STRICT xfail on an AssertionError: the
 # test shows the defect is still there, so fixing it turns the test red until the entry is removed.
-KNOWN_PIPELINE_DEFECTS = {
-    "fixed_size_latin_square": "L4 rejects a fixed-size instance whose difficulty is density (more blanks): "
-                               "only growing lengths and magnitudes count as 'grows'",
-    "multiword_special_answer": "L5 calls the offered phrase 'there is no cycle' a leak; one-word offered "
-                                "answers are exempt only because they are short",
-    "selection_answer_from_list": "L5 calls a selection answer (one of 9..45 listed six-digit numbers) a leak",
-    "builtin_named_parameter": "L1 rejects a parameter named 'input' (any Name, not only the builtin)",
-    "enum_members_robot": "L1 rejects Enum.__members__, a documented public Enum attribute",
-    "l1_sample_without_self": "L1 reason shows 'sample(self, difficulty)' for def sample(seed, difficulty)",
-    "l5_score_nan_on_junk": "L5 tells a scorer that returned NaN that it 'must never raise'",
-    "l3_state_leaks_between_calls": "L3 re-renders only the first pairs (all at difficulty 1) and renders every "
-                                    "job in the same order, so call-order dependence above level 1 slips through",
-    "l5_score_substring_match": "L5 has no 'reference plus extra content' mutator and tolerates 40% accepted "
-                                "perturbations, so a scorer that accepts any answer containing the reference passes",
-}
-if importlib.util.find_spec("evoenv.sandbox.policy") is not None:  # the sandbox's own static policy, once merged
-    KNOWN_PIPELINE_DEFECTS["future_annotations_brackets"] = (
-        "the sandbox static policy refuses 'from __future__ import annotations' (a compiler directive)")
+KNOWN_PIPELINE_DEFECTS: dict[str, str] = {}
 
 
 def _cases(paths: list[Path]) -> list:
