@@ -113,7 +113,8 @@ def envs_list(
     origin: str = typer.Option(None, "--origin", help=f"Only this origin: {', '.join(ORIGINS)}."),
     tag: str = typer.Option(None, "--tag", help="Only environments with this tag."),
     search: str = typer.Option(None, "--search", help="Words that must appear in the name, description or code."),
-    sort: str = typer.Option("created", "--sort", help=f"Order: {', '.join(SORTS)}."),
+    sort: str = typer.Option("created", "--sort", help=f"Order: {', '.join(SORTS)} (pass_rate, novelty, reward: "
+                             "highest first, unmeasured last)."),
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many rows."),
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many rows first."),
     json_out: bool = JSON_OPT,
@@ -128,12 +129,15 @@ def envs_list(
         return
     table = Table(title=f"{len(records)} of {total} environments", title_justify="left")
     for column, justify in (("id", "right"), ("name", "left"), ("status", "left"), ("origin", "left"),
-                            ("gen", "right"), ("reward", "right"), ("created", "left"), ("tags", "left")):
+                            ("gen", "right"), ("pass", "right"), ("novelty", "right"), ("reward", "right"),
+                            ("created", "left"), ("tags", "left")):
         # Only the name and the tags may wrap; short columns keep their width.
         table.add_column(column, justify=justify, overflow="fold", no_wrap=column not in ("name", "tags"),
                          min_width=12 if column == "name" else None)
     for r in records:
         table.add_row(str(r.id), r.name, _status(r.status), r.origin, str(r.generation),
+                      "" if r.pass_rate is None else f"{r.pass_rate:.0%}",
+                      "" if r.novelty is None else f"{r.novelty:.2f}",
                       "" if r.reward is None else f"{r.reward:.3f}", r.created_at.strftime("%Y-%m-%d"),
                       ", ".join(r.tags))
     console.print(table)
@@ -169,6 +173,8 @@ def envs_show(
                          ("created", env.created_at.isoformat(timespec="seconds")),
                          ("tags", ", ".join(env.tags) or "-"),
                          ("reward", "-" if env.reward is None else f"{env.reward:.4f}"),
+                         ("pass rate", "-" if env.pass_rate is None else f"{env.pass_rate:.1%} (newest checkpoint)"),
+                         ("novelty", "-" if env.novelty is None else f"{env.novelty:.3f}"),
                          ("parents", ", ".join(f"#{p['id']} {p['name']} ({p['relation']})"
                                                for p in lineage["parents"]) or "-"),
                          ("children", ", ".join(f"#{c['id']} {c['name']}" for c in lineage["children"]) or "-"),

@@ -70,6 +70,9 @@ class Environment(Base):
         Index("ix_environments_status_id", "status", "id"),
         Index("ix_environments_origin_id", "origin", "id"),
         Index("ix_environments_status_reward", "status", "reward"),
+        # The browser's "best pass rate" / "most novel" sorts walk these instead of sorting.
+        Index("ix_environments_pass_rate_id", "pass_rate", "id"),
+        Index("ix_environments_novelty_id", "novelty", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,6 +92,11 @@ class Environment(Base):
     fingerprint: Mapped[str | None] = mapped_column(String(128), index=True)
     # The generator's reward for proposing this environment.
     reward: Mapped[float | None] = mapped_column(Float)
+    # Denormalised for sorting (kept by Registry in the writing transaction):
+    # mean pass rate over the difficulties of the newest calibrated checkpoint, and
+    # 1 - max similarity to admitted environments from the newest novelty stage result.
+    pass_rate: Mapped[float | None] = mapped_column(Float)
+    novelty: Mapped[float | None] = mapped_column(Float)
 
     tags: Mapped[list[EnvironmentTag]] = relationship(
         back_populates="environment", cascade="all, delete-orphan", lazy="selectin",

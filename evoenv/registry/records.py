@@ -32,6 +32,8 @@ class EnvRecord:
     decided_at: datetime | None = None
     fingerprint: str | None = None
     reward: float | None = None
+    pass_rate: float | None = None
+    novelty: float | None = None
 
     @classmethod
     def from_row(cls, row) -> "EnvRecord":
@@ -41,6 +43,7 @@ class EnvRecord:
             origin=row.origin, generation=row.generation, created_at=aware(row.created_at),
             tags=tuple(t.tag for t in row.tags), run_id=row.run_id, status_reason=row.status_reason,
             decided_at=aware(row.decided_at), fingerprint=row.fingerprint, reward=row.reward,
+            pass_rate=row.pass_rate, novelty=row.novelty,
         )
 
     def to_dict(self, code: bool = True) -> dict[str, Any]:

@@ -45,6 +45,9 @@ SORTS = {
     "generation": (Environment.generation.desc(), Environment.id.desc()),
     "reward": (Environment.reward.desc().nulls_last(), Environment.id.desc()),
     "difficulty": (Environment.max_difficulty.desc(), Environment.id.desc()),
+    # Best first; environments never calibrated / never novelty-checked go last on every backend.
+    "pass_rate": (Environment.pass_rate.desc().nulls_last(), Environment.id.desc()),
+    "novelty": (Environment.novelty.desc().nulls_last(), Environment.id.desc()),
 }
 #: The SQLite full-text index (made by the migration; not a model, so autogenerate leaves it alone).
 FTS = table(FTS_TABLE, column("rowid"))
@@ -54,6 +57,22 @@ EVER_ADMITTED = ("admitted", "retired")
 
 class UnknownEnvironment(RegistryError, LookupError):
     """No environment has that id, name or hash."""
+
+
+class UnknownRun(RegistryError, LookupError):
+    """No run has that id."""
+
+
+def novelty_of(stage: str, passed: bool | None, score: float | None, details: Mapping[str, Any]) -> float | None:
+    """What a stage result says about novelty (1 - max similarity to admitted environments):
+    the novelty stage's score, or 0 for a behavioural duplicate (which has no score)."""
+    if stage != "novelty":
+        return None
+    if score is not None:
+        return float(score)
+    if passed is False and (details or {}).get("duplicate_of"):
+        return 0.0
+    return None
 
 
 def _check(condition: bool, message: str) -> None:
@@ -270,9 +289,12 @@ class Registry:
         """Append one stage result (re-running a stage adds a row; nothing is overwritten)."""
         row = StageResultRow(**self._stage_row(env_id, stage, passed, score, reason, details, duration_s, run_id))
         with self._tx("record_stage") as s:
-            self._env(s, env_id)
+            env = self._env(s, env_id, lock=row.stage == "novelty")
             self._run_exists(s, run_id)
             s.add(row)
+            novelty = novelty_of(row.stage, row.passed, row.score, row.details)
+            if novelty is not None:
+                env.novelty = novelty
             s.flush()
             return row.id
 
@@ -293,14 +315,30 @@ class Registry:
         _check(isinstance(n, int) and isinstance(passes, int) and 0 <= passes <= n,
                f"calibration needs ints 0 <= passes <= n, got passes={passes!r} n={n!r}")
         with self._tx("record_calibration") as s:
-            env = self._env(s, env_id)
+            # Locked: two writers calibrating one environment must not both compute a stale mean.
+            env = self._env(s, env_id, lock=True)
             _check(isinstance(difficulty, int) and 1 <= difficulty <= env.max_difficulty,
                    f"difficulty {difficulty!r} is outside 1..{env.max_difficulty} of environment {env_id}")
             row = Calibration(env_id=env_id, checkpoint=checkpoint, difficulty=difficulty, n=n, passes=passes,
                               pass_rate=passes / n if n else 0.0, created_at=utcnow())
             s.add(row)
             s.flush()
+            env.pass_rate = self._mean_pass_rate(s, env_id)
             return row.id
+
+    @staticmethod
+    def _mean_pass_rate(session: Session, env_id: int) -> float | None:
+        """Mean over difficulties of the pass rate (rows summed) of the checkpoint calibrated
+        most recently; None when it has no attempts."""
+        latest = session.scalar(select(Calibration.checkpoint).where(Calibration.env_id == env_id)
+                                .order_by(Calibration.id.desc()).limit(1))
+        if latest is None:
+            return None
+        sums = session.execute(select(func.sum(Calibration.n), func.sum(Calibration.passes))
+                               .where(Calibration.env_id == env_id, Calibration.checkpoint == latest)
+                               .group_by(Calibration.difficulty))
+        rates = [int(passes) / int(n) for n, passes in sums if n]
+        return sum(rates) / len(rates) if rates else None
 
     def record_embedding(self, env_id: int, model: str, vector: Any) -> None:
         with self._tx("record_embedding") as s:
@@ -371,6 +409,10 @@ class Registry:
                                         result.details, result.duration_s, run_id))
         if rows:
             session.execute(insert(StageResultRow), rows)
+        for row in rows:  # the last novelty result recorded is the one that stands
+            novelty = novelty_of(row["stage"], row["passed"], row["score"], row["details"])
+            if novelty is not None:
+                env.novelty = novelty
 
     def retire(self, env_id: int, reason: str = "retired by hand") -> EnvRecord:
         """Take an environment out of use (and out of the training pool)."""
@@ -484,6 +526,19 @@ class Registry:
             rows = s.scalars(select(StageResultRow).where(StageResultRow.env_id == env_id)
                              .order_by(StageResultRow.id))
             return [StageRow.from_row(r) for r in rows]
+
+    def stage_results_many(self, env_ids: Iterable[int]) -> dict[int, list[StageRow]]:
+        """``stage_results`` of several environments in one query (unknown ids map to [])."""
+        ids = sorted({int(i) for i in env_ids})
+        found: dict[int, list[StageRow]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        with self._tx() as s:
+            rows = s.scalars(select(StageResultRow).where(StageResultRow.env_id.in_(ids))
+                             .order_by(StageResultRow.env_id, StageResultRow.id))
+            for row in rows:
+                found[row.env_id].append(StageRow.from_row(row))
+        return found
 
     def reviews(self, env_id: int) -> list[ReviewRow]:
         with self._tx() as s:
@@ -643,7 +698,7 @@ class Registry:
         with self._tx() as s:
             run = s.get(Run, run_id)
             if run is None:
-                raise RegistryError(f"no run with id {run_id} in {self.url}")
+                raise UnknownRun(f"no run with id {run_id} in {self.url}")
             return RunRecord.from_row(run, self._run_counts(s, [run_id]).get(run_id))
 
     def runs(self, kind: str | None = None, limit: int = 50) -> list[RunRecord]:

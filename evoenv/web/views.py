@@ -10,7 +10,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-from evoenv.registry import RegistryError
 from evoenv.web import inputs
 
 STAGE_ORDER = inputs.STAGE_NAMES
@@ -72,21 +71,13 @@ def get_record(reg: Any, ref: int | str) -> Any:
 
 # ---------------------------------------------------------------- list page
 
-def pass_rate(curve: dict) -> float | None:
-    """Passes over attempts across every calibration row (all checkpoints, all levels)."""
-    n = sum(point[1] for points in curve.values() for point in points)
-    passes = sum(point[2] for points in curve.values() for point in points)
-    return round(passes / n, 4) if n else None
-
-
 def env_list(reg: Any, *, status=None, origin=None, tag=None, search=None, sort="created",
              page=1, page_size=inputs.PAGE_SIZE) -> dict:
     rows = reg.list_envs(status=status, origin=origin, tag=tag, search=search,
                          sort=sort, limit=page_size, offset=(page - 1) * page_size)
     total = reg.count_envs(status=status, origin=origin, tag=tag, search=search)
-    # Pass rate is not a column of the registry; deriving it here would cost one query per row
-    # (it more than doubled the page time at 10k environments), so the list shows it only when
-    # the registry provides it, and the environment page always does.
+    # Pass rate and novelty are columns of the registry (kept when calibration and the novelty
+    # stage are recorded), so the list needs no query per row.
     items = [summary(rec) for rec in rows]
     return {
         "items": items, "page": page, "page_size": page_size, "total": total,
@@ -97,9 +88,10 @@ def env_list(reg: Any, *, status=None, origin=None, tag=None, search=None, sort=
 
 # ---------------------------------------------------------------- one environment
 
-def stage_rows(reg: Any, env_id: int) -> list[dict]:
+def stage_rows(reg: Any, env_id: int, results: list | None = None) -> list[dict]:
+    """The stage rows of one environment in pipeline order (``results``: already fetched)."""
     rows = []
-    for row in reg.stage_results(env_id):
+    for row in reg.stage_results(env_id) if results is None else results:
         rows.append({
             "stage": _get(row, "stage"),
             "passed": _get(row, "passed"),
@@ -234,8 +226,6 @@ def env_detail(reg: Any, rec: Any) -> dict:
     failing = failing_stage(stages)
     curves = calibration(reg, env_id)
     item = summary(rec)
-    if item["pass_rate"] is None:
-        item["pass_rate"] = pass_rate(reg.calibration_curve(env_id))
     return {
         **item,
         "code": _get(rec, "code") or "",
@@ -312,7 +302,7 @@ def funnel(reg: Any, run_id: int | None = None, max_runs: int = 50) -> dict:
     if run_id is not None:
         try:
             run = reg.get_run(run_id)
-        except RegistryError as exc:
+        except LookupError as exc:
             raise NotFound(str(exc)) from None
         selected = run_row(reg, run)
         bars = selected["bars"]
@@ -350,8 +340,14 @@ def common_reasons(items: list[dict], top: int = 5) -> list[dict]:
     return [{"stage": stage, "pattern": pattern, "count": n} for (stage, pattern), n in ranked[:top] if n > 1]
 
 
-def _rejected_item(reg: Any, rec: Any) -> dict:
-    stages = stage_rows(reg, int(_get(rec, "id")))
+def _rejected_items(reg: Any, recs: list) -> list[dict]:
+    """One query for every row's stage results, not one per row."""
+    results = reg.stage_results_many([int(_get(rec, "id")) for rec in recs])
+    return [_rejected_item(rec, results.get(int(_get(rec, "id")), [])) for rec in recs]
+
+
+def _rejected_item(rec: Any, results: list) -> dict:
+    stages = stage_rows(None, int(_get(rec, "id")), results)
     failing = failing_stage(stages)
     return {
         **summary(rec),
@@ -364,15 +360,14 @@ def _rejected_item(reg: Any, rec: Any) -> dict:
 
 def _scan_for_stage(reg: Any, stage: str, search, skip: int, page_size: int, scan_limit: int, batch: int = 50):
     """Walk the rejected list, newest first, keeping those whose failing stage is ``stage``.
-    The failing stage comes from the stage rows, so this costs one query per row scanned."""
+    The failing stage comes from the stage rows, fetched in one query per batch scanned."""
     items: list[dict] = []
     skipped = scanned = 0
     while scanned < scan_limit:
         want = min(batch, scan_limit - scanned)
         rows = reg.list_envs(status="rejected", search=search, sort="created", limit=want, offset=scanned)
         scanned += len(rows)
-        for rec in rows:
-            item = _rejected_item(reg, rec)
+        for item in _rejected_items(reg, rows):
             if item["failing_stage"] != stage:
                 continue
             if skipped < skip:
@@ -392,7 +387,7 @@ def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_li
     skip = (page - 1) * page_size
     if stage is None:
         rows = reg.list_envs(status="rejected", search=search, sort="created", limit=page_size + 1, offset=skip)
-        items = [_rejected_item(reg, rec) for rec in rows[:page_size]]
+        items = _rejected_items(reg, rows[:page_size])
         has_next, truncated = len(rows) > page_size, False
     else:
         items, has_next, truncated = _scan_for_stage(reg, stage, search, skip, page_size, scan_limit)

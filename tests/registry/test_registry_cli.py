@@ -96,6 +96,24 @@ def test_envs_list_filters_and_json(cli, reg_url, filled):
     one_line_error(*_code_err(cli(reg_url, "envs", "list", "--sort", "size")), "sort must be one of")
 
 
+def test_envs_list_sorts_by_pass_rate_and_novelty(cli, reg_url, filled, reg):
+    reg.record_calibration(filled["alpha"], checkpoint="step-0", difficulty=1, n=8, passes=7)
+    reg.record_stage(filled["beta"], "novelty", passed=True, score=0.75)
+    reg.record_stage(filled["gamma"], "novelty", passed=True, score=0.25)
+    rows = lambda *args: json.loads(cli(reg_url, "envs", "list", "--json", *args)[1])  # noqa: E731
+    by_rate = rows("--sort", "pass_rate")
+    # alpha 7/8, gamma 3/8, then the uncalibrated newest first.
+    assert [r["name"] for r in by_rate] == ["alpha", "gamma", "delta", "beta"]
+    assert by_rate[0]["pass_rate"] == pytest.approx(7 / 8) and by_rate[-1]["pass_rate"] is None
+    by_novelty = rows("--sort", "novelty")
+    assert [r["name"] for r in by_novelty] == ["beta", "gamma", "delta", "alpha"]
+    assert by_novelty[0]["novelty"] == pytest.approx(0.75)
+    code_, out, _ = cli(reg_url, "envs", "list", "--sort", "pass_rate")
+    assert code_ == 0 and "88%" in out and "38%" in out and "0.75" in out
+    code_, out, _ = cli(reg_url, "envs", "list", "--help")
+    assert "pass_rate" in out and "novelty" in out
+
+
 def _code_err(result):
     return result[0], result[2]
 

@@ -77,6 +77,53 @@ def test_sorts(client):
     assert generations == sorted(generations, reverse=True)
 
 
+def _mean_newest_pass_rate(base: float, levels: int) -> float:
+    """What web_fill.calibrate records for the newest checkpoint (step-200), averaged over levels."""
+    rates = [round(min(1.0, max(0.0, base + 0.25 - 0.09 * d)) * 8) / 8 for d in range(1, levels + 1)]
+    return sum(rates) / len(rates)
+
+
+def test_sort_by_pass_rate_highest_first_uncalibrated_last(client, ids):
+    items = client.get("/api/envs", params={"sort": "pass_rate", "per_page": 200}).json()["items"]
+    expected = {"sum_mod_prime": _mean_newest_pass_rate(0.95, 10), "max_adjacent_gap": _mean_newest_pass_rate(0.85, 8),
+                "weighted_sum_mod_prime": _mean_newest_pass_rate(0.7, 10)}
+    # sum_mod_prime and max_adjacent_gap tie at 0.6875: the newer one comes first.
+    rated = sorted(expected, key=lambda name: (expected[name], ids[name]), reverse=True)
+    assert [e["name"] for e in items[:3]] == rated
+    for e in items[:3]:
+        assert e["pass_rate"] == pytest.approx(expected[e["name"]], abs=1e-4)
+    rest = items[3:]
+    assert rest and all(e["pass_rate"] is None for e in rest)
+    assert [e["id"] for e in rest] == sorted((e["id"] for e in rest), reverse=True)  # then newest first
+
+
+def test_sort_by_novelty_highest_first(client):
+    items = client.get("/api/envs", params={"sort": "novelty", "per_page": 200}).json()["items"]
+    rated = [e for e in items if e["novelty"] is not None]
+    unrated = items[len(rated):]
+    # Candidates rejected before the novelty stage have no figure and come last.
+    # (the "sum_mod_prime" here is the broken repair, rejected at L2)
+    assert sorted(e["name"] for e in unrated) == ["always_zero_sum", "count_values", "sum_mod_prime",
+                                                  "sum_of_squares_mod"]
+    assert all(e["novelty"] is None for e in unrated)
+    scores = [e["novelty"] for e in rated]
+    assert scores == sorted(scores, reverse=True)
+    assert rated[0]["name"] == "max_adjacent_gap" and rated[0]["novelty"] == pytest.approx(0.82)
+    assert rated[-1]["name"] == "sum_mod_large_prime" and rated[-1]["novelty"] == pytest.approx(0.07)
+    admitted = client.get("/api/envs", params={"sort": "novelty", "status": "admitted", "origin": "generated"}).json()
+    assert [e["name"] for e in admitted["items"]] == ["max_adjacent_gap", "sum_mod_prime", "weighted_sum_mod_prime"]
+
+
+def test_list_page_shows_pass_rate_and_novelty_and_offers_their_sorts(client):
+    html = client.get("/envs", params={"sort": "novelty", "origin": "generated", "status": "admitted"}).text
+    assert "<th" in html and "Pass rate</th>" in html and "Novelty</th>" in html
+    assert '<option value="pass_rate" >pass rate</option>' in html
+    assert '<option value="novelty" selected>novelty</option>' in html
+    assert html.index("max_adjacent_gap") < html.index("sum_mod_prime") < html.index("weighted_sum_mod_prime")
+    assert '<td class="num novelty">0.82</td>' in html and '<td class="num novelty">0.31</td>' in html
+    assert f'<td class="num pass-rate">{_mean_newest_pass_rate(0.85, 8) * 100:.0f}%</td>' in html
+
+
 def test_list_page_renders_filters_and_rows(client):
     html = client.get("/envs", params={"status": "admitted", "origin": "generated"}).text
     assert "weighted_sum_mod_prime" in html and "always_zero_sum" not in html
@@ -95,7 +142,10 @@ def test_env_detail_has_stages_reviews_calibration(client, ids):
     assert len(env["reviews"]) == 3 and {r["verdict"] for r in env["reviews"]} == {"accept"}
     assert set(env["calibration"]) == {"step-0", "step-200"}
     assert [p["difficulty"] for p in env["calibration"]["step-0"]] == list(range(1, 11))
-    assert 0 < env["pass_rate"] < 1
+    assert env["pass_rate"] == pytest.approx(_mean_newest_pass_rate(0.95, 10), abs=1e-4)
+    assert env["novelty"] == pytest.approx(0.59)
+    html = client.get(f"/envs/{env['id']}").text
+    assert "pass rate <b>69%</b>" in html and "novelty <b>0.59</b>" in html
 
 
 def test_by_name_gives_the_admitted_one(client):

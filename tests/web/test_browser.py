@@ -98,6 +98,19 @@ def test_browse_the_registry(server, page, artifacts_dir, ids):
     badges = page.locator("table.envs tbody .badge").all_inner_texts()
     assert len(badges) == 5 and set(badges) == {"rejected"}
 
+    # sort by novelty: the most novel first, its figure in the novelty column
+    page.goto(f"{server}/envs")
+    page.select_option("select[name=sort]", "novelty")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**sort=novelty**")
+    assert page.locator("table.envs tbody tr").first.locator("a.env-name").inner_text() == "max_adjacent_gap"
+    assert page.locator("table.envs tbody tr").first.locator("td.novelty").inner_text() == "0.82"
+    page.select_option("select[name=sort]", "pass_rate")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**sort=pass_rate**")
+    assert page.locator("table.envs tbody tr").first.locator("td.pass-rate").inner_text() == "69%"
+    page.screenshot(path=str(shots / "01b-sorted-by-pass-rate.png"), full_page=True)
+
     page.goto(f"{server}/envs")
     page.fill("input[name=q]", "neighbours")
     page.press("input[name=q]", "Enter")

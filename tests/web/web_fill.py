@@ -23,12 +23,15 @@ PASS_REASONS = {
 }
 
 
-def passing(upto: str | None = None) -> list[StageResult]:
+def passing(upto: str | None = None, novelty: float = 0.59) -> list[StageResult]:
+    """Every stage passed (up to ``upto``); the novelty stage's score is 1 - max similarity, as
+    evoenv.admission.novelty records it."""
     stages = []
     for i, stage in enumerate(PIPELINE):
         if upto is not None and stage == upto:
             break
-        stages.append(StageResult(stage, True, PASS_REASONS[stage], score=1.0, duration_s=0.05 + 0.1 * i))
+        score = novelty if stage == "novelty" else 1.0
+        stages.append(StageResult(stage, True, PASS_REASONS[stage], score=score, duration_s=0.05 + 0.1 * i))
     return stages
 
 
@@ -71,11 +74,11 @@ def fill(reg, sandbox, seed_sources: dict[str, str]) -> dict[str, int]:
     calibrate(reg, base.id, 10, 0.95)
 
     child = propose(S.WEIGHTED_SUM, [(base.id, "mutation")], 2, ("arithmetic",))
-    reg.admit(child.id, stages=passing(), reward=0.67)
+    reg.admit(child.id, stages=passing(novelty=0.31), reward=0.67)
     calibrate(reg, child.id, 10, 0.7)
 
     cross = propose(S.MAX_GAP, [(base.id, "crossover"), (child.id, "crossover")], 3, ("lists",))
-    reg.admit(cross.id, stages=passing(), reward=0.74)
+    reg.admit(cross.id, stages=passing(novelty=0.82), reward=0.74)
     calibrate(reg, cross.id, 8, 0.85)
 
     constant = propose(S.CONSTANT, [(base.id, "mutation")], 2)
@@ -94,7 +97,7 @@ def fill(reg, sandbox, seed_sources: dict[str, str]) -> dict[str, int]:
         reference_expr='sum(instance["values"]) % instance["modulus"]', size_expr="4 + 2 * difficulty"),
         [(base.id, "mutation")], 2)
     reg.reject(too_close.id, reason="too similar", reward=0.12, stages=passing("novelty") + [StageResult(
-        "novelty", False, f"similarity 0.93 to #{base.id} sum_mod_prime (threshold 0.80)", score=0.93,
+        "novelty", False, f"similarity 0.93 to #{base.id} sum_mod_prime (threshold 0.80)", score=0.07,
         details={"nearest": base.id}, duration_s=0.3)])
 
     doubted = propose(S.env_source(
