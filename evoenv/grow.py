@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evoenv.admission.labels import labels
+from evoenv.configfile import ConfigFileError, read_config_file
 from evoenv.admission.result import STAGES, StageResult
 from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
 from evoenv.policy.base import Completion, Policy, Sampling
@@ -120,33 +121,11 @@ class GrowConfig:
 
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """The settings in a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file. A ``[grow]``
-    table, when present, holds them; otherwise the top level does."""
-    path = Path(path)
-    if not path.is_file():
-        raise GrowError(f"config file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    """The settings in a TOML or YAML file; a ``[grow]`` table, when present, holds them."""
     try:
-        if path.suffix == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            raise GrowError(f"config file {path}: use a .toml, .yaml or .yml file")
-    except GrowError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - tomllib and yaml raise their own error types
-        raise GrowError(f"config file {path} does not parse: {exc}") from None
-    if not isinstance(data, dict):
-        raise GrowError(f"config file {path}: expected a table of settings, got {type(data).__name__}")
-    section = data.get("grow", data)
-    if not isinstance(section, dict):
-        raise GrowError(f"config file {path}: [grow] must be a table")
-    return section
+        return read_config_file(path, section="grow")
+    except ConfigFileError as exc:
+        raise GrowError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------

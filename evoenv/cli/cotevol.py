@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import tomllib
 from dataclasses import fields, replace
 from pathlib import Path
 
 import typer
 
+from evoenv.configfile import ConfigFileError, read_config_file
 from evoenv.cli._common import console, err_console, fail, print_json
 
 METHOD_HELP = "cotevol (default), best_of_n, self_refine, a comma list, or all."
@@ -86,21 +86,10 @@ def _load_config(path: Path | None, overrides: dict):
 
     config = CoTEvolConfig()
     if path is not None:
-        if not path.is_file():
-            fail(f"--config {path}: no such file")
-        text = path.read_text(encoding="utf-8")
         try:
-            if path.suffix == ".toml":
-                data = tomllib.loads(text)
-            else:
-                import yaml
-
-                data = yaml.safe_load(text) or {}
-        except Exception as exc:  # noqa: BLE001 - any parse error is the file's fault
-            fail(f"--config {path}: cannot parse: {exc}")
-        data = data.get("cotevol", data) if isinstance(data, dict) else data
-        if not isinstance(data, dict):
-            fail(f"--config {path}: expected a table of CoTEvol settings")
+            data = read_config_file(path, section="cotevol")
+        except ConfigFileError as exc:
+            fail(f"--config: {exc}")
         nested = {"mutation": MutationConfig, "fitness": FitnessConfig}
         known = {f.name for f in fields(CoTEvolConfig)}
         for key, value in data.items():

@@ -10,7 +10,6 @@ silently with a default.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from evoenv.configfile import ConfigFileError, read_config_file
 
 
 class ConfigError(ValueError):
@@ -274,18 +275,10 @@ def config_from_dict(data: dict, overrides: list[str] = ()) -> GRPOConfig:
 def load_config(path: str | Path, overrides: list[str] = ()) -> GRPOConfig:
     """Read a ``.toml``, ``.yaml`` or ``.yml`` file; ``overrides`` are ``a.b=value`` strings."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
-    text = path.read_text(encoding="utf-8")
     try:
-        if path.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"{path}: use a .toml, .yaml or .yml file")
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
+        data = read_config_file(path)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         return config_from_dict(data, overrides)
     except ConfigError as exc:
