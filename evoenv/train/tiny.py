@@ -46,10 +46,20 @@ def build_model(tokenizer, hidden: int = 32, layers: int = 2, heads: int = 4, ma
     return LlamaForCausalLM(config)
 
 
-def save_tiny(out_dir: str | Path, corpus: list[str] | None = None, seed: int = 0, **model_kwargs) -> Path:
+#: A minimal chat template, for tools that format conversations (TRL's GRPOTrainer).
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+def save_tiny(out_dir: str | Path, corpus: list[str] | None = None, seed: int = 0,
+              chat_template: str | None = None, **model_kwargs) -> Path:
     """Build and save a tiny model + tokenizer; returns the directory (usable as ``model`` in a config)."""
     out = Path(out_dir)
     tokenizer = build_tokenizer(corpus)
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
     model = build_model(tokenizer, seed=seed, **model_kwargs)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -7,7 +7,7 @@ import pytest
 from evoenv.integrations import trl as trl_integration
 from evoenv.integrations.export import build_rows
 
-from .tiny_model import build_tiny_model
+from evoenv.train.tiny import CHAT_TEMPLATE, save_tiny
 
 
 @pytest.mark.slow
@@ -29,7 +29,7 @@ def test_grpo_trainer_two_steps_with_evoenv_rewards(tmp_path, seeds_only_catalog
         seen.extend(rewards)
         return rewards
 
-    model_dir = build_tiny_model(tmp_path / "tiny")
+    model_dir = save_tiny(tmp_path / "tiny", chat_template=CHAT_TEMPLATE)
     config = GRPOConfig(
         output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_generations=2,
         max_completion_length=8, max_steps=2, use_cpu=True, report_to=[], logging_steps=1,
