@@ -328,6 +328,13 @@ class GRPOTrainer:
         logits = logits[:, width - 1: -1]
         return logits / temperature if temperature not in (0.0, 1.0) else logits
 
+    def _grad_sync(self, sync: bool):
+        """Under DDP, gradients are all-reduced in the backward of a forward run outside
+        ``no_sync``: only the last micro-batch's, so accumulation costs one all-reduce."""
+        if self.accelerator is None or sync:
+            return contextlib.nullcontext()
+        return self.accelerator.no_sync(self.model)
+
     def update(self, rollouts: Rollouts, advantages: torch.Tensor, temperature: float | None = None) -> dict:
         cfg = self.cfg
         temperature = cfg.temperature if temperature is None else temperature
@@ -356,14 +363,13 @@ class GRPOTrainer:
         for _iteration in range(cfg.num_iterations):
             self.optimizer.zero_grad(set_to_none=True)
             for k, (rows, (ids, attention, positions, tokens, mask, width)) in enumerate(zip(micro, batches)):
-                logits = self._forward_logits(self.model, ids, attention, positions, width, temperature)
-                logp = token_logprobs(logits, tokens)
-                old = old_logps[k] if old_logps[k] is not None else logp.detach()
-                terms = grpo_loss(logp, old, advantages[rows].to(self.device), mask,
-                                  epsilon_low=cfg.epsilon_low, epsilon_high=cfg.epsilon_high, beta=cfg.beta,
-                                  ref_logp=ref_logps[k], loss_type=cfg.loss_type, normaliser=normaliser)
-                last = k == len(micro) - 1  # gradients are all-reduced once, on the last micro-batch
-                with self.accelerator.no_sync(self.model) if self.accelerator and not last else contextlib.nullcontext():
+                with self._grad_sync(k == len(micro) - 1):
+                    logits = self._forward_logits(self.model, ids, attention, positions, width, temperature)
+                    logp = token_logprobs(logits, tokens)
+                    old = old_logps[k] if old_logps[k] is not None else logp.detach()
+                    terms = grpo_loss(logp, old, advantages[rows].to(self.device), mask,
+                                      epsilon_low=cfg.epsilon_low, epsilon_high=cfg.epsilon_high, beta=cfg.beta,
+                                      ref_logp=ref_logps[k], loss_type=cfg.loss_type, normaliser=normaliser)
                     if self.accelerator:
                         self.accelerator.backward(terms.loss)
                     else:
