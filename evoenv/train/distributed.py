@@ -49,15 +49,20 @@ def _number(value) -> bool:
 
 
 def merge_records(records: list[dict]) -> dict:
-    """One metrics record from every rank's: counts summed, other numbers averaged over
-    the ranks that have them, dicts merged key by key, anything else from rank 0."""
+    """One metrics record from every rank's: counts summed, values equal on every rank kept,
+    other numbers averaged over the ranks that have them, dicts merged key by key,
+    anything else from rank 0."""
     merged: dict = {}
     for key in dict.fromkeys(k for r in records for k in r):
         values = [r[key] for r in records if r.get(key) is not None]
         if not values:
             merged[key] = None
+        elif key in SUMMED and all(_number(v) for v in values):
+            merged[key] = sum(values)
+        elif all(v == values[0] for v in values):  # the same on every rank (e.g. the synced curriculum)
+            merged[key] = values[0]
         elif all(_number(v) for v in values):
-            merged[key] = sum(values) if key in SUMMED else sum(values) / len(values)
+            merged[key] = sum(values) / len(values)
         elif all(isinstance(v, dict) for v in values):
             merged[key] = merge_records(values)
         else:

@@ -81,8 +81,24 @@ def test_two_ranks_train_in_step_and_only_rank0_writes(tmp_path, tiny_model):
 
 def test_merge_records_sums_counts_and_averages_the_rest():
     merged = merge_records([
-        {"role": "solver", "groups_sampled": 2, "loss": 1.0, "pass_rate": None, "usage": {"a": 0.5}},
-        {"role": "solver", "groups_sampled": 3, "loss": 3.0, "pass_rate": 0.5, "usage": {"a": 1.0, "b": 0.0}},
+        {"role": "solver", "groups_sampled": 2, "loss": 1.0, "pass_rate": None, "usage": {"a": 0.5},
+         "difficulty_per_env": {"a": 3}},
+        {"role": "solver", "groups_sampled": 3, "loss": 3.0, "pass_rate": 0.5, "usage": {"a": 1.0, "b": 0.0},
+         "difficulty_per_env": {"a": 3}},
     ])
     assert merged == {"role": "solver", "groups_sampled": 5, "loss": 2.0, "pass_rate": 0.5,
-                      "usage": {"a": 0.75, "b": 0.0}}
+                      "usage": {"a": 0.75, "b": 0.0}, "difficulty_per_env": {"a": 3}}
+    assert isinstance(merged["difficulty_per_env"]["a"], int)
+
+
+def test_distributed_setting_is_checked_and_auto_follows_the_launcher(monkeypatch, tiny_model):
+    from evoenv.train.config import ConfigError, config_from_dict
+    from evoenv.train.distributed import wants_accelerate
+
+    with pytest.raises(ConfigError, match="distributed"):
+        config_from_dict({"model": str(tiny_model), "distributed": "yes"})
+    assert config_from_dict({"model": str(tiny_model), "distributed": True}).distributed == "true"
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert not wants_accelerate("auto") and wants_accelerate("true")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert wants_accelerate("auto") and not wants_accelerate("false")
