@@ -463,7 +463,8 @@ class GRPOTrainer:
                 if on_step is not None:
                     on_step(self.step, record)
             last = ckpt.latest_checkpoint(self.output_dir)
-            if last is None or last.name != f"checkpoint-{self.step}":
+            # Rank 0's view decides: every rank must join save()'s collectives, or none.
+            if self._gather(last is None or last.name != f"checkpoint-{self.step}")[0]:
                 self.save()
             summary = {"steps": self.step, "output_dir": str(self.output_dir), "last": self.last_metrics}
             if self.registry is not None and self.run_id is not None and self.is_main:
