@@ -119,9 +119,12 @@ class GRPOTrainer:
         # One rank per process under `accelerate launch`; a plain run is rank 0 of 1, no Accelerator.
         self.accelerator = None
         if wants_accelerate(cfg.distributed):
-            from accelerate import Accelerator
+            from accelerate import Accelerator, DistributedDataParallelKwargs
 
-            self.accelerator = Accelerator(cpu=cfg.device == "cpu")
+            # Ranks may run different numbers of forwards (micro-batches): keep forwards free of
+            # collectives. The model's buffers (rotary tables) are constants, nothing to broadcast.
+            self.accelerator = Accelerator(cpu=cfg.device == "cpu",
+                                           kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
         self.rank = self.accelerator.process_index if self.accelerator else 0
         self.world_size = self.accelerator.num_processes if self.accelerator else 1
         self.is_main = self.rank == 0
