@@ -53,12 +53,15 @@ def train(
     try:
         columns = (TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                    TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=err_console, transient=json_out) as progress:
+        # Under `accelerate launch` only rank 0 shows progress and prints the summary.
+        with Progress(*columns, console=err_console, transient=json_out, disable=not trainer.is_main) as progress:
             task = progress.add_task("starting", total=cfg.max_steps, completed=trainer.step)
             summary = trainer.train(on_step=lambda step, record: progress.update(
                 task, completed=step, description=_describe(record)))
     finally:
         trainer.close()
+    if not trainer.is_main:
+        return
     if json_out:
         print_json(summary)
     else:

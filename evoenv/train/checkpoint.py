@@ -38,14 +38,15 @@ def restore_rng(rng: random.Random, state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(output_dir: Path, step: int, *, model, tokenizer, state: dict, keep: int = 3) -> Path:
+def save_checkpoint(output_dir: Path, step: int, *, model, tokenizer, state: dict, keep: int = 3,
+                    model_state: dict | None = None) -> Path:
     """Write ``checkpoint-<step>`` atomically (a temp dir renamed at the end); keep the newest ``keep``."""
     output_dir = Path(output_dir)
     final = output_dir / f"checkpoint-{step}"
     tmp = output_dir / f".checkpoint-{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save_pretrained(tmp)
+    model.save_pretrained(tmp, state_dict=model_state)  # model_state: gathered from FSDP shards
     tokenizer.save_pretrained(tmp)
     torch.save({**state, "step": step}, tmp / STATE_FILE)
     readable = {k: v for k, v in state.items() if k in ("run_id", "metrics", "curriculum_summary", "config")}

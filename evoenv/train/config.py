@@ -100,6 +100,9 @@ class GRPOConfig:
     seed: int = 0
     device: str = "auto"
     bf16: str = "auto"  # "auto" (on when CUDA supports it), "true", "false"
+    #: Data-parallel ranks through HF accelerate: "auto" (on when started by ``accelerate launch``
+    #: with more than one process), "true" (always use an Accelerator), "false".
+    distributed: str = "auto"
 
     # --- batch ---
     max_steps: int = 100
@@ -166,6 +169,8 @@ class GRPOConfig:
         need(self.loss_type in ("token", "sequence"), "loss_type", f"{self.loss_type!r} is not 'token' or 'sequence'")
         need(self.rollout in ("auto", "vllm", "hf"), "rollout", f"{self.rollout!r} is not 'auto', 'vllm' or 'hf'")
         need(self.bf16 in ("auto", "true", "false"), "bf16", f"{self.bf16!r} is not 'auto', 'true' or 'false'")
+        need(self.distributed in ("auto", "true", "false"), "distributed",
+             f"{self.distributed!r} is not 'auto', 'true' or 'false'")
         need(0 <= self.epsilon_low < 1, "epsilon_low", "must be in [0, 1)")
         need(self.epsilon_high >= 0, "epsilon_high", "must be >= 0")
         need(self.beta >= 0, "beta", "must be >= 0")

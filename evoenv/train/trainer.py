@@ -15,6 +15,7 @@ Each step:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -28,6 +29,7 @@ from evoenv.sandbox import Limits, open_sandbox
 from evoenv.train import checkpoint as ckpt
 from evoenv.train.config import GRPOConfig
 from evoenv.train.curriculum import Curriculum, Pool, RegistryPool, SourcesPool, Task
+from evoenv.train.distributed import ReadOnlyPool, merge_records, wants_accelerate
 from evoenv.train.generator import GeneratorHooks, RoleSchedule, admission_hooks
 from evoenv.train.instances import render_tasks
 from evoenv.train.loss import group_advantages, groups_with_signal, grpo_loss, token_entropy, token_logprobs
@@ -114,11 +116,27 @@ class GRPOTrainer:
         self.cfg = cfg
         self.output_dir = Path(cfg.output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        self.device = resolve_device(cfg.device)
+        # One rank per process under `accelerate launch`; a plain run is rank 0 of 1, no Accelerator.
+        self.accelerator = None
+        if wants_accelerate(cfg.distributed):
+            from accelerate import Accelerator, DistributedDataParallelKwargs
+
+            # Ranks may run different numbers of forwards (micro-batches): keep forwards free of
+            # collectives. The model's buffers (rotary tables) are constants, nothing to broadcast.
+            self.accelerator = Accelerator(cpu=cfg.device == "cpu",
+                                           kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
+        self.rank = self.accelerator.process_index if self.accelerator else 0
+        self.world_size = self.accelerator.num_processes if self.accelerator else 1
+        self.is_main = self.rank == 0
+        self.device = self.accelerator.device if self.accelerator else resolve_device(cfg.device)
         self.amp_dtype = autocast_dtype(cfg.bf16, self.device)
-        self.rng = random.Random(cfg.seed)
-        torch.manual_seed(cfg.seed)
+        # Each rank draws its own curriculum tasks and samples its own completions.
+        self.rng = random.Random(cfg.seed + self.rank)
+        torch.manual_seed(cfg.seed + self.rank)
         self.step = 0
+        if self.accelerator and cfg.generator.every > 0:
+            raise ValueError("generator.every > 0 is not supported with distributed training yet "
+                             "(admission would run on every rank); set generator.every = 0")
 
         resume_from = self._checkpoint_to_resume(resume)
         state = ckpt.load_state(resume_from) if resume_from else None
@@ -130,6 +148,8 @@ class GRPOTrainer:
         warmup = max(0, cfg.warmup_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0)
+        if self.accelerator:  # DDP (or FSDP, from the accelerate config) wrapping; the scheduler stays ours
+            self.model, self.optimizer = self.accelerator.prepare(self.model, self.optimizer)
 
         self.own_sandbox = sandbox is None
         self.sandbox = sandbox or open_sandbox(cfg.reward.sandbox, workers=cfg.reward.sandbox_workers)
@@ -138,7 +158,9 @@ class GRPOTrainer:
 
         self.registry = registry
         self.run_id = state.get("run_id") if state else None
-        self.curriculum = Curriculum(cfg.curriculum, pool or self._default_pool())
+        pool = pool or self._default_pool()
+        self.curriculum = Curriculum(cfg.curriculum, pool if self.is_main else ReadOnlyPool(pool))
+        self._pending_results: list[tuple[str, int, float]] = []  # (env id, difficulty, reward), distributed
         if not self.curriculum.envs:
             raise RuntimeError("the training pool is empty: no admitted environments in the registry "
                                "(run `evoenv init` / `evoenv grow`, or set curriculum.pool = 'sources')")
@@ -151,20 +173,33 @@ class GRPOTrainer:
 
         if state:
             self._load_state(state)
-        self.rollout = make_rollout(cfg.rollout, model=self.model, tokenizer=self.tokenizer,
+        self.rollout = make_rollout(cfg.rollout, model=self.unwrapped_model, tokenizer=self.tokenizer,
                                     model_path=self.model_path, seed=cfg.seed, autocast_dtype=self.amp_dtype,
                                     gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
                                     tensor_parallel_size=cfg.vllm_tensor_parallel_size)
         tb_dir = self.output_dir / "tensorboard" if cfg.metrics.tensorboard else None
-        self.metrics = MetricsLogger(self.output_dir / cfg.metrics.jsonl, tb_dir)
+        self.metrics = MetricsLogger(self.output_dir / cfg.metrics.jsonl, tb_dir) if self.is_main else None
         self.last_metrics: dict = {}
         # Last, so a run that fails to start leaves no "running" row behind.
-        if self.registry is not None and self.run_id is None:
+        if self.registry is not None and self.run_id is None and self.is_main:
             self.run_id = self.registry.start_run("train", cfg.to_dict())
         if isinstance(self.curriculum.pool, RegistryPool):
             self.curriculum.pool.run_id = self.run_id
         if hasattr(self.generator_hooks, "run_id"):
             self.generator_hooks.run_id = self.run_id
+
+    @property
+    def unwrapped_model(self):
+        """The Hugging Face model itself (under accelerate, ``self.model`` is its DDP/FSDP wrapper)."""
+        return self.accelerator.unwrap_model(self.model) if self.accelerator else self.model
+
+    def _gather(self, value) -> list:
+        """``value`` from every rank, in rank order (a one-item list when not distributed)."""
+        if not self.accelerator:
+            return [value]
+        from accelerate.utils import gather_object
+
+        return gather_object([value])
 
     def _checkpoint_to_resume(self, resume: bool | str) -> Path | None:
         existing = ckpt.latest_checkpoint(self.output_dir)
@@ -227,7 +262,10 @@ class GRPOTrainer:
         rewards = self.scorer.score(items)
         score_s = time.perf_counter() - started
         results: list[tuple[Task, float]] = [(instances[k // g].task, r.value) for k, r in enumerate(rewards)]
-        self.curriculum.update(results)
+        if self.accelerator:  # applied after the step's rollouts, with every rank's (see _sync_curriculum)
+            self._pending_results += [(t.env.id, t.difficulty, v) for t, v in results]
+        else:
+            self.curriculum.update(results)
         return Rollouts(batch.prompt_ids, batch.completion_ids, [r.value for r in rewards],
                         [instances[k // g].task.env.name for k in range(len(rewards))], batch.truncated,
                         batch.texts, [item.instance for item in items],
@@ -273,6 +311,15 @@ class GRPOTrainer:
             kept = kept.select_groups(list(range(want)), g)
         return kept, sampled, len(kept.rewards) // g
 
+    def _sync_curriculum(self) -> None:
+        """Every rank applies all ranks' results in rank order, so the curricula stay identical."""
+        everyone = self._gather(self._pending_results)
+        self._pending_results = []
+        envs = self.curriculum.envs
+        self.curriculum.update([(Task(envs[env_id], difficulty), reward)
+                                for results in everyone for env_id, difficulty, reward in results
+                                if env_id in envs])
+
     # ------------------------------------------------------------------ update
 
     def _forward_logits(self, model, ids, attention, positions, width, temperature: float = 1.0):
@@ -283,6 +330,13 @@ class GRPOTrainer:
             logits = model(input_ids=ids, attention_mask=attention, position_ids=positions).logits
         logits = logits[:, width - 1: -1]
         return logits / temperature if temperature not in (0.0, 1.0) else logits
+
+    def _grad_sync(self, sync: bool):
+        """Under DDP, gradients are all-reduced in the backward of a forward run outside
+        ``no_sync``: only the last micro-batch's, so accumulation costs one all-reduce."""
+        if self.accelerator is None or sync:
+            return contextlib.nullcontext()
+        return self.accelerator.no_sync(self.model)
 
     def update(self, rollouts: Rollouts, advantages: torch.Tensor, temperature: float | None = None) -> dict:
         cfg = self.cfg
@@ -312,13 +366,17 @@ class GRPOTrainer:
         for _iteration in range(cfg.num_iterations):
             self.optimizer.zero_grad(set_to_none=True)
             for k, (rows, (ids, attention, positions, tokens, mask, width)) in enumerate(zip(micro, batches)):
-                logits = self._forward_logits(self.model, ids, attention, positions, width, temperature)
-                logp = token_logprobs(logits, tokens)
-                old = old_logps[k] if old_logps[k] is not None else logp.detach()
-                terms = grpo_loss(logp, old, advantages[rows].to(self.device), mask,
-                                  epsilon_low=cfg.epsilon_low, epsilon_high=cfg.epsilon_high, beta=cfg.beta,
-                                  ref_logp=ref_logps[k], loss_type=cfg.loss_type, normaliser=normaliser)
-                terms.loss.backward()
+                with self._grad_sync(k == len(micro) - 1):
+                    logits = self._forward_logits(self.model, ids, attention, positions, width, temperature)
+                    logp = token_logprobs(logits, tokens)
+                    old = old_logps[k] if old_logps[k] is not None else logp.detach()
+                    terms = grpo_loss(logp, old, advantages[rows].to(self.device), mask,
+                                      epsilon_low=cfg.epsilon_low, epsilon_high=cfg.epsilon_high, beta=cfg.beta,
+                                      ref_logp=ref_logps[k], loss_type=cfg.loss_type, normaliser=normaliser)
+                    if self.accelerator:
+                        self.accelerator.backward(terms.loss)
+                    else:
+                        terms.loss.backward()
                 share = float(mask.sum()) / max(1, n_tokens)  # token-weighted means across micro-batches
                 totals["loss"] += float(terms.loss.detach())
                 totals["policy_loss"] += terms.policy_loss * share
@@ -327,11 +385,11 @@ class GRPOTrainer:
                 with torch.no_grad():
                     ent = token_entropy(logits.detach())
                     totals["entropy"] += float((ent * mask).sum()) / max(1, n_tokens)
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(),
-                                                             cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf))
+            clip = self.accelerator.clip_grad_norm_ if self.accelerator else torch.nn.utils.clip_grad_norm_
+            grad_norm = float(clip(self.model.parameters(), cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf))
             self.optimizer.step()
         self.scheduler.step()
-        self.rollout.sync(self.model)
+        self.rollout.sync(self.unwrapped_model)
         iterations = cfg.num_iterations
         out = {k: v / iterations for k, v in totals.items()}
         out.update(grad_norm=grad_norm, grad_accum_steps=len(micro), lr=self.scheduler.get_last_lr()[0])
@@ -344,11 +402,21 @@ class GRPOTrainer:
         started = time.perf_counter()
         role = self.schedule.role(self.step)
         retired = self.curriculum.rotate(self.step) if role == "solver" else []
+        if self.accelerator and role == "solver" and self.curriculum.cfg.pool_epoch_steps and self.step \
+                and self.step % self.curriculum.cfg.pool_epoch_steps == 0:
+            self.accelerator.wait_for_everyone()  # rank 0 has advanced the registry's pool epoch
+            self.curriculum.refresh()
         rollouts, sampled, kept = self.collect(role)
+        if self.accelerator:
+            self._sync_curriculum()
         g = cfg.group_size if role == "solver" else cfg.generator.group_size
         record: dict = {"role": role, "groups_sampled": sampled, "groups_kept": kept,
                         "reward_failures": rollouts.reward_failures}
-        if rollouts.rewards:
+        # Under DDP every rank must join each gradient all-reduce: update only when all ranks have data.
+        all_have_data = all(self._gather(bool(rollouts.rewards)))
+        if rollouts.rewards and not all_have_data:
+            record["skipped"] = "another rank had no group to train on"
+        elif rollouts.rewards:
             rewards = torch.tensor(rollouts.rewards, dtype=torch.float32)
             advantages = group_advantages(rewards, g, cfg.scale_rewards)
             temperature = cfg.temperature
@@ -379,8 +447,11 @@ class GRPOTrainer:
         elapsed = time.perf_counter() - started
         record.update(step_s=elapsed, rollout_s=rollouts.rollout_s, score_s=rollouts.score_s,
                       tokens_per_s=record.get("completion_tokens", 0) / elapsed if elapsed > 0 else 0.0)
+        if self.accelerator:
+            record = merge_records(self._gather(record))
+            record["ranks"] = self.world_size
         self.step += 1
-        if self.step % max(1, cfg.metrics.log_every) == 0:
+        if self.is_main and self.step % max(1, cfg.metrics.log_every) == 0:
             self.metrics.log(self.step, record)
         if cfg.save_every and self.step % cfg.save_every == 0:
             self.save()
@@ -395,15 +466,16 @@ class GRPOTrainer:
                 if on_step is not None:
                     on_step(self.step, record)
             last = ckpt.latest_checkpoint(self.output_dir)
-            if last is None or last.name != f"checkpoint-{self.step}":
+            # Rank 0's view decides: every rank must join save()'s collectives, or none.
+            if self._gather(last is None or last.name != f"checkpoint-{self.step}")[0]:
                 self.save()
             summary = {"steps": self.step, "output_dir": str(self.output_dir), "last": self.last_metrics}
-            if self.registry is not None and self.run_id is not None:
+            if self.registry is not None and self.run_id is not None and self.is_main:
                 self.registry.finish_run(self.run_id, "finished", {k: v for k, v in summary.items() if k != "last"})
             return summary
         except BaseException as exc:
             # Checkpoints are only written between steps, so the newest one is always consistent.
-            if self.registry is not None and self.run_id is not None:
+            if self.registry is not None and self.run_id is not None and self.is_main:
                 status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
                 self.registry.finish_run(self.run_id, status, {"steps": self.step, "error": repr(exc)[:500]})
             raise
@@ -416,24 +488,43 @@ class GRPOTrainer:
         return f"{run}/checkpoint-{self.step}"
 
     def save(self) -> Path:
-        written = self.curriculum.write_calibration(self.checkpoint_name())
-        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                 "rng": ckpt.rng_state(self.rng), "curriculum": self.curriculum.state_dict(),
-                 "curriculum_summary": self.curriculum.summary(), "calibration_written": written,
-                 "run_id": self.run_id, "proposed": self.proposed, "admitted": self.admitted,
-                 "config": self.cfg.to_dict(), "metrics": self.last_metrics}
-        return ckpt.save_checkpoint(self.output_dir, self.step, model=self.model, tokenizer=self.tokenizer,
-                                    state=state, keep=self.cfg.keep_checkpoints)
+        """Write a checkpoint (rank 0 only; under accelerate every rank must call this)."""
+        written = self.curriculum.write_calibration(self.checkpoint_name())  # a no-op pool on other ranks
+        rngs = self._gather(ckpt.rng_state(self.rng))
+        model_state = self.accelerator.get_state_dict(self.model) if self.accelerator else None  # FSDP: collective
+        path = self.output_dir / f"checkpoint-{self.step}"
+        if self.is_main:
+            state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                     "rng": rngs[0], "curriculum": self.curriculum.state_dict(),
+                     "curriculum_summary": self.curriculum.summary(), "calibration_written": written,
+                     "run_id": self.run_id, "proposed": self.proposed, "admitted": self.admitted,
+                     "config": self.cfg.to_dict(), "metrics": self.last_metrics}
+            if self.accelerator:
+                state["rng_per_rank"] = rngs
+            path = ckpt.save_checkpoint(self.output_dir, self.step, model=self.unwrapped_model,
+                                        tokenizer=self.tokenizer, state=state, keep=self.cfg.keep_checkpoints,
+                                        model_state=model_state)
+        if self.accelerator:
+            self.accelerator.wait_for_everyone()  # no rank looks for the checkpoint before it exists
+        return path
 
     def _load_state(self, state: dict) -> None:
         self.step = int(state["step"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        ckpt.restore_rng(self.rng, state["rng"])
+        per_rank = state.get("rng_per_rank") or []
+        if len(per_rank) == self.world_size:
+            ckpt.restore_rng(self.rng, per_rank[self.rank])
+        else:
+            ckpt.restore_rng(self.rng, state["rng"])
+            if self.rank:  # a different number of ranks than saved: keep the ranks' draws apart
+                self.rng.seed(f"{self.cfg.seed}-{self.rank}-{self.step}")
+                torch.manual_seed(self.cfg.seed + self.rank + self.step)
         self.curriculum.load_state_dict(state["curriculum"])
         self.proposed, self.admitted = state.get("proposed", 0), state.get("admitted", 0)
 
     def close(self) -> None:
-        self.metrics.close()
+        if self.metrics is not None:
+            self.metrics.close()
         if self.own_sandbox:
             self.sandbox.close()
