@@ -20,7 +20,6 @@ read the outcomes.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import pytest
 
 from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, StageResult, run_stages
 from evoenv.answers import extract_answer
-from evoenv.sandbox import POLICY, SandboxedEnv, SandboxError
+from evoenv.sandbox import SandboxedEnv
 
 HERE = Path(__file__).resolve().parent
 GOOD = sorted((HERE / "good").glob("*.py"))
@@ -42,18 +41,8 @@ EXPECT = re.compile(r"^# expect: (L[1-5]) (.+)$", re.MULTILINE)
 # environments render in milliseconds, so 4 s of CPU per job is still a wide margin.
 CONFIG = AdmissionConfig(cpu_s=4.0, wall_s=12.0)
 
-# Pipeline defects this corpus found, one line each. Each is a STRICT xfail on an AssertionError: the
-# test shows the defect is still there, so fixing it turns the test red until the entry is removed.
-KNOWN_PIPELINE_DEFECTS: dict[str, str] = {}
-
-
 def _cases(paths: list[Path]) -> list:
-    cases = []
-    for path in paths:
-        defect = KNOWN_PIPELINE_DEFECTS.get(path.stem)
-        marks = [pytest.mark.xfail(reason=defect, strict=True, raises=AssertionError)] if defect else []
-        cases.append(pytest.param(path, id=path.stem, marks=marks))
-    return cases
+    return [pytest.param(path, id=path.stem) for path in paths]
 
 
 @dataclass(frozen=True)
@@ -109,7 +98,6 @@ def test_corpus_is_complete():
         by_stage[expectation(path).stage] = by_stage.get(expectation(path).stage, 0) + 1
     assert sorted(by_stage) == list(MECHANICAL) and min(by_stage.values()) >= 3, by_stage
     assert not any(EXPECT.search(p.read_text()) for p in GOOD), "good environments carry no '# expect:' header"
-    assert set(KNOWN_PIPELINE_DEFECTS) <= {p.stem for p in GOOD + BROKEN}
 
 
 @pytest.mark.slow
@@ -150,13 +138,7 @@ def test_good_references_score_one_at_every_level_and_render_alike_in_a_fresh_pr
     problems = []
     for path in GOOD:
         env = SandboxedEnv(path.read_text(), sandbox)
-        try:
-            levels = range(1, env.info().max_difficulty + 1)
-        except SandboxError as exc:
-            # a sandbox with a static policy refuses the known policy false-rejects before they run
-            if exc.result.outcome == POLICY and path.stem in KNOWN_PIPELINE_DEFECTS:
-                continue
-            raise
+        levels = range(1, env.info().max_difficulty + 1)
         pairs = [(seed, d) for d in levels for seed in (0, 7, 123_456_789)]
         renders = env.render_many(pairs)
         answers = [extract_answer(f"<answer>{r.reference}</answer>") for r in renders]
