@@ -17,7 +17,10 @@ from evoenv.registry.models import Base
 
 
 def _include_name(name, type_, parent_names):
-    return not (type_ == "table" and name.startswith("environments_fts"))
+    # Full-text search lives in the migrations only: SQLite's FTS5 tables, PostgreSQL's tsvector column.
+    return not ((type_ == "table" and name.startswith("environments_fts"))
+                or (type_ == "column" and name == "search_words")
+                or (type_ == "index" and name == "ix_environments_search_words"))
 
 
 def test_a_fresh_database_is_refused_until_upgraded(backend, db_url):
