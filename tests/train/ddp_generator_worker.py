@@ -8,8 +8,10 @@ good policy once: rank 1's first proposal of the run is replaced by a real,
 new environment (``PROPOSAL``); every other proposal is judged as sampled.
 
 Writes ``<out>/rank-<r>.json``: what this rank trained on generator steps (the
-rewards per row), what it judged, its curriculum and counters. Mode
-``fail-judge`` makes judging raise, to show that every rank stops with the error.
+rewards per row), what it judged, its curriculum and counters. Modes: ``fresh``,
+``resume``; ``dynamic`` turns on dynamic sampling (ranks then need different
+numbers of generator rounds); ``fail-judge`` makes judging raise, to show that
+every rank stops with the error.
 """
 
 import hashlib
@@ -70,6 +72,7 @@ sandbox = open_sandbox("process", workers=1)
 cfg = config_from_dict({
     "model": model_dir, "output_dir": str(out / "run"), "seed": 5, "device": "cpu", "max_steps": max_steps,
     "groups_per_step": 1, "group_size": 2, "max_new_tokens": 6, "max_prompt_tokens": 48, "save_every": 1,
+    "dynamic_sampling": mode == "dynamic", "dynamic_sampling_max_rounds": 1,
     "curriculum": {"seed_floor": 0.0, "pool_epoch_steps": 0},
     "reward": {"answer_from": "completion"},
     "generator": {"every": 2, "proposals_per_step": 1, "group_size": 2, "max_new_tokens": 6},

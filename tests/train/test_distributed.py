@@ -169,6 +169,31 @@ def test_generator_steps_under_two_ranks_admit_once_on_rank0_and_share_the_pool(
 
 
 @pytest.mark.slow
+def test_generator_rounds_stay_in_step_when_ranks_need_different_numbers(tmp_path, tiny_model, sandbox):
+    """Dynamic sampling: rank 0's group has no reward spread and is sampled again, rank 1's is kept.
+    Rank 1 joins the second admission round with no proposals, so neither rank waits forever."""
+    from evoenv.admission import AdmissionConfig
+
+    url = seeded_registry(tmp_path / "registry.db", sandbox)
+    out = tmp_path / "out"
+    out.mkdir()
+    penalty = AdmissionConfig().invalid_penalty
+    launch(tiny_model, url, out, 2, "dynamic", worker=GENERATOR_WORKER)
+    reports = rank_reports(out)
+    assert [j["rank_tag"] for j in reports[0]["judged"]] == [0, 0, 1, 1, 0, 0]  # round 2: rank 0's only
+    admitted_reward = reports[0]["judged"][2]["reward"]
+    generator_rows = [[t["rewards"] for t in r["trained"] if t["role"] == "generator"] for r in reports]
+    assert generator_rows == [[[]], [[admitted_reward, penalty]]]  # rank 0 kept no group
+    for report in reports:
+        assert report["steps"] == 2 and report["proposed"] == 6 and report["admitted"] == 1
+    generator_step = read_metrics(out / "run" / "metrics.jsonl")[1]
+    assert generator_step["role"] == "generator" and generator_step["groups_sampled"] == 3
+    assert generator_step["generator_admission_rate"] == pytest.approx(1 / 6)
+    assert "skipped" in generator_step  # an update needs every rank: none is made
+    assert reports[0]["params_sha256"] == reports[1]["params_sha256"]
+
+
+@pytest.mark.slow
 def test_a_failing_judge_on_rank0_stops_every_rank(tmp_path, tiny_model, sandbox):
     from evoenv.registry import open_registry
 
