@@ -276,7 +276,7 @@ class GRPOTrainer:
                                    temperature=gcfg.temperature) if prompts else None
         texts = batch.texts if batch else []
         started = time.perf_counter()
-        mine, everyone = self.judge([p for p in prompts for _ in range(gcfg.group_size)], texts)
+        mine, everyone = self.judge_proposals([p for p in prompts for _ in range(gcfg.group_size)], texts)
         for outcome in everyone:  # the same environments, in the same order, on every rank
             if outcome.admitted and outcome.env is not None:
                 self.curriculum.add(outcome.env)
@@ -288,7 +288,7 @@ class GRPOTrainer:
                         ["<generator>"] * len(mine), batch.truncated, batch.texts, [None] * len(mine),
                         0, batch.seconds, time.perf_counter() - started)
 
-    def judge(self, prompts: list, texts: list[str]) -> tuple[list[ProposalOutcome], list[ProposalOutcome]]:
+    def judge_proposals(self, prompts: list, texts: list[str]) -> tuple[list[ProposalOutcome], list[ProposalOutcome]]:
         """Admission outcomes: (this rank's proposals', every rank's in rank order).
         Under accelerate rank 0 alone judges, so each proposal is admitted and stored once."""
         if self.accelerator:

@@ -214,6 +214,19 @@ def test_a_failing_judge_on_rank0_stops_every_rank(tmp_path, tiny_model, sandbox
         registry.close()
 
 
+def test_other_ranks_add_admitted_environments_to_an_in_memory_pool():
+    from evoenv.train.curriculum import PoolEnv, SourcesPool
+    from evoenv.train.distributed import ReadOnlyPool
+
+    seed = PoolEnv("checksum", "checksum", CHECKSUM_ENV, "seed", 5)
+    new = PoolEnv("generated:abc", "count_peaks", PROPOSAL, "generated", 10)
+    pool = ReadOnlyPool(SourcesPool([seed]))
+    pool.add(new)
+    pool.add(new)
+    assert pool.active() == [seed, new]  # as on rank 0, whose SourcesPool takes it too
+    assert pool.advance_epoch(3) == []  # still no writes from this rank
+
+
 def test_merge_records_sums_counts_and_averages_the_rest():
     merged = merge_records([
         {"role": "solver", "groups_sampled": 2, "loss": 1.0, "pass_rate": None, "usage": {"a": 0.5},
