@@ -1,12 +1,15 @@
-"""Search finds the same environments on SQLite (FTS5) and PostgreSQL (GIN full-text index),
-and on PostgreSQL the planner answers it from the index, not by reading every row."""
+"""Search finds the same environments on SQLite (FTS5) and PostgreSQL (GIN full-text index);
+on PostgreSQL the planner answers searches and best-first sorts from migration 0003's
+indexes, not by reading and sorting every row."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from evoenv.registry import SORTS
 from evoenv.registry.database import PG_SEARCH_COLUMN
+from evoenv.registry.models import Environment
 
 CODE = '''import random
 
@@ -54,12 +57,24 @@ def test_search_matches_words_on_both_backends(reg, envs, query, expect):
     assert reg.count_envs() == 2  # nothing was dropped
 
 
+def _plan(engine, sql: str, *, avoid: str) -> str:
+    with engine.begin() as conn:
+        conn.execute(text(f"SET LOCAL enable_{avoid} = off"))  # few rows: make the planner show its options
+        return "\n".join(conn.execute(text(f"EXPLAIN {sql}")).scalars())
+
+
 @pytest.mark.postgres
 def test_postgres_search_uses_the_gin_index(_postgres_registry):
     _url, engine = _postgres_registry
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL enable_seqscan = off"))  # few rows: make the planner show its options
-        plan = "\n".join(conn.execute(text(
-            f"EXPLAIN SELECT id FROM environments WHERE {PG_SEARCH_COLUMN} "
-            "@@ to_tsquery('simple'::regconfig, 'randint:*')")).scalars())
+    plan = _plan(engine, f"SELECT id FROM environments WHERE {PG_SEARCH_COLUMN} "
+                         "@@ to_tsquery('simple'::regconfig, 'randint:*')", avoid="seqscan")
     assert "ix_environments_search_words" in plan, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sort", ["reward", "pass_rate", "novelty"])
+def test_postgres_best_first_sorts_walk_an_index_in_their_order(_postgres_registry, sort):
+    _url, engine = _postgres_registry
+    query = select(Environment.id).where(Environment.status == "admitted").order_by(*SORTS[sort]).limit(50)
+    plan = _plan(engine, str(query.compile(engine, compile_kwargs={"literal_binds": True})), avoid="sort")
+    assert f"ix_environments_{sort}_best_first" in plan and "Sort" not in plan, plan
