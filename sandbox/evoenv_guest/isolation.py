@@ -422,20 +422,19 @@ def _bind_into_staging(dirs: list[str], files: list[str]) -> None:
 
 
 def _minimal_root(state: ZygoteState) -> bool:
-    """Pivot into a root holding only what jobs need. False (with a note) where the kernel or
-    our privileges do not allow it: the caller then keeps the host tree, read-only."""
+    """Pivot into a root holding only what jobs need. False (with a note) where that is
+    impossible: the caller then keeps the host tree, read-only (the older, weaker view)."""
     if SYSCALLS is None:
-        state.notes.append("minimal root: no pivot_root syscall number for this machine")
+        state.notes.append("minimal root: no pivot_root syscall number for this machine; "
+                           "jobs see the host filesystem read-only")
         return False
     state.hidden_file = next((f for f in HIDDEN_CANDIDATES if os.path.isfile(f)), None)
-    dirs, files = _root_contents()
-    if any(_is_under(path, STAGING) for path in [*dirs, *files]):
-        # The staging tmpfs would hide it (e.g. a virtual environment under /tmp).
-        state.notes.append(f"minimal root: a needed path lies under {STAGING}; jobs see the host "
-                           "filesystem read-only")
-        return False
     staged = pivoted = False
     try:
+        dirs, files = _root_contents()
+        inside = [path for path in [*dirs, *files] if _is_under(path, STAGING)]
+        if inside:  # the staging tmpfs would hide it (e.g. a virtual environment under /tmp)
+            raise OSError(errno.EBUSY, f"{inside[0]} lies under {STAGING}, where the root is built")
         mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
         staged = True
         _bind_into_staging(dirs, files)

@@ -171,3 +171,36 @@ def test_lazy_extension_modules_and_time_work_in_the_minimal_root():
     assert seen.pop("time") == ["1970-01-01", 1970]
     assert seen.pop("array") == 4.0
     assert seen == LAZY_EXPECTED
+
+
+def test_fallback_when_the_root_cannot_be_built(tmp_path):
+    """A guest package under /tmp (where the root is assembled) cannot be bound: the zygote
+    says why, keeps the read-only host view with every other layer, and jobs still run."""
+    import shutil
+    import subprocess
+
+    from evoenv.sandbox.base import protocol
+
+    require(battery_pool("process", "os").layers.get("rootfs", False), "no minimal root on this host")
+    shutil.copytree(Path(guest_root()) / "evoenv_guest", tmp_path / "evoenv_guest",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    os.chmod(tmp_path, 0o755)  # the job uid must reach the guest in the fallback view
+    env_vars = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1",
+                "LANG": "C.UTF-8", "EVOENV_SANDBOX_UID": "200999"}
+    proc = subprocess.Popen([sys.executable, "-s", "-m", "evoenv_guest.worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env_vars, cwd="/")
+    try:
+        read = lambda n: os.read(proc.stdout.fileno(), n)  # noqa: E731
+        ready = protocol.read_frame(read)
+        assert ready["layers"]["rootfs"] is False
+        assert ready["layers"]["mount"] and ready["layers"]["seccomp"] and ready["layers"]["non_root"]
+        assert any(note.startswith("minimal root:") and str(tmp_path) in note for note in ready["notes"]), ready
+        job = {"nonce": "n1", "code": env(), "calls": SAMPLE, "limits": {"cpu_s": 5, "wall_s": 10}}
+        proc.stdin.write(protocol.encode(job))
+        proc.stdin.flush()
+        reply = protocol.read_frame(read)
+        assert reply["nonce"] == "n1" and reply["outcome"] == "ok", reply
+        assert reply["results"][0]["value"] == {"seed": 0}
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
