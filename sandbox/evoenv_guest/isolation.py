@@ -296,7 +296,7 @@ def _read_only(state: ZygoteState, under: str) -> None:
 # --- the minimal root -----------------------------------------------------------------
 
 #: Where the new root is assembled: a tmpfs over /tmp of the zygote's own mount namespace
-#: (the host's /tmp is untouched; sources are opened before it is covered).
+#: (the host's /tmp is untouched; a needed path under it means falling back).
 STAGING = "/tmp"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
 #: Empty mount points: the private tmpfs and the empty /proc are mounted on them after the pivot.
