@@ -112,7 +112,7 @@ def envs_list(
     status: str = typer.Option(None, "--status", help=f"Only this status: {', '.join(STATUSES)}."),
     origin: str = typer.Option(None, "--origin", help=f"Only this origin: {', '.join(ORIGINS)}."),
     tag: str = typer.Option(None, "--tag", help="Only environments with this tag."),
-    search: str = typer.Option(None, "--search", help="Words that must appear in the name, description or code."),
+    search: str = typer.Option(None, "--search", help="Words that must each begin a word of the name, description or code (full-text)."),
     sort: str = typer.Option("created", "--sort", help=f"Order: {', '.join(SORTS)} (pass_rate, novelty, reward: "
                              "highest first, unmeasured last)."),
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many rows."),

@@ -22,6 +22,8 @@ DEFAULT_URL = "sqlite:///evoenv.db"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 #: Names of the SQLite full-text index and its shadow tables (made by the migration, not the models).
 FTS_TABLE = "environments_fts"
+#: PostgreSQL's searchable words: a generated tsvector column with a GIN index (migration 0003).
+PG_SEARCH_COLUMN = "environments.search_words"
 
 
 class RegistryError(RuntimeError):

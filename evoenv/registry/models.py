@@ -98,9 +98,10 @@ class Environment(Base):
     pass_rate: Mapped[float | None] = mapped_column(Float)
     novelty: Mapped[float | None] = mapped_column(Float)
 
+    # Unordered (records sort them): an ORDER BY tag here made PostgreSQL walk the tag index
+    # over every tag row instead of looking up the page's ids (18 ms instead of 0.5 at 100k).
     tags: Mapped[list[EnvironmentTag]] = relationship(
-        back_populates="environment", cascade="all, delete-orphan", lazy="selectin",
-        order_by="EnvironmentTag.tag")
+        back_populates="environment", cascade="all, delete-orphan", lazy="selectin")
 
 
 class EnvironmentTag(Base):

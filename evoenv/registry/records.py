@@ -41,7 +41,7 @@ class EnvRecord:
             id=row.id, name=row.name, description=row.description, code=row.code,
             code_sha256=row.code_sha256, max_difficulty=row.max_difficulty, status=row.status,
             origin=row.origin, generation=row.generation, created_at=aware(row.created_at),
-            tags=tuple(t.tag for t in row.tags), run_id=row.run_id, status_reason=row.status_reason,
+            tags=tuple(sorted(t.tag for t in row.tags)), run_id=row.run_id, status_reason=row.status_reason,
             decided_at=aware(row.decided_at), fingerprint=row.fingerprint, reward=row.reward,
             pass_rate=row.pass_rate, novelty=row.novelty,
         )

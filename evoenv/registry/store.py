@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from evoenv.admission.result import STAGES, StageResult
 from evoenv.hashing import code_sha256
 from evoenv.registry.database import (
-    FTS_TABLE, RegistryError, SchemaOutOfDate, check_schema, database_url, describe_url, make_engine, translate,
-    upgrade, writer,
+    FTS_TABLE, PG_SEARCH_COLUMN, RegistryError, SchemaOutOfDate, check_schema, database_url, describe_url,
+    make_engine, translate, upgrade, writer,
 )
 from evoenv.registry.models import (
     ORIGINS, RELATIONS, STATUSES, Calibration, Embedding, Environment, EnvironmentTag, Lineage,
@@ -109,12 +109,21 @@ def _finite(value: float | None, what: str) -> float | None:
     return number
 
 
+def _search_words(text: str) -> list[str]:
+    """The user's words: runs of letters, digits and underscores holding a letter or digit."""
+    return re.findall(r"\w*[^\W_]\w*", text)
+
+
 def _fts_query(text: str) -> str | None:
-    """The user's words as an FTS5 query: every word must appear, the last one as a prefix."""
-    words = re.findall(r"\w+", text)
-    if not words:
-        return None
-    return " ".join(f'"{word}"*' for word in words)
+    """The user's words as an SQLite FTS5 query: every word must appear, as a word's beginning."""
+    words = _search_words(text)
+    return " ".join(f'"{word}"*' for word in words) if words else None
+
+
+def _tsquery(text: str) -> str | None:
+    """The same for PostgreSQL's ``to_tsquery``: ``word:*`` ANDed (``a_b:*`` becomes a phrase)."""
+    words = _search_words(text)
+    return " & ".join(f"{word}:*" for word in words) if words else None
 
 
 def _like_pattern(word: str) -> str:
@@ -473,23 +482,22 @@ class Registry:
         return where
 
     def _search_clause(self, text: str):
-        if self.dialect == "sqlite":
-            query = _fts_query(text)
-            if query is not None:
-                return Environment.id.in_(sql_text(
-                    f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_query"
-                ).bindparams(fts_query=query))
-        # PostgreSQL (and odd SQLite input): every word appears in name, description or code.
-        words = re.findall(r"\w+", text) or [text]
-        return and_(*(or_(*(column.ilike(_like_pattern(word), escape="\\")
-                           for column in (Environment.name, Environment.description, Environment.code)))
-                      for word in words))
+        if self.dialect == "sqlite" and (query := _fts_query(text)) is not None:
+            return Environment.id.in_(sql_text(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_query"
+            ).bindparams(fts_query=query))
+        if self.dialect == "postgresql" and (query := _tsquery(text)) is not None:
+            return sql_text(f"{PG_SEARCH_COLUMN} @@ to_tsquery('simple'::regconfig, :ts_query)"
+                            ).bindparams(ts_query=query)
+        # No word in the text (e.g. "%"): the text itself, as a substring of name, description or code.
+        return or_(*(column.ilike(_like_pattern(text), escape="\\")
+                     for column in (Environment.name, Environment.description, Environment.code)))
 
     def list_envs(self, status: str | None = None, origin: str | None = None, tag: str | None = None,
                   search: str | None = None, sort: str = "created", limit: int = 50,
                   offset: int = 0) -> list[EnvRecord]:
         """Environments matching every given filter. ``search`` matches words in the name,
-        description or code (SQLite: full-text index, word prefixes; PostgreSQL: substrings)."""
+        description or code: each of its words must begin a word there (full-text index)."""
         _check(sort in SORTS, f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
         _check(isinstance(limit, int) and limit >= 0, f"limit must be an int >= 0, got {limit!r}")
         _check(isinstance(offset, int) and offset >= 0, f"offset must be an int >= 0, got {offset!r}")

@@ -5,6 +5,10 @@ rank draws, renders, rolls out and scores its own groups; ``Accelerator``
 wraps the model (DDP, or FSDP from the accelerate config file) so gradients are
 averaged across ranks. Rank 0 alone writes: checkpoints, metrics and registry
 rows. Other ranks see the pool through ``ReadOnlyPool``.
+
+On generator steps every rank samples its own proposals; ``judge_on_main``
+gathers them to rank 0, which alone runs admission (it writes the registry),
+and sends every outcome back to every rank.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ class ReadOnlyPool:
 
     def initial_difficulty(self, env, target):
         return self.pool.initial_difficulty(env, target)
+
+    def add(self, env) -> None:
+        """An environment admitted on rank 0: an in-memory pool takes it too (a registry pool
+        has no ``add``; it finds the environment, already stored by rank 0, when re-read)."""
+        if hasattr(self.pool, "add"):
+            self.pool.add(env)
 
     def advance_epoch(self, max_epochs: int) -> list[str]:
         return []  # rank 0 advances the registry's epoch; this rank re-reads the pool after it
@@ -68,3 +78,38 @@ def merge_records(records: list[dict]) -> dict:
         else:
             merged[key] = values[0]
     return merged
+
+
+def judge_on_main(accelerator, hooks, prompts: list, completions: list[str]) -> list[list]:
+    """Admission of every rank's proposals, run once, by rank 0.
+
+    A collective: every rank calls it once per generator round, with its own
+    proposals (maybe none). Rank 0 judges all of them, in rank order, with one
+    ``hooks.judge`` call and broadcasts the outcomes (plain records: reward,
+    verdict, the admitted ``PoolEnv``). Returns every rank's outcomes, one list
+    per rank, on every rank. If judging fails on rank 0 every rank raises, so
+    none is left waiting in a collective.
+    """
+    from accelerate.utils import broadcast_object_list, gather_object
+
+    everyone = gather_object([(prompts, completions)])
+    sizes = [len(texts) for _, texts in everyone]
+    reply, failure = {}, None
+    if accelerator.is_main_process:
+        all_prompts = [p for ps, _ in everyone for p in ps]
+        all_texts = [t for _, ts in everyone for t in ts]
+        try:
+            outcomes = list(hooks.judge(all_prompts, all_texts)) if all_texts else []
+            if len(outcomes) != len(all_texts):
+                raise RuntimeError(f"generator hooks judged {len(outcomes)} of {len(all_texts)} proposals")
+        except Exception as exc:  # every rank is told below; this rank raises the original
+            failure, reply = exc, {"error": f"{type(exc).__name__}: {exc}"}
+        else:
+            starts = [sum(sizes[:r]) for r in range(len(sizes))]
+            reply = {"outcomes": [outcomes[a: a + n] for a, n in zip(starts, sizes)]}
+    reply = broadcast_object_list([reply])[0]
+    if failure is not None:
+        raise failure
+    if "error" in reply:
+        raise RuntimeError(f"generator admission failed on rank 0: {reply['error']}")
+    return reply["outcomes"]

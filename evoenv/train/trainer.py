@@ -29,8 +29,8 @@ from evoenv.sandbox import Limits, open_sandbox
 from evoenv.train import checkpoint as ckpt
 from evoenv.train.config import GRPOConfig
 from evoenv.train.curriculum import Curriculum, Pool, RegistryPool, SourcesPool, Task
-from evoenv.train.distributed import ReadOnlyPool, merge_records, wants_accelerate
-from evoenv.train.generator import GeneratorHooks, RoleSchedule, admission_hooks
+from evoenv.train.distributed import ReadOnlyPool, judge_on_main, merge_records, wants_accelerate
+from evoenv.train.generator import GeneratorHooks, ProposalOutcome, RoleSchedule, admission_hooks
 from evoenv.train.instances import render_tasks
 from evoenv.train.loss import group_advantages, groups_with_signal, grpo_loss, token_entropy, token_logprobs
 from evoenv.train.metrics import MetricsLogger
@@ -134,9 +134,6 @@ class GRPOTrainer:
         self.rng = random.Random(cfg.seed + self.rank)
         torch.manual_seed(cfg.seed + self.rank)
         self.step = 0
-        if self.accelerator and cfg.generator.every > 0:
-            raise ValueError("generator.every > 0 is not supported with distributed training yet "
-                             "(admission would run on every rank); set generator.every = 0")
 
         resume_from = self._checkpoint_to_resume(resume)
         state = ckpt.load_state(resume_from) if resume_from else None
@@ -271,24 +268,36 @@ class GRPOTrainer:
                         batch.texts, [item.instance for item in items],
                         sum(r.failure is not None for r in rewards), batch.seconds, score_s)
 
-    def collect_generator(self) -> Rollouts:
+    def collect_generator(self, n_prompts: int) -> Rollouts:
         gcfg = self.cfg.generator
-        prompts = self.generator_hooks.prompts(gcfg.proposals_per_step, list(self.curriculum.envs.values()), self.rng)
+        prompts = self.generator_hooks.prompts(n_prompts, list(self.curriculum.envs.values()), self.rng) \
+            if n_prompts else []
         batch = self.generate_text(prompts, group_size=gcfg.group_size, max_new_tokens=gcfg.max_new_tokens,
-                                   temperature=gcfg.temperature)
+                                   temperature=gcfg.temperature) if prompts else None
+        texts = batch.texts if batch else []
         started = time.perf_counter()
-        outcomes = self.generator_hooks.judge([p for p in prompts for _ in range(gcfg.group_size)], batch.texts)
-        if len(outcomes) != len(batch.texts):
-            raise RuntimeError(f"generator hooks judged {len(outcomes)} of {len(batch.texts)} proposals")
-        for outcome in outcomes:
+        mine, everyone = self.judge_proposals([p for p in prompts for _ in range(gcfg.group_size)], texts)
+        for outcome in everyone:  # the same environments, in the same order, on every rank
             if outcome.admitted and outcome.env is not None:
                 self.curriculum.add(outcome.env)
-        self.proposed += len(outcomes)
-        self.admitted += sum(o.admitted for o in outcomes)
-        return Rollouts(batch.prompt_ids, batch.completion_ids, [float(o.reward) for o in outcomes],
-                        ["<generator>"] * len(outcomes), batch.truncated, batch.texts, [None] * len(outcomes),
-                        0, batch.seconds,
-                        time.perf_counter() - started)
+        self.proposed += len(everyone)
+        self.admitted += sum(o.admitted for o in everyone)
+        if batch is None:
+            return Rollouts(score_s=time.perf_counter() - started)
+        return Rollouts(batch.prompt_ids, batch.completion_ids, [float(o.reward) for o in mine],
+                        ["<generator>"] * len(mine), batch.truncated, batch.texts, [None] * len(mine),
+                        0, batch.seconds, time.perf_counter() - started)
+
+    def judge_proposals(self, prompts: list, texts: list[str]) -> tuple[list[ProposalOutcome], list[ProposalOutcome]]:
+        """Admission outcomes: (this rank's proposals', every rank's in rank order).
+        Under accelerate rank 0 alone judges, so each proposal is admitted and stored once."""
+        if self.accelerator:
+            per_rank = judge_on_main(self.accelerator, self.generator_hooks, prompts, texts)
+            return per_rank[self.rank], [o for outcomes in per_rank for o in outcomes]
+        outcomes = self.generator_hooks.judge(prompts, texts) if texts else []
+        if len(outcomes) != len(texts):
+            raise RuntimeError(f"generator hooks judged {len(outcomes)} of {len(texts)} proposals")
+        return outcomes, outcomes
 
     def collect(self, role: str) -> tuple[Rollouts, int, int]:
         """Rollouts for one step; with dynamic sampling, only groups with reward spread,
@@ -298,14 +307,21 @@ class GRPOTrainer:
         want = cfg.groups_per_step if role == "solver" else cfg.generator.proposals_per_step
         kept, sampled = Rollouts(), 0
         for _round in range(1 + (cfg.dynamic_sampling_max_rounds if cfg.dynamic_sampling else 0)):
-            fresh = self.collect_solver(want) if role == "solver" else self.collect_generator()
+            enough = len(kept.rewards) // g >= want
+            if role == "solver":
+                fresh = self.collect_solver(want)
+            else:  # admission is a collective: a rank that has enough joins the round with no proposals
+                fresh = self.collect_generator(0 if enough else want)
             n_groups = len(fresh.rewards) // g
             sampled += n_groups
             if n_groups and cfg.dynamic_sampling:
                 signal = groups_with_signal(torch.tensor(fresh.rewards), g).tolist()
                 fresh = fresh.select_groups([i for i, s in enumerate(signal) if s], g)
             kept.extend(fresh)
-            if not cfg.dynamic_sampling or len(kept.rewards) // g >= want:
+            done = not cfg.dynamic_sampling or len(kept.rewards) // g >= want
+            if role == "generator" and self.accelerator:
+                done = all(self._gather(done))  # every rank runs the same number of admission rounds
+            if done:
                 break
         if len(kept.rewards) // g > want:
             kept = kept.select_groups(list(range(want)), g)

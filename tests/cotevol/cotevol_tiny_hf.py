@@ -1,4 +1,4 @@
-"""A tiny randomly initialised GPT-2 and a word-level tokenizer, built locally (nothing is
+"""A tiny randomly initialised model (``evoenv.train.tiny``) and a word-level tokenizer, built locally (nothing is
 downloaded). ``<answer>`` and ``</answer>`` are single tokens, so random output can hold
 answer blocks, as a real model's would."""
 
@@ -8,14 +8,14 @@ import re
 from pathlib import Path
 
 from evoenv.cotevol.prompts import TEMPLATES, template
+from evoenv.train.tiny import build_model
 
 EXTRA_WORDS = "Step step 0 1 2 3 4 5 6 7 8 9 10 add the answer is so and = + - . : , ?".split()
 
 
 def build_tiny_model(folder: Path) -> Path:
-    import torch
     from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     words = set(EXTRA_WORDS)
     for name in TEMPLATES:  # the prompts' own words, so prompts are mostly known tokens
@@ -26,9 +26,5 @@ def build_tiny_model(folder: Path) -> Path:
     tok.add_tokens([AddedToken("<answer>", normalized=False), AddedToken("</answer>", normalized=False)])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
     fast.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(fast), n_positions=2048, n_embd=32, n_layer=2, n_head=2,
-                        bos_token_id=fast.eos_token_id, eos_token_id=fast.eos_token_id,
-                        pad_token_id=fast.pad_token_id)
-    GPT2LMHeadModel(config).save_pretrained(folder)
+    build_model(fast, max_positions=2048).save_pretrained(folder)
     return folder

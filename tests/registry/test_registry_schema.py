@@ -17,7 +17,11 @@ from evoenv.registry.models import Base
 
 
 def _include_name(name, type_, parent_names):
-    return not (type_ == "table" and name.startswith("environments_fts"))
+    # Backend-specific parts live in the migrations only: SQLite's FTS5 tables; PostgreSQL's
+    # tsvector column with its GIN index and the NULLS LAST sort indexes (0003).
+    return not ((type_ == "table" and name.startswith("environments_fts"))
+                or (type_ == "column" and name == "search_words")
+                or (type_ == "index" and (name == "ix_environments_search_words" or name.endswith("_best_first"))))
 
 
 def test_a_fresh_database_is_refused_until_upgraded(backend, db_url):

@@ -47,6 +47,38 @@ class Looper:
             pass
 '''
 
+#: A new environment (not a copy of any seed), as a generator would write it.
+PROPOSAL = '''The reference is a simple loop in code, but hard to do in one's head for long lists.
+
+```python
+import random
+
+class CountPeaks:
+    name = "count_peaks"
+    description = "Count the strict local maxima of a list of integers; answer with the count."
+    max_difficulty = 10
+
+    def sample(self, seed, difficulty):
+        rng = random.Random(f"{seed}:{difficulty}")
+        n = 4 + 3 * difficulty
+        return {"values": [rng.randint(0, 9 + difficulty * 5) for _ in range(n)]}
+
+    def prompt(self, instance):
+        return ("How many positions i (0 < i < n-1) have values[i] greater than both neighbours in "
+                f"{instance['values']}? Answer inside <answer>...</answer>.")
+
+    def reference(self, instance):
+        v = instance["values"]
+        return str(sum(1 for i in range(1, len(v) - 1) if v[i] > v[i - 1] and v[i] > v[i + 1]))
+
+    def score(self, instance, answer):
+        text = answer.strip()
+        if not text.isdigit():
+            return 0.0
+        return 1.0 if text == self.reference(instance) else 0.0
+```
+'''
+
 
 def checksum_expected(instance: dict, answer: str) -> float:
     return ((sum(map(ord, answer)) + instance["k"]) % 11) / 10
