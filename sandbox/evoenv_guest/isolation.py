@@ -415,7 +415,8 @@ def _bind_into_staging(dirs: list[str], files: list[str]) -> None:
         open(target, "a").close()  # a file is the mount point of a file
         mount(path, target, None, MS_BIND)
     for link in LIBRARY_LINKS:  # merged /usr: the loader's cache names /lib/... paths
-        if os.path.islink(link) and any(_is_under(d, os.path.realpath(link)) for d in dirs):
+        target = os.path.realpath(link)
+        if os.path.islink(link) and any(_is_under(d, target) or _is_under(target, d) for d in dirs):
             _make_path(STAGING, link)
     for path in MOUNT_POINTS:
         os.makedirs(STAGING + path, 0o755, exist_ok=True)
