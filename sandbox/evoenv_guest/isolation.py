@@ -325,7 +325,9 @@ def _library_dirs() -> set[str]:
 def _imported_packages(libraries: set[str]) -> set[str]:
     """Top-level packages the zygote imported from outside the library directories (the guest
     package from PYTHONPATH). Only those are bound, never the sys.path entry they sit in: that
-    may be a checkout holding other environments' code and data."""
+    may be a checkout holding other environments' code and data. A module found through no
+    sys.path entry (e.g. Debian's sitecustomize, a symlink into /etc/python3.X) brings its
+    own folder. ("/" is never an entry: ``python -m`` started in "/" puts it first.)"""
     entries = sorted({os.path.realpath(p) for p in sys.path if p and p != "/" and os.path.isdir(p)},
                      key=len, reverse=True)
     packages = set()
