@@ -178,10 +178,13 @@ def main() -> None:
         "search rare name (full-text)": lambda: reg.list_envs(search=f"{rng.choice(VERBS)}_{rng.choice(TOPICS)}_"
                                                               f"{rng.randint(1, args.envs)}"),
         "search 1 word (substring scan)": lambda: like.list_envs(search=rng.choice(TOPICS)),
+        "search rare name (substring scan)": lambda: like.list_envs(search=f"{rng.choice(VERBS)}_{rng.choice(TOPICS)}_"
+                                                                   f"{rng.randint(1, args.envs)}"),
         "stage results of one env": lambda: reg.stage_results(rng.randint(1, args.envs)),
         "funnel (all runs)": lambda: reg.funnel(),
     }
-    heavy = {"funnel (all runs)", "search 1 word (substring scan)", "count status=rejected"}
+    heavy = {"funnel (all runs)", "search 1 word (substring scan)", "search rare name (substring scan)",
+             "count status=rejected"}
     results = {name: timed(fn, max(10, args.reps // 10) if name in heavy else args.reps) for name, fn in cases.items()}
     n_vectors = reg.admitted_embeddings("minilm")[1].shape[0]
     results[f"admitted_embeddings ({n_vectors} x {EMBED_DIM})"] = timed(lambda: reg.admitted_embeddings("minilm"), 10)

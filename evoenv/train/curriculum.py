@@ -142,6 +142,7 @@ class Curriculum:
         self.pool = pool
         self.envs: dict[str, PoolEnv] = {}
         self.state: dict[str, EnvState] = {}
+        self.added: list[PoolEnv] = []  # admitted during training: checkpoints keep them (a sources pool forgets)
         self.refresh()
 
     # --- the pool ---
@@ -156,6 +157,8 @@ class Curriculum:
 
     def add(self, env: PoolEnv) -> None:
         """An environment admitted during training joins the pool now."""
+        if all(e.id != env.id for e in self.added):
+            self.added.append(env)
         if hasattr(self.pool, "add"):
             self.pool.add(env)
         self.refresh()

@@ -20,7 +20,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,7 +28,7 @@ import torch
 from evoenv.sandbox import Limits, open_sandbox
 from evoenv.train import checkpoint as ckpt
 from evoenv.train.config import GRPOConfig
-from evoenv.train.curriculum import Curriculum, Pool, RegistryPool, SourcesPool, Task
+from evoenv.train.curriculum import Curriculum, Pool, PoolEnv, RegistryPool, SourcesPool, Task
 from evoenv.train.distributed import ReadOnlyPool, judge_on_main, merge_records, wants_accelerate
 from evoenv.train.generator import GeneratorHooks, ProposalOutcome, RoleSchedule, admission_hooks
 from evoenv.train.instances import render_tasks
@@ -513,6 +513,7 @@ class GRPOTrainer:
             state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                      "rng": rngs[0], "curriculum": self.curriculum.state_dict(),
                      "curriculum_summary": self.curriculum.summary(), "calibration_written": written,
+                     "added_envs": [asdict(env) for env in self.curriculum.added],
                      "run_id": self.run_id, "proposed": self.proposed, "admitted": self.admitted,
                      "config": self.cfg.to_dict(), "metrics": self.last_metrics}
             if self.accelerator:
@@ -536,6 +537,8 @@ class GRPOTrainer:
             if self.rank:  # a different number of ranks than saved: keep the ranks' draws apart
                 self.rng.seed(f"{self.cfg.seed}-{self.rank}-{self.step}")
                 torch.manual_seed(self.cfg.seed + self.rank + self.step)
+        for env in state.get("added_envs", []):  # admitted during the run: back in the pool before its state
+            self.curriculum.add(PoolEnv(**env))
         self.curriculum.load_state_dict(state["curriculum"])
         self.proposed, self.admitted = state.get("proposed", 0), state.get("admitted", 0)
 

@@ -180,6 +180,31 @@ def test_generator_steps_alternate_and_scale_their_advantages(tmp_path, tiny_mod
         trainer.close()
 
 
+def test_environments_admitted_during_training_survive_resume(tmp_path, tiny_model, sandbox):
+    """A sources pool keeps nothing itself: the checkpoint carries the admitted environments."""
+    envs = [write_env(tmp_path, "checksum", CHECKSUM_ENV)]
+    overrides = dict(generator__every=2, generator__proposals_per_step=2, generator__group_size=3,
+                     generator__max_new_tokens=10, save_every=2)
+    trainer = GRPOTrainer(make_config(tmp_path, tiny_model, envs, max_steps=2, **overrides), sandbox=sandbox,
+                          generator_hooks=ScriptedGenerator())
+    try:
+        trainer.train()  # solver step, then a generator step that admits gen-0 and gen-3
+        assert {"gen-0", "gen-3"} <= trainer.curriculum.envs.keys()
+        saved_state = trainer.curriculum.state_dict()
+    finally:
+        trainer.close()
+    resumed = GRPOTrainer(make_config(tmp_path, tiny_model, envs, max_steps=3, **overrides), sandbox=sandbox,
+                          generator_hooks=ScriptedGenerator(), resume=True)
+    try:
+        assert resumed.step == 2
+        assert set(resumed.curriculum.envs) == {"checksum", "gen-0", "gen-3"}
+        assert resumed.curriculum.envs["gen-3"].code == CHECKSUM_ENV
+        assert resumed.curriculum.state_dict() == saved_state  # their difficulty and results too
+        resumed.train_step()  # and they can be drawn and scored
+    finally:
+        resumed.close()
+
+
 def test_checkpoint_and_resume_continue_exactly(tmp_path, tiny_model, sandbox):
     envs = [write_env(tmp_path, "checksum", CHECKSUM_ENV)]
     straight = GRPOTrainer(make_config(tmp_path / "a", tiny_model, envs, max_steps=2), sandbox=sandbox)
