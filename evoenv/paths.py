@@ -30,11 +30,16 @@ def migrations_dir() -> Path:
 
 
 def guest_root() -> Path:
-    """The folder that holds the ``evoenv_guest`` package (put on the guest's sys.path)."""
-    try:
-        import evoenv_guest
-    except ImportError:
-        root = _REPO / "sandbox"
-        sys.path.insert(0, str(root))
-        import evoenv_guest
+    """The folder that holds the ``evoenv_guest`` package (put on the guest's sys.path).
+
+    In a checkout it is ``sandbox/`` next to this package, put first on sys.path: the guest
+    must match this host code, and an editable install of another checkout leaves a COPY
+    of its guest in site-packages that would otherwise shadow it. In a wheel, the installed one."""
+    checkout = _REPO / "sandbox"
+    if (checkout / "evoenv_guest" / "__init__.py").is_file():
+        if str(checkout) not in sys.path:
+            sys.path.insert(0, str(checkout))
+        return checkout
+    import evoenv_guest
+
     return Path(evoenv_guest.__file__).resolve().parent.parent

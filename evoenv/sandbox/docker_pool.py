@@ -41,7 +41,8 @@ CLEAN_OUTCOMES = (OK, ERROR)
 #: Layers the container flags provide even where the zygote cannot set them up itself.
 CONTAINER_LAYERS = {
     "net": "network_mode=none", "ipc": "private IPC namespace", "uts": "own UTS namespace",
-    "mount": "read-only rootfs + tmpfs /tmp", "pid": "container PID namespace; the zygote (PID 1) "
+    "mount": "read-only rootfs + tmpfs /tmp", "rootfs": "the image's own root filesystem; no host path is "
+    "mounted into the container", "pid": "container PID namespace; the zygote (PID 1) "
     "kills every other process after each job", "nproc": "pids_limit", "non_root": "user 65534",
 }
 _STREAM_HEADER = struct.Struct(">BxxxI")

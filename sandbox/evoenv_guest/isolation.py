@@ -4,9 +4,12 @@ Two places apply it:
 
 * the zygote, once at start (``setup_zygote``): when it may (root with
   CAP_SYS_ADMIN) it moves itself into new network, IPC, UTS and mount
-  namespaces, gives itself a private tmpfs ``/tmp`` and ``/dev/shm``, hides
-  ``/proc`` and any home directory that the non-root job could not traverse,
-  and remounts everything else read-only. Every job inherits that view.
+  namespaces and pivots into a minimal read-only root: a small tmpfs holding
+  only bind mounts of the interpreter, its libraries, the guest package and a
+  few device nodes, plus a private tmpfs ``/tmp`` and ``/dev/shm`` and an empty
+  ``/proc``. Where ``pivot_root`` is impossible it keeps the host's tree
+  instead, remounted read-only, with ``/proc`` and untraversable home
+  directories hidden. Every job inherits that view.
 * each job, per fork: a fresh PID namespace (the job is PID 1 of it, so every
   process it could start dies with it), then in the child ``apply_child``:
   process group, parent-death signal, scratch directory, rlimits, a non-root
@@ -36,6 +39,8 @@ LAYERS = {
     "uts": "new UTS namespace (own hostname); run the host as root or use --sandbox docker",
     "mount": "new mount namespace: read-only filesystem, private /tmp, /proc hidden; "
              "run the host as root (CAP_SYS_ADMIN) or use --sandbox docker",
+    "rootfs": "minimal root filesystem: jobs see only the interpreter, its libraries and the guest, "
+              "no other host file; run the host as root (CAP_SYS_ADMIN, pivot_root) or use --sandbox docker",
     "pid": "new PID namespace per job (every process of a job dies with it); "
            "run the host as root or use --sandbox docker",
     "rlimits": "CPU, address-space, file-size, open-file and core rlimits (always available on Linux)",
@@ -204,6 +209,9 @@ class ZygoteState:
         self.pid_ns_fd: int | None = None  # our own PID namespace, to return to after each job's fork
         self.scratch_root = "/tmp"
         self.clean_dirs: list[str] = []  # emptied after every job (private to this zygote)
+        self.minimal_root = False  # pivoted into a root holding only what jobs need
+        self.root_entries: set[str] = set()  # the names in that root's "/"
+        self.hidden_file: str | None = None  # a world-readable host file jobs must not see
         self.notes: list[str] = []
 
 
@@ -253,11 +261,27 @@ def _expose_python(state: ZygoteState) -> None:
 
 def _private_filesystem(state: ZygoteState) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _expose_python(state)
+    state.minimal_root = _minimal_root(state)
+    if not state.minimal_root:
+        _expose_python(state)
+        _read_only(state, under="/")
+    for path, size in (("/tmp", "512m"), ("/dev/shm", "16m")):
+        if os.path.isdir(path):
+            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+            state.clean_dirs.append(path)
+    # Jobs see no processes at all: an empty, read-only /proc.
+    mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
+
+
+def _read_only(state: ZygoteState, under: str) -> None:
+    """Remount every mount point at or below ``under`` read-only, keeping its other flags."""
     keep_flags = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
                   "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
+    prefix = under.rstrip("/") + "/"
     for point, options in reversed(_mount_points()):
         if point.startswith("/proc") or point.startswith("/sys"):
+            continue
+        if point != under and not point.startswith(prefix):
             continue
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY
         for name, bit in keep_flags.items():
@@ -267,12 +291,168 @@ def _private_filesystem(state: ZygoteState) -> None:
             mount(None, point, None, flags)
         except OSError:
             state.notes.append(f"could not make {point} read-only")
-    for path, size in (("/tmp", "512m"), ("/dev/shm", "16m")):
-        if os.path.isdir(path):
-            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
-            state.clean_dirs.append(path)
-    # Jobs see no processes at all: an empty, read-only /proc.
-    mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
+
+
+# --- the minimal root -----------------------------------------------------------------
+
+#: Where the new root is assembled: a tmpfs over /tmp of the zygote's own mount namespace
+#: (the host's /tmp is untouched; a needed path under it means falling back).
+STAGING = "/tmp"
+DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
+#: Empty mount points: the private tmpfs and the empty /proc are mounted on them after the pivot.
+MOUNT_POINTS = ("/tmp", "/dev/shm", "/proc")
+#: World-readable host files that show whether jobs still see the host (the first that exists).
+HIDDEN_CANDIDATES = ("/etc/passwd", "/etc/hostname", "/etc/os-release")
+#: Top-level library paths kept as the host's symlinks when the libraries they lead to are bound.
+LIBRARY_LINKS = ("/lib", "/lib64", "/lib32", "/libx32")
+MNT_DETACH = 2
+
+
+def _is_under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _library_dirs() -> set[str]:
+    """The interpreter's prefixes and library directories (stdlib, lib-dynload, site-packages)."""
+    import site
+    import sysconfig
+
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages()}
+    dirs |= {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return {os.path.realpath(d) for d in dirs if d and os.path.isdir(d)}
+
+
+def _imported_packages(libraries: set[str]) -> set[str]:
+    """Top-level packages the zygote imported from outside the library directories (the guest
+    package from PYTHONPATH). Only those are bound, never the sys.path entry they sit in: that
+    may be a checkout holding other environments' code and data. A module found through no
+    sys.path entry (e.g. Debian's sitecustomize, a symlink into /etc/python3.X) brings its
+    own folder. ("/" is never an entry: ``python -m`` started in "/" puts it first.)"""
+    entries = sorted({os.path.realpath(p) for p in sys.path if p and p != "/" and os.path.isdir(p)},
+                     key=len, reverse=True)
+    packages = set()
+    for module in list(sys.modules.values()):
+        origin = getattr(module, "__file__", None)
+        if not origin:
+            continue
+        origin = os.path.realpath(origin)
+        if any(_is_under(origin, lib) for lib in libraries):
+            continue
+        entry = next((e for e in entries if _is_under(origin, e)), None)
+        if entry is None:  # not from sys.path (e.g. run by file name): its own directory
+            packages.add(os.path.dirname(origin))
+        else:
+            packages.add(os.path.join(entry, os.path.relpath(origin, entry).split("/")[0]))
+    return packages
+
+
+def _shared_library_dirs(already: set[str]) -> set[str]:
+    """Directories of the shared libraries mapped into the zygote (libc, libm, libffi, ...).
+    Extension modules imported later load their libraries from the same places."""
+    dirs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            fields = line.split(None, 5)
+            path = fields[5].strip() if len(fields) == 6 else ""
+            if not path.startswith("/") or ".so" not in os.path.basename(path) or path.endswith("(deleted)"):
+                continue
+            folder = os.path.dirname(os.path.realpath(path))
+            if not any(_is_under(folder, d) for d in already | {"/tmp", "/dev", "/proc", "/sys"}):
+                dirs.add(folder)
+    return dirs
+
+
+def _root_contents() -> tuple[list[str], list[str]]:
+    """(directories, files) of the host to bind into the minimal root."""
+    libraries = _library_dirs()
+    dirs = libraries | _imported_packages(libraries)
+    dirs |= _shared_library_dirs(dirs)
+    # Drop what a bound ancestor already holds.
+    dirs = {d for d in dirs if not any(d != other and _is_under(d, other) for other in dirs)}
+    files = [f for f in ("/etc/ld.so.cache", *DEVICES) if os.path.exists(f)]
+    return sorted(dirs), files
+
+
+def _make_path(root: str, path: str) -> str:
+    """Create the directories of host ``path`` inside ``root``; a symlink on the way is copied
+    as a symlink (so /lib -> usr/lib still resolves) and its target created too. Returns the
+    real host path. New directories are 0755: jobs may traverse them whatever the host's mode
+    (e.g. a pyenv Python under /root, mode 0700)."""
+    current = ""
+    for part in path.strip("/").split("/"):
+        if not part:
+            continue
+        host = f"{current}/{part}"
+        inside = root + host
+        if os.path.islink(host):
+            if not os.path.lexists(inside):
+                os.symlink(os.readlink(host), inside)
+            current = _make_path(root, os.path.realpath(host))
+        else:
+            current = host
+            if not os.path.lexists(inside):
+                os.mkdir(inside, 0o755)
+    return current or "/"
+
+
+def _pivot_root(new_root: str) -> None:
+    """Make ``new_root`` "/" and detach the old root, so no path leads back to the host."""
+    os.chdir(new_root)
+    # pivot_root(".", "."): the old root is stacked on the new one, then detached lazily.
+    _check(_libc.syscall(SYSCALLS["deny_kill"]["pivot_root"], b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/")
+
+
+def _bind_into_staging(dirs: list[str], files: list[str]) -> None:
+    """Bind ``dirs`` and ``files`` into the tmpfs at STAGING, at their real host paths."""
+    for path in dirs:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            mount(f"/proc/self/fd/{fd}", STAGING + _make_path(STAGING, path), None, MS_BIND | MS_REC)
+        finally:
+            os.close(fd)
+    for path in files:
+        target = STAGING + os.path.join(_make_path(STAGING, os.path.dirname(path)), os.path.basename(path))
+        open(target, "a").close()  # a file is the mount point of a file
+        mount(path, target, None, MS_BIND)
+    for link in LIBRARY_LINKS:  # merged /usr: the loader's cache names /lib/... paths
+        target = os.path.realpath(link)
+        if os.path.islink(link) and any(_is_under(d, target) or _is_under(target, d) for d in dirs):
+            _make_path(STAGING, link)
+    for path in MOUNT_POINTS:
+        os.makedirs(STAGING + path, 0o755, exist_ok=True)
+
+
+def _minimal_root(state: ZygoteState) -> bool:
+    """Pivot into a root holding only what jobs need. False (with a note) where that is
+    impossible: the caller then keeps the host tree, read-only (the older, weaker view)."""
+    if SYSCALLS is None:
+        state.notes.append("minimal root: no pivot_root syscall number for this machine; "
+                           "jobs see the host filesystem read-only")
+        return False
+    state.hidden_file = next((f for f in HIDDEN_CANDIDATES if os.path.isfile(f)), None)
+    staged = pivoted = False
+    try:
+        dirs, files = _root_contents()
+        inside = [path for path in [*dirs, *files] if _is_under(path, STAGING)]
+        if inside:  # the staging tmpfs would hide it (e.g. a virtual environment under /tmp)
+            raise OSError(errno.EBUSY, f"{inside[0]} lies under {STAGING}, where the root is built")
+        mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+        staged = True
+        _bind_into_staging(dirs, files)
+        state.root_entries = set(os.listdir(STAGING))
+        _read_only(state, under=STAGING)
+        _pivot_root(STAGING)
+        pivoted = True
+    except OSError as exc:
+        state.notes.append(f"minimal root: {exc}; jobs see the host filesystem read-only")
+        os.chdir("/")
+        if staged and not pivoted:
+            _libc.umount2(STAGING.encode(), MNT_DETACH)  # drop the half-built root
+        return False
+    state.notes.append(f"minimal root: {', '.join(dirs)} bound read-only")
+    return True
 
 
 def setup_zygote(job_uid: int) -> ZygoteState:
@@ -485,6 +665,7 @@ def probe_layers(state: ZygoteState) -> dict[str, bool]:
                         found["mount"] = False
                     except OSError:
                         found["mount"] = True
+                found["rootfs"] = state.minimal_root and _probe_minimal_root(state)
                 found["seccomp"] = _probe_seccomp()
             except OSError:
                 pass
@@ -497,9 +678,16 @@ def probe_layers(state: ZygoteState) -> dict[str, bool]:
     os.waitpid(pid, 0)
     clean_after_job(state, scratch)
     proven = set(answer.split(",")) - {""}
-    for name in ("pid", "rlimits", "non_root", "nproc", "scratch", "no_new_privs", "mount", "seccomp"):
+    for name in ("pid", "rlimits", "non_root", "nproc", "scratch", "no_new_privs", "mount", "rootfs", "seccomp"):
         layers[name] = name in proven
     return layers
+
+
+def _probe_minimal_root(state: ZygoteState) -> bool:
+    """As the job: "/" holds only what the zygote put there and a host file is gone."""
+    if not set(os.listdir("/")) <= state.root_entries:
+        return False
+    return state.hidden_file is None or not os.path.exists(state.hidden_file)
 
 
 def _nnp_from_prctl() -> bool:

@@ -118,7 +118,8 @@ class Child(Base):
     Program("eval_literal", env('X = eval("1 + 1")'), "policy", "ok"),
     Program("random_private_os", env(f'import random\nrandom._os.system("touch {MARKER}")'), "policy", "policy"),
     # files
-    Program("read_etc_passwd", env('DATA = open("/etc/passwd").read()'), "policy", "ok"),
+    # process backend: the minimal root has no /etc/passwd; Docker: the image's own, not the host's
+    Program("read_etc_passwd", env('DATA = open("/etc/passwd").read()'), "policy", {"process": "error", "docker": "ok"}),
     Program("read_etc_shadow", env('DATA = open("/etc/shadow").read()'), "policy", "error"),
     Program("read_proc_1_environ", env('DATA = open("/proc/1/environ").read()'), "policy", "error"),
     Program("write_etc", env(f'open("{ETC_MARKER}", "w").write("x")'), "policy", "error"),
@@ -179,7 +180,7 @@ class Child(Base):
     Program("monkeypatch_json", env('import json\njson.dumps = lambda *a, **k: "{}"\njson.JSONEncoder.encode = lambda *a: "{}"'),
             "policy", "ok", check=describe_is_honest, os_check=describe_is_honest),
     Program("builtins_open_via_dict", env('B = __builtins__\nDATA = (B["open"] if isinstance(B, dict) else B.open)("/etc/passwd")'),
-            "policy", "ok"),
+            "policy", {"process": "error", "docker": "ok"}),
     Program("input_stdin", env('X = input()'), "policy", "error"),
 ]
 
