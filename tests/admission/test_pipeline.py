@@ -80,7 +80,8 @@ def test_admit_without_policy_when_configured(sandbox, empty_index):
 
 def test_invalid_candidate_gets_the_penalty(ctx):
     outcome = admit_candidate(Candidate(env_code("nondeterministic_global_rng")), ctx)
-    assert outcome.admitted is False and outcome.reason.startswith("L3: instance['values'][0] differs")
+    # The first differing value: the global RNG can repeat a small value by chance (1 in 10 at difficulty 1).
+    assert outcome.admitted is False and re.match(r"L3: instance\['values'\]\[\d+\] differs", outcome.reason)
     assert outcome.reward == ctx.config.invalid_penalty and outcome.reward_parts["invalid_at"] == "L3"
     data = outcome.as_dict()
     assert json.loads(json.dumps(data))["stages"][2]["stage"] == "L3"
