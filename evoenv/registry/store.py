@@ -564,22 +564,25 @@ class Registry:
 
     def lineage(self, env_id: int) -> dict[str, list[dict[str, Any]]]:
         """Direct parents and children: ``{"parents": [...], "children": [...]}``, each
-        ``{"id", "name", "status", "relation"}``."""
+        ``{"id", "name", "status", "generation", "relation"}``."""
         with self._tx() as s:
             self._env(s, env_id)
             return self._lineage(s, env_id)
 
     def _lineage(self, s: Session, env_id: int) -> dict[str, list[dict[str, Any]]]:
         def rows(join_on, where):
-            query = (select(Environment.id, Environment.name, Environment.status, Lineage.relation)
+            query = (select(Environment.id, Environment.name, Environment.status, Environment.generation,
+                            Lineage.relation)
                      .join(Lineage, join_on).where(where).order_by(Environment.id))
-            return [{"id": i, "name": n, "status": st, "relation": r} for i, n, st, r in s.execute(query)]
+            return [{"id": i, "name": n, "status": st, "generation": g, "relation": r}
+                    for i, n, st, g, r in s.execute(query)]
 
         return {"parents": rows(Lineage.parent_id == Environment.id, Lineage.child_id == env_id),
                 "children": rows(Lineage.child_id == Environment.id, Lineage.parent_id == env_id)}
 
     def ancestry(self, env_id: int, max_depth: int = 32) -> dict[str, Any]:
-        """The ancestry tree: ``{"id", "name", "status", "relation", "parents": [...]}`` recursively."""
+        """The ancestry tree: ``{"id", "name", "status", "generation", "relation", "parents": [...]}``
+        recursively."""
         with self._tx() as s:
             root = self._env(s, env_id)
 
@@ -589,7 +592,8 @@ class Registry:
                 item["parents"] = [node(p, depth + 1, seen | {p["id"]}) for p in parents if p["id"] not in seen]
                 return item
 
-            return node({"id": root.id, "name": root.name, "status": root.status, "relation": None}, 0,
+            return node({"id": root.id, "name": root.name, "status": root.status, "generation": root.generation,
+                         "relation": None}, 0,
                         frozenset({root.id}))
 
     def calibration_curve(self, env_id: int) -> dict[str, list[tuple[int, int, int, float]]]:

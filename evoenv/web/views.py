@@ -152,50 +152,38 @@ def calibration(reg: Any, env_id: int) -> dict[str, list[dict]]:
     return out
 
 
-def _link(item: dict) -> tuple[dict, str]:
-    """A ``Registry.lineage`` entry as (node, relation)."""
-    return item, str(item.get("relation") or "")
-
-
-def _node_id(obj: Any) -> int:
-    return int(_get(obj, "id"))
-
-
 def lineage(reg: Any, env_id: int, depth: int = 3, max_nodes: int = 60) -> dict:
     """Ancestors and descendants up to ``depth`` hops, as nodes (with a layer) and edges."""
     root = get_record(reg, env_id)
     nodes: dict[int, dict] = {env_id: {**_node(root), "layer": 0}}
     edges: set[tuple[int, int, str]] = set()
     truncated = False
+    direct = reg.lineage(env_id)  # the root's own links: the first hop both ways, and the answer's lists
     for direction, step in (("parents", -1), ("children", 1)):
         frontier = [env_id]
         for level in range(1, depth + 1):
             next_frontier = []
             for node in frontier:
-                for item in reg.lineage(node).get(direction, []):
-                    other, relation = _link(item)
-                    other_id = _node_id(other)
-                    edge = (other_id, node, relation) if step < 0 else (node, other_id, relation)
-                    edges.add(edge)
+                links = direct if node == env_id else reg.lineage(node)
+                for other in links[direction]:
+                    other_id, relation = other["id"], other["relation"]
+                    edges.add((other_id, node, relation) if step < 0 else (node, other_id, relation))
                     if other_id in nodes:
                         continue
                     if len(nodes) >= max_nodes:
                         truncated = True
                         continue
-                    if _get(other, "generation") is None:  # lineage rows carry no generation
-                        other = get_record(reg, other_id)
                     nodes[other_id] = {**_node(other), "layer": step * level}
                     next_frontier.append(other_id)
             frontier = next_frontier
     edges = {e for e in edges if e[0] in nodes and e[1] in nodes}
     _layer_by_longest_path(nodes, edges)
-    direct = reg.lineage(env_id)
     return {
         "root": env_id,
         "nodes": sorted(nodes.values(), key=lambda n: (n["layer"], n["id"])),
-        "edges": [{"parent": p, "child": c, "relation": r} for p, c, r in sorted(edges) if p in nodes and c in nodes],
-        "parents": [{**_node(_link(i)[0]), "relation": _link(i)[1]} for i in direct.get("parents", [])],
-        "children": [{**_node(_link(i)[0]), "relation": _link(i)[1]} for i in direct.get("children", [])],
+        "edges": [{"parent": p, "child": c, "relation": r} for p, c, r in sorted(edges)],
+        "parents": [{**_node(i), "relation": i["relation"]} for i in direct["parents"]],
+        "children": [{**_node(i), "relation": i["relation"]} for i in direct["children"]],
         "truncated": truncated,
     }
 
@@ -216,7 +204,8 @@ def _layer_by_longest_path(nodes: dict[int, dict], edges: set[tuple[int, int, st
 
 
 def _node(rec: Any) -> dict:
-    return {"id": _node_id(rec), "name": _get(rec, "name"), "status": _get(rec, "status"),
+    """An EnvRecord or a ``Registry.lineage`` entry as a graph node."""
+    return {"id": int(_get(rec, "id")), "name": _get(rec, "name"), "status": _get(rec, "status"),
             "generation": _get(rec, "generation")}
 
 

@@ -47,7 +47,7 @@ def test_add_candidate_stores_everything_and_is_idempotent_on_hash(reg):
     assert [p["prompt"] for p in reg.proposals(child.id)] == ["write one", "p2"]
     assert reg.proposals(child.id)[0]["completion_tokens"] == 200
     assert reg.lineage(child.id) == {"parents": [{"id": parent.id, "name": "env_parent", "status": "candidate",
-                                                  "relation": "mutation"}], "children": []}
+                                                  "generation": 0, "relation": "mutation"}], "children": []}
     assert reg.lineage(parent.id)["children"][0]["id"] == child.id
     assert reg.by_hash(child.code_sha256) == reg.get(child.id)
     assert reg.by_hash("0" * 64) is None
@@ -288,10 +288,11 @@ def test_runs_usage_and_funnel(reg):
 def test_ancestry_tree(reg):
     a = add(reg, "a", origin="seed")
     b = add(reg, "b", origin="seed")
-    c = add(reg, "c", parents=[(a.id, "mutation")])
-    d = add(reg, "d", parents=[(c.id, "crossover"), (b.id, "crossover")])
+    c = add(reg, "c", parents=[(a.id, "mutation")], generation=1)
+    d = add(reg, "d", parents=[(c.id, "crossover"), (b.id, "crossover")], generation=2)
     tree = reg.ancestry(d.id)
     assert tree["id"] == d.id
     assert [(p["id"], p["relation"]) for p in tree["parents"]] == [(b.id, "crossover"), (c.id, "crossover")]
     assert tree["parents"][1]["parents"][0]["id"] == a.id
     assert reg.ancestry(d.id, max_depth=1)["parents"][1]["parents"] == []
+    assert (tree["generation"], tree["parents"][1]["generation"]) == (2, 1)

@@ -90,7 +90,7 @@ def test_sigkill_while_adding_a_candidate_leaves_nothing(reg, reg_url, tmp_path)
     again = reg.add_candidate(code("child"), name="child", description="", max_difficulty=10,
                               parents=[(parent.id, "repair")])
     assert reg.lineage(parent.id)["children"] == [{"id": again.id, "name": "child", "status": "candidate",
-                                                   "relation": "repair"}]
+                                                   "generation": 0, "relation": "repair"}]
 
 
 def test_two_growers_neither_lose_nor_duplicate_admissions(reg, reg_url, tmp_path):

@@ -197,8 +197,8 @@ def test_environment_error_is_reported_not_500(client, ids):
 
 def test_lineage_graph(client, ids):
     data = client.get(f"/api/envs/{ids['weighted_sum_mod_prime']}/lineage").json()
-    assert [(p["name"], p["relation"]) for p in data["parents"]] == [("sum_mod_prime", "mutation")]
-    assert [(c["name"], c["relation"]) for c in data["children"]] == [("max_adjacent_gap", "crossover")]
+    assert [(p["name"], p["relation"], p["generation"]) for p in data["parents"]] == [("sum_mod_prime", "mutation", 1)]
+    assert [(c["name"], c["relation"], c["generation"]) for c in data["children"]] == [("max_adjacent_gap", "crossover", 3)]
     layers = {n["name"]: n["layer"] for n in data["nodes"]}
     assert layers["weighted_sum_mod_prime"] == 0 and layers["sum_mod_prime"] == -1
     assert layers["count_inversions"] == -2 and layers["max_adjacent_gap"] == 1
