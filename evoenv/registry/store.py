@@ -748,20 +748,39 @@ class Registry:
     def funnel(self, run_id: int | None = None) -> dict[str, dict[str, int]]:
         """Per stage, in pipeline order: how many environments it ran on (``entered``),
         how many passed, and how many it could not run on (``not_run``)."""
-        ran = StageResultRow.passed.is_not(None)
-        query = (select(StageResultRow.stage,
-                        func.count(distinct(case((ran, StageResultRow.env_id)))),
-                        func.count(distinct(case((StageResultRow.passed.is_(True), StageResultRow.env_id)))),
-                        func.count(distinct(case((~ran, StageResultRow.env_id)))))
-                 .group_by(StageResultRow.stage))
+        query = self._funnel_query()
         if run_id is not None:
             query = query.where(StageResultRow.run_id == run_id)
         with self._tx() as s:
-            found = {stage: {"entered": int(e), "passed": int(p), "not_run": int(nr)}
-                     for stage, e, p, nr in s.execute(query)}
-        order = [st for st in STAGES if st in found] + sorted(set(found) - set(STAGES))
-        return {stage: found[stage] for stage in order}
+            return _in_stage_order({stage: counts for stage, *counts in s.execute(query)})
 
+    def funnels(self, run_ids: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
+        """``funnel(run_id)`` of several runs in one query (a run without stage results maps to {})."""
+        ids = sorted({int(i) for i in run_ids})
+        query = (self._funnel_query(StageResultRow.run_id).where(StageResultRow.run_id.in_(ids))
+                 .group_by(StageResultRow.run_id))
+        found: dict[int, dict[str, tuple[int, int, int]]] = {i: {} for i in ids}
+        if ids:
+            with self._tx() as s:
+                for run_id, stage, *counts in s.execute(query):
+                    found[run_id][stage] = counts
+        return {run_id: _in_stage_order(stages) for run_id, stages in found.items()}
+
+    @staticmethod
+    def _funnel_query(*keys):
+        """Per ``keys`` and stage: environments it ran on, that passed, it could not run on."""
+        ran = StageResultRow.passed.is_not(None)
+        return (select(*keys, StageResultRow.stage,
+                       func.count(distinct(case((ran, StageResultRow.env_id)))),
+                       func.count(distinct(case((StageResultRow.passed.is_(True), StageResultRow.env_id)))),
+                       func.count(distinct(case((~ran, StageResultRow.env_id)))))
+                .group_by(StageResultRow.stage))
+
+
+def _in_stage_order(found: Mapping[str, Sequence[int]]) -> dict[str, dict[str, int]]:
+    """``{stage: (entered, passed, not_run)}`` as the funnel's dicts, pipeline stages first."""
+    order = [st for st in STAGES if st in found] + sorted(set(found) - set(STAGES))
+    return {stage: dict(zip(("entered", "passed", "not_run"), map(int, found[stage]))) for stage in order}
 
 def _below(rng, n: int) -> int:
     if hasattr(rng, "integers"):  # numpy Generator

@@ -269,7 +269,8 @@ def _seconds(run: Any) -> float | None:
     return None
 
 
-def run_row(reg: Any, run: Any) -> dict:
+def run_row(run: Any, stage_counts: dict) -> dict:
+    """One run's line of the funnel page; ``stage_counts`` is its ``Registry.funnel``."""
     rid = int(_get(run, "id"))
     counts = _get(run, "counts") or {}
     proposed = sum(counts.values())
@@ -282,24 +283,27 @@ def run_row(reg: Any, run: Any) -> dict:
         "tokens": tokens, "seconds": seconds,
         "tokens_per_admitted": round(tokens / admitted, 1) if tokens is not None and admitted else None,
         "seconds_per_admitted": round(seconds / admitted, 2) if seconds is not None and admitted else None,
-        "bars": _funnel_bars(reg.funnel(run_id=rid), proposed, admitted),
+        "bars": _funnel_bars(stage_counts, proposed, admitted),
     }
 
 
 def funnel(reg: Any, run_id: int | None = None, max_runs: int = 50) -> dict:
     """Overall (or one run's) funnel, and a row per run, newest first."""
+    selected = None
     if run_id is not None:
         try:
-            run = reg.get_run(run_id)
+            selected = reg.get_run(run_id)
         except LookupError as exc:
             raise NotFound(str(exc)) from None
-        selected = run_row(reg, run)
-        bars = selected["bars"]
+    runs = reg.runs(limit=max_runs)
+    # Every run's stage counts in one query, not one per run.
+    stage_counts = reg.funnels([run.id for run in runs] + ([run_id] if selected is not None else []))
+    if selected is not None:
+        bars = run_row(selected, stage_counts[run_id])["bars"]
     else:
         counts = reg.status_counts()
         bars = _funnel_bars(reg.funnel(), sum(counts.values()), sum(counts.get(s, 0) for s in EVER_ADMITTED))
-    runs = [run_row(reg, run) for run in reg.runs(limit=max_runs)]
-    return {"run_id": run_id, "bars": bars, "runs": runs}
+    return {"run_id": run_id, "bars": bars, "runs": [run_row(run, stage_counts[run.id]) for run in runs]}
 
 
 # ---------------------------------------------------------------- rejected candidates

@@ -281,6 +281,9 @@ def test_runs_usage_and_funnel(reg):
     reg.record_usage(a.id, run_id=train, step=20, mean_reward=0.5)
     assert reg.usage(a.id) == [{"run_id": train, "step": 10, "mean_reward": 0.25},
                                {"run_id": train, "step": 20, "mean_reward": 0.5}]
+    # A train run has no stage results: an empty funnel.
+    assert reg.funnels([other, run, train]) == {run: reg.funnel(run), other: reg.funnel(other), train: {}}
+    assert list(reg.funnels([run])[run]) == ["L1", "L2", "review"] and reg.funnels([]) == {}
     with pytest.raises(RegistryError, match="no run with id 999"):
         reg.finish_run(999)
 
