@@ -7,10 +7,10 @@ from evoenv.registry.database import (
 )
 from evoenv.registry.models import ORIGINS, RELATIONS, STATUSES
 from evoenv.registry.records import EnvRecord, ReviewRow, RunRecord, StageRow
-from evoenv.registry.store import SORTS, Registry, UnknownEnvironment, UnknownRun, open_registry
+from evoenv.registry.store import EVER_ADMITTED, SORTS, Registry, UnknownEnvironment, UnknownRun, open_registry
 
 __all__ = [
-    "DEFAULT_URL", "ORIGINS", "RELATIONS", "SORTS", "STATUSES", "EnvRecord", "Registry", "RegistryError",
-    "RegistryLocked", "ReviewRow", "RunRecord", "SchemaOutOfDate", "StageRow", "UnknownEnvironment", "UnknownRun",
-    "database_url", "head_revision", "open_registry", "upgrade",
+    "DEFAULT_URL", "EVER_ADMITTED", "ORIGINS", "RELATIONS", "SORTS", "STATUSES", "EnvRecord", "Registry",
+    "RegistryError", "RegistryLocked", "ReviewRow", "RunRecord", "SchemaOutOfDate", "StageRow",
+    "UnknownEnvironment", "UnknownRun", "database_url", "head_revision", "open_registry", "upgrade",
 ]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, case, column, delete, distinct, func, insert, or_, select, table, update
+from sqlalchemy import Engine, case, column, delete, distinct, func, insert, or_, select, table, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker

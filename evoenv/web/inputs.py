@@ -10,8 +10,10 @@ import re
 
 from fastapi import HTTPException
 
-STATUSES = ("candidate", "admitted", "rejected", "retired")
-ORIGINS = ("seed", "generated", "imported")
+# The registry's and the pipeline's own names, re-exported for the app, views and templates.
+from evoenv.admission.result import STAGES as STAGE_NAMES  # noqa: F401
+from evoenv.registry import ORIGINS, STATUSES  # noqa: F401
+
 #: Sort keys the list page offers (when the registry supports them), with their labels.
 SORT_LABELS = {"created": "newest", "pass_rate": "pass rate", "novelty": "novelty", "reward": "reward",
                "generation": "generation", "difficulty": "max difficulty", "name": "name", "id": "id"}
@@ -21,7 +23,7 @@ def available_sorts(registry_sorts) -> tuple[str, ...]:
     """The registry's sort keys, in the order the page lists them."""
     known = [k for k in SORT_LABELS if k in registry_sorts]
     return tuple(known + sorted(set(registry_sorts) - set(known)))
-STAGE_NAMES = ("L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty")
+
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

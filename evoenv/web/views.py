@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from evoenv.registry import EVER_ADMITTED
 from evoenv.web import inputs
 
 STAGE_ORDER = inputs.STAGE_NAMES
@@ -229,10 +230,6 @@ def env_detail(reg: Any, rec: Any) -> dict:
 
 
 # ---------------------------------------------------------------- funnel
-
-FUNNEL_STEPS = ("proposed",) + STAGE_ORDER + ("admitted",)
-EVER_ADMITTED = ("admitted", "retired")
-
 
 def _funnel_bars(raw: dict, proposed: int, admitted: int) -> list[dict]:
     """One bar per step: proposed, the environments that passed each stage, admitted."""
