@@ -150,10 +150,8 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
             page=page_no, page_size=per_page)
 
     def instance_of(rec, seed: int, difficulty: int, reveal: bool) -> dict:
-        detail = views.summary(rec)
-        inputs.difficulty(difficulty, detail["max_difficulty"] or 1)
-        value = sampler.render(rec.code, detail["code_sha256"] or str(detail["id"]), seed, difficulty)
-        out = {"env_id": detail["id"], **value}
+        inputs.difficulty(difficulty, rec.max_difficulty)
+        out = {"env_id": rec.id, **sampler.render(rec.code, rec.code_sha256, seed, difficulty)}
         if not reveal:
             out["reference"] = None
         return out
@@ -196,10 +194,9 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         if rec.status == "retired":
             raise BadInput(f"environment #{env_id} is already retired", 409)
         try:
-            registry.retire(env_id)
+            return views.summary(registry.retire(env_id))
         except RegistryError as exc:
             raise BadInput(f"cannot retire #{env_id}: {exc}", 409) from None
-        return views.summary(views.get_record(registry, env_id))
 
     # ------------------------------------------------------------ common query parameters
 
@@ -248,7 +245,6 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     def env_page(request: Request, ref: str, seed: int = Seed, difficulty: int = Difficulty):
         rec = record(ref)
         detail = views.env_detail(registry, rec)
-        inputs.difficulty(difficulty, detail["max_difficulty"] or 1)
         try:
             instance, instance_error = instance_of(rec, seed, difficulty, reveal=True), None
         except InstanceError as exc:
