@@ -165,7 +165,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
             out.append({"parent": parent, **diff})
         return out
 
-    def rejected_query(stage, q, page_no, per_page=20) -> dict:
+    def rejected_query(stage, q, page_no, per_page) -> dict:
         return views.rejected(registry, stage=inputs.choice("stage", stage, inputs.STAGE_NAMES),
                               search=inputs.search(q), page=page_no, page_size=per_page)
 
@@ -198,6 +198,18 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         except RegistryError as exc:
             raise BadInput(f"cannot retire #{env_id}: {exc}", 409) from None
 
+    def page_links(path: str, data: dict, page_no: int, per_page: int, default_per_page: int) -> dict:
+        """Previous and next page URLs that keep the filters (and a non-default page size)."""
+        base = {k: v for k, v in data["filters"].items() if v}
+        if per_page != default_per_page:
+            base["per_page"] = per_page
+
+        def url(n: int) -> str:
+            return f"{path}?{urlencode({**base, 'page': n})}"
+
+        return {"prev_url": url(page_no - 1) if page_no > 1 else None,
+                "next_url": url(page_no + 1) if data["has_next"] else None}
+
     # ------------------------------------------------------------ common query parameters
 
     Status = Query(None, description=f"one of {', '.join(inputs.STATUSES)}")
@@ -207,6 +219,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     Sort = Query("created", description=f"one of {', '.join(sorts)}")
     PageNo = Query(1, ge=1, le=inputs.MAX_PAGE, description="page number, from 1")
     PerPage = Query(inputs.PAGE_SIZE, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")
+    RejectedPerPage = Query(inputs.REJECTED_PAGE_SIZE, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")
     Seed = Query(0, ge=0, le=inputs.MAX_SEED, description="instance seed")
     Difficulty = Query(1, ge=1, le=1000, description="difficulty level, 1..max_difficulty")
     Stage = Query(None, description=f"failing stage, one of {', '.join(inputs.STAGE_NAMES)}")
@@ -232,14 +245,8 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
                   tag: str | None = Tag, q: str | None = Search, sort: str = Sort,
                   page_no: int = Query(1, alias="page", ge=1, le=inputs.MAX_PAGE), per_page: int = PerPage):
         data = list_query(status, origin, tag, q, sort, page_no, per_page)
-        base = {k: v for k, v in data["filters"].items() if v}
-        if per_page != inputs.PAGE_SIZE:
-            base["per_page"] = per_page
         return page(request, "envs.html", {
-            "data": data,
-            "prev_url": f"/envs?{urlencode({**base, 'page': page_no - 1})}" if page_no > 1 else None,
-            "next_url": f"/envs?{urlencode({**base, 'page': page_no + 1})}" if data["has_next"] else None,
-        })
+            "data": data, **page_links("/envs", data, page_no, per_page, inputs.PAGE_SIZE)})
 
     @app.get("/envs/{ref}", response_class=HTMLResponse, include_in_schema=False)
     def env_page(request: Request, ref: str, seed: int = Seed, difficulty: int = Difficulty):
@@ -301,16 +308,10 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     @app.get("/rejected", response_class=HTMLResponse, include_in_schema=False)
     def rejected_page(request: Request, stage: str | None = Stage, q: str | None = Search,
                       page_no: int = Query(1, alias="page", ge=1, le=inputs.MAX_PAGE),
-                      per_page: int = Query(20, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")):
+                      per_page: int = RejectedPerPage):
         data = rejected_query(stage, q, page_no, per_page)
-        base = {k: v for k, v in data["filters"].items() if v}
-        if per_page != 20:
-            base["per_page"] = per_page
         return page(request, "rejected.html", {
-            "data": data,
-            "prev_url": f"/rejected?{urlencode({**base, 'page': page_no - 1})}" if page_no > 1 else None,
-            "next_url": f"/rejected?{urlencode({**base, 'page': page_no + 1})}" if data["has_next"] else None,
-        })
+            "data": data, **page_links("/rejected", data, page_no, per_page, inputs.REJECTED_PAGE_SIZE)})
 
     # ------------------------------------------------------------ JSON API
 
@@ -373,7 +374,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
 
     @app.get("/api/rejected", response_model=schemas.RejectedPage, tags=["admission"])
     def api_rejected(stage: str | None = Stage, q: str | None = Search, page: int = PageNo,
-                     per_page: int = Query(20, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")):
+                     per_page: int = RejectedPerPage):
         """Rejected candidates with the stage that failed and its reason."""
         return rejected_query(stage, q, page, per_page)
 

@@ -26,6 +26,7 @@ def available_sorts(registry_sorts) -> tuple[str, ...]:
 
 
 PAGE_SIZE = 50
+REJECTED_PAGE_SIZE = 20  # rejected rows carry a reason and details: fewer per page
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 10_000
 MAX_SEARCH = 200

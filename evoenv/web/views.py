@@ -371,7 +371,7 @@ def _scan_for_stage(reg: Any, stage: str, search, skip: int, page_size: int, sca
     return items, False, True
 
 
-def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=20, scan_limit=2000) -> dict:
+def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=inputs.REJECTED_PAGE_SIZE, scan_limit=2000) -> dict:
     """Rejected candidates, newest first, each with the stage that failed and why.
     Filtering by stage scans at most ``scan_limit`` of the newest rejected candidates."""
     skip = (page - 1) * page_size

@@ -263,6 +263,17 @@ def test_rejected_pages(client):
     assert first["has_next"] and second["has_next"] and not third["has_next"]
 
 
+def test_page_links_keep_the_filters_and_page_size(client):
+    html = client.get("/envs", params={"sort": "name", "per_page": 5, "page": 2}).text
+    assert 'href="/envs?sort=name&amp;per_page=5&amp;page=1" rel="prev"' in html
+    assert 'href="/envs?sort=name&amp;per_page=5&amp;page=3" rel="next"' in html
+    html = client.get("/envs", params={"status": "admitted"}).text  # default page size: not in the link
+    assert 'rel="prev"' not in html and 'rel="next"' not in html
+    html = client.get("/rejected", params={"q": "sum", "per_page": 1}).text
+    assert 'href="/rejected?q=sum&amp;page=2" rel="next"' not in html
+    assert 'href="/rejected?q=sum&amp;per_page=1&amp;page=2" rel="next"' in html and 'rel="prev"' not in html
+
+
 def test_openapi_lists_the_api(client):
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/envs", "/api/envs/{ref}", "/api/envs/{ref}/instance", "/api/envs/{ref}/lineage",
