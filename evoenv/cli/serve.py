@@ -33,7 +33,7 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1") and admin_token is None:
         console.print(f"[yellow]serving read-only on {host}: anyone who can reach it can read the registry[/]")
     try:
-        app = create_app(db or os.environ.get("EVOENV_DB"), admin_token=admin_token, sandbox=kind)
+        app = create_app(db, admin_token=admin_token, sandbox=kind)  # None: $EVOENV_DB, else the default
     except RegistryError as exc:
         fail(str(exc))
     console.print(f"EvoEnv registry browser on [bold]http://{host}:{port}/[/] "

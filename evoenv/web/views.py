@@ -62,12 +62,9 @@ class NotFound(LookupError):
 
 def get_record(reg: Any, ref: int | str) -> Any:
     try:
-        rec = reg.get(ref)
-    except LookupError as exc:
+        return reg.get(ref)
+    except LookupError as exc:  # Registry.get raises UnknownEnvironment, never returns None
         raise NotFound(f"no environment {ref!r} in the registry") from exc
-    if rec is None:
-        raise NotFound(f"no environment {ref!r} in the registry")
-    return rec
 
 
 # ---------------------------------------------------------------- list page
@@ -100,7 +97,7 @@ def stage_rows(reg: Any, env_id: int, results: list | None = None) -> list[dict]
             "reason": _get(row, "reason") or "",
             "details": _get(row, "details") or {},
             "duration_s": round(float(_get(row, "duration_s") or 0.0), 4),
-            "at": _iso(_get(row, "created_at") or _get(row, "at")),
+            "at": _iso(_get(row, "created_at")),
             "run_id": _get(row, "run_id"),
         })
     order = {s: i for i, s in enumerate(STAGE_ORDER)}

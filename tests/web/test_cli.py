@@ -10,9 +10,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _serve(*args: str) -> subprocess.CompletedProcess:
+def _serve(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "evoenv", "serve", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO), **env})
 
 
 def test_serve_help_lists_the_options():
@@ -29,5 +29,8 @@ def test_serve_refuses_bad_options(registry_url, tmp_path):
     assert short_token.returncode == 2 and "at least 8 characters" in short_token.stderr
     no_schema = _serve("--db", f"sqlite:///{tmp_path / 'empty.db'}")
     assert no_schema.returncode == 2 and "evoenv db upgrade" in no_schema.stderr
+    missing = tmp_path / "missing.db"  # no --db: $EVOENV_DB names the registry
+    from_env = _serve(EVOENV_DB=f"sqlite:///{missing}")
+    assert from_env.returncode == 2 and f"no registry database at {missing}" in from_env.stderr
     bad_port = _serve("--port", "70000")
     assert bad_port.returncode == 2 and "65535" in bad_port.stderr
