@@ -567,18 +567,30 @@ class Registry:
         ``{"id", "name", "status", "generation", "relation"}``."""
         with self._tx() as s:
             self._env(s, env_id)
-            return self._lineage(s, env_id)
+            return self._lineage(s, [env_id])[env_id]
 
-    def _lineage(self, s: Session, env_id: int) -> dict[str, list[dict[str, Any]]]:
-        def rows(join_on, where):
-            query = (select(Environment.id, Environment.name, Environment.status, Environment.generation,
+    def lineage_many(self, env_ids: Iterable[int]) -> dict[int, dict[str, list[dict[str, Any]]]]:
+        """``lineage`` of several environments in two queries (unknown ids map to empty lists)."""
+        ids = sorted({int(i) for i in env_ids})
+        if not ids:
+            return {}
+        with self._tx() as s:
+            return self._lineage(s, ids)
+
+    def _lineage(self, s: Session, env_ids: list[int]) -> dict[int, dict[str, list[dict[str, Any]]]]:
+        found: dict[int, dict[str, list[dict[str, Any]]]] = {i: {"parents": [], "children": []} for i in env_ids}
+
+        def add(direction: str, other_end, this_end) -> None:
+            query = (select(this_end, Environment.id, Environment.name, Environment.status, Environment.generation,
                             Lineage.relation)
-                     .join(Lineage, join_on).where(where).order_by(Environment.id))
-            return [{"id": i, "name": n, "status": st, "generation": g, "relation": r}
-                    for i, n, st, g, r in s.execute(query)]
+                     .join(Lineage, other_end == Environment.id).where(this_end.in_(env_ids))
+                     .order_by(Environment.id))
+            for this, i, n, st, g, r in s.execute(query):
+                found[this][direction].append({"id": i, "name": n, "status": st, "generation": g, "relation": r})
 
-        return {"parents": rows(Lineage.parent_id == Environment.id, Lineage.child_id == env_id),
-                "children": rows(Lineage.child_id == Environment.id, Lineage.parent_id == env_id)}
+        add("parents", Lineage.parent_id, Lineage.child_id)
+        add("children", Lineage.child_id, Lineage.parent_id)
+        return found
 
     def ancestry(self, env_id: int, max_depth: int = 32) -> dict[str, Any]:
         """The ancestry tree: ``{"id", "name", "status", "generation", "relation", "parents": [...]}``
@@ -587,7 +599,7 @@ class Registry:
             root = self._env(s, env_id)
 
             def node(item: dict[str, Any], depth: int, seen: frozenset[int]) -> dict[str, Any]:
-                parents = self._lineage(s, item["id"])["parents"] if depth < max_depth else []
+                parents = self._lineage(s, [item["id"]])[item["id"]]["parents"] if depth < max_depth else []
                 item = dict(item)
                 item["parents"] = [node(p, depth + 1, seen | {p["id"]}) for p in parents if p["id"] not in seen]
                 return item

@@ -160,10 +160,10 @@ def lineage(reg: Any, env_id: int, depth: int = 3, max_nodes: int = 60) -> dict:
     for direction, step in (("parents", -1), ("children", 1)):
         frontier = [env_id]
         for level in range(1, depth + 1):
+            links = {env_id: direct} if level == 1 else reg.lineage_many(frontier)  # one look-up per hop
             next_frontier = []
             for node in frontier:
-                links = direct if node == env_id else reg.lineage(node)
-                for other in links[direction]:
+                for other in links[node][direction]:
                     other_id, relation = other["id"], other["relation"]
                     edges.add((other_id, node, relation) if step < 0 else (node, other_id, relation))
                     if other_id in nodes:

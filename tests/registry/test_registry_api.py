@@ -49,6 +49,9 @@ def test_add_candidate_stores_everything_and_is_idempotent_on_hash(reg):
     assert reg.lineage(child.id) == {"parents": [{"id": parent.id, "name": "env_parent", "status": "candidate",
                                                   "generation": 0, "relation": "mutation"}], "children": []}
     assert reg.lineage(parent.id)["children"][0]["id"] == child.id
+    assert reg.lineage_many([child.id, parent.id, 999]) == {
+        child.id: reg.lineage(child.id), parent.id: reg.lineage(parent.id), 999: {"parents": [], "children": []}}
+    assert reg.lineage_many([]) == {}
     assert reg.by_hash(child.code_sha256) == reg.get(child.id)
     assert reg.by_hash("0" * 64) is None
 
