@@ -182,7 +182,7 @@ class Registry:
 
     def _run_exists(self, session: Session, run_id: int | None) -> None:
         if run_id is not None and session.get(Run, run_id) is None:
-            raise RegistryError(f"no run with id {run_id} in {self.url}")
+            raise UnknownRun(f"no run with id {run_id} in {self.url}")
 
     # ---- candidates ---------------------------------------------------------------------
 
@@ -714,7 +714,7 @@ class Registry:
         with self._tx("finish_run") as s:
             run = s.get(Run, run_id)
             if run is None:
-                raise RegistryError(f"no run with id {run_id} in {self.url}")
+                raise UnknownRun(f"no run with id {run_id} in {self.url}")
             run.status, run.finished_at = status, utcnow()
             run.summary = _json_doc(dict(summary or {}), f"summary of run {run_id}")
 

@@ -9,7 +9,7 @@ import pytest
 
 from evoenv.admission.result import StageResult
 from evoenv.hashing import code_sha256
-from evoenv.registry import RegistryError, UnknownEnvironment
+from evoenv.registry import RegistryError, UnknownEnvironment, UnknownRun
 
 
 def env_code(tag: str, body: str = "return 1") -> str:
@@ -287,8 +287,10 @@ def test_runs_usage_and_funnel(reg):
     # A train run has no stage results: an empty funnel.
     assert reg.funnels([other, run, train]) == {run: reg.funnel(run), other: reg.funnel(other), train: {}}
     assert list(reg.funnels([run])[run]) == ["L1", "L2", "review"] and reg.funnels([]) == {}
-    with pytest.raises(RegistryError, match="no run with id 999"):
+    with pytest.raises(UnknownRun, match="no run with id 999"):
         reg.finish_run(999)
+    with pytest.raises(UnknownRun, match="no run with id 999"):
+        reg.record_usage(a.id, run_id=999, step=1, mean_reward=0.0)
 
 
 def test_ancestry_tree(reg):
