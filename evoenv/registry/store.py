@@ -597,16 +597,26 @@ class Registry:
         recursively."""
         with self._tx() as s:
             root = self._env(s, env_id)
+            # Every ancestor's parents, one query per generation back (not one per node).
+            parents_of: dict[int, list[dict[str, Any]]] = {}
+            frontier = [root.id]
+            for _ in range(max_depth):
+                todo = sorted({i for i in frontier if i not in parents_of})
+                if not todo:
+                    break
+                found = self._lineage(s, todo)
+                for i in todo:
+                    parents_of[i] = found[i]["parents"]
+                frontier = [p["id"] for i in todo for p in parents_of[i]]
 
-            def node(item: dict[str, Any], depth: int, seen: frozenset[int]) -> dict[str, Any]:
-                parents = self._lineage(s, [item["id"]])[item["id"]]["parents"] if depth < max_depth else []
-                item = dict(item)
-                item["parents"] = [node(p, depth + 1, seen | {p["id"]}) for p in parents if p["id"] not in seen]
-                return item
+        def node(item: dict[str, Any], depth: int, seen: frozenset[int]) -> dict[str, Any]:
+            parents = parents_of.get(item["id"], []) if depth < max_depth else []
+            item = dict(item)
+            item["parents"] = [node(p, depth + 1, seen | {p["id"]}) for p in parents if p["id"] not in seen]
+            return item
 
-            return node({"id": root.id, "name": root.name, "status": root.status, "generation": root.generation,
-                         "relation": None}, 0,
-                        frozenset({root.id}))
+        return node({"id": root.id, "name": root.name, "status": root.status, "generation": root.generation,
+                     "relation": None}, 0, frozenset({root.id}))
 
     def calibration_curve(self, env_id: int) -> dict[str, list[tuple[int, int, int, float]]]:
         """``{checkpoint: [(difficulty, n, passes, pass_rate)]}``, summed over every record."""
