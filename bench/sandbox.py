@@ -99,8 +99,6 @@ def bench_backend(kind: str, jobs: int, baseline: dict) -> dict:
             base = baseline[name]
             row[name] = {**stats, "overhead_p50_ms": stats["p50_ms"] - base["p50_ms"],
                          "ratio_p50": stats["p50_ms"] / base["p50_ms"]}
-        if kind == "docker":
-            row["container_start_s"] = statistics.median(pool.start_seconds)
     with open_sandbox(kind, workers=2) as pool:
         pool.run(TRUSTED_ENV, TRIVIAL)
         rate = throughput(pool, TRIVIAL, jobs, threads=2)
