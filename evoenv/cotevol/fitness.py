@@ -56,13 +56,14 @@ def assign_fitness(population: list[Trajectory], config: FitnessConfig = Fitness
 
 def score_trajectories(env: SandboxedEnv, problem: Problem, trajectories: list[Trajectory],
                        config: FitnessConfig = FitnessConfig()) -> None:
-    """Score each trajectory's extracted answer with the environment, in one sandbox job."""
+    """Score each trajectory's extracted answer with ``env`` (its code and limits), in the sandbox."""
     _score(env.sandbox, env.limits, [(problem.env_name, env.code, problem.rendered.instance, t) for t in trajectories],
            config)
 
 
 def score_batch(sandbox: Sandbox, items: list[tuple[Problem, Trajectory]], config: FitnessConfig = FitnessConfig()) -> None:
-    """Score many (problem, trajectory) pairs: one sandbox job per environment, all at once."""
+    """Score many (problem, trajectory) pairs: a sandbox job per environment (chunks of up to 64
+    answers), all jobs at once, under the sandbox's own limits."""
     _score(sandbox, None, [(f"{p.env_name}@{p.code_sha256[:12]}", p.code, p.rendered.instance, t) for p, t in items],
            config)
 
