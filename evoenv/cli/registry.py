@@ -219,7 +219,8 @@ def envs_lineage(ref: str = typer.Argument(..., metavar="ID|NAME", help="Environ
 
     def label(node) -> str:
         via = f" [dim]({node['relation']})[/]" if node["relation"] else ""
-        return f"#{node['id']} [bold]{node['name']}[/] {_status(node['status'])}{via}"
+        above = " [dim](ancestors shown above)[/]" if node.get("shown_above") else ""
+        return f"#{node['id']} [bold]{node['name']}[/] {_status(node['status'])}{via}{above}"
 
     def grow(branch: Tree, node) -> None:
         for parent in node["parents"]:

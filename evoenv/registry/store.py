@@ -594,7 +594,9 @@ class Registry:
 
     def ancestry(self, env_id: int, max_depth: int = 32) -> dict[str, Any]:
         """The ancestry tree: ``{"id", "name", "status", "generation", "relation", "parents": [...]}``
-        recursively."""
+        recursively. An ancestor reached by several paths (crossovers share ancestors) has its
+        parents drawn once, at its first place depth-first; later places are leaves marked
+        ``"shown_above": True``. Otherwise the tree doubles per generation of crossovers."""
         with self._tx() as s:
             root = self._env(s, env_id)
             # Every ancestor's parents, one query per generation back (not one per node).
@@ -609,14 +611,20 @@ class Registry:
                     parents_of[i] = found[i]["parents"]
                 frontier = [p["id"] for i in todo for p in parents_of[i]]
 
-        def node(item: dict[str, Any], depth: int, seen: frozenset[int]) -> dict[str, Any]:
-            parents = parents_of.get(item["id"], []) if depth < max_depth else []
+        expanded: set[int] = set()
+
+        def node(item: dict[str, Any], depth: int) -> dict[str, Any]:
             item = dict(item)
-            item["parents"] = [node(p, depth + 1, seen | {p["id"]}) for p in parents if p["id"] not in seen]
+            if item["id"] in expanded:
+                item.update(parents=[], shown_above=True)
+                return item
+            expanded.add(item["id"])
+            parents = parents_of.get(item["id"], []) if depth < max_depth else []
+            item["parents"] = [node(p, depth + 1) for p in parents]
             return item
 
         return node({"id": root.id, "name": root.name, "status": root.status, "generation": root.generation,
-                     "relation": None}, 0, frozenset({root.id}))
+                     "relation": None}, 0)
 
     def calibration_curve(self, env_id: int) -> dict[str, list[tuple[int, int, int, float]]]:
         """``{checkpoint: [(difficulty, n, passes, pass_rate)]}``, summed over every record."""

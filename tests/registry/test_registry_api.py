@@ -304,3 +304,24 @@ def test_ancestry_tree(reg):
     assert tree["parents"][1]["parents"][0]["id"] == a.id
     assert reg.ancestry(d.id, max_depth=1)["parents"][1]["parents"] == []
     assert (tree["generation"], tree["parents"][1]["generation"]) == (2, 1)
+
+
+def test_ancestry_draws_a_shared_ancestor_once(reg):
+    """Each environment a crossover of the two before it: every ancestor is reached by many
+    paths, and a tree copying them all would double per generation (Fibonacci)."""
+    chain = [add(reg, "g0", origin="seed"), add(reg, "g1", origin="seed")]
+    for i in range(2, 30):
+        chain.append(add(reg, f"g{i}", parents=[(chain[-1].id, "crossover"), (chain[-2].id, "crossover")],
+                         generation=i))
+    tree = reg.ancestry(chain[-1].id)
+
+    def nodes(n):
+        yield n
+        for p in n["parents"]:
+            yield from nodes(p)
+
+    drawn = list(nodes(tree))
+    expanded = [n["id"] for n in drawn if not n.get("shown_above")]
+    assert sorted(expanded) == sorted(e.id for e in chain)  # every ancestor, its parents drawn once
+    assert len(drawn) < 2 * len(chain)
+    assert all(n["parents"] == [] for n in drawn if n.get("shown_above"))
