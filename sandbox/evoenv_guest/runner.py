@@ -45,15 +45,9 @@ def find_environment_class(namespace: dict):
     return candidates[0]
 
 
-def _allowed_module(name: str) -> bool:
-    if name == "__future__":  # `from __future__ import annotations` runs an import of the directive module
-        return True
-    top = name.split(".")[0]
-    return top in P.ALLOWED_MODULES or any(name == d or name.startswith(d + ".") for d in P.ALLOWED_DOTTED)
-
-
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
-    if level != 0 or not isinstance(name, str) or not _allowed_module(name):
+    # `from __future__ import annotations` runs an import of the directive module
+    if level != 0 or not isinstance(name, str) or not (name == "__future__" or P.allowed_module(name)):
         raise ImportError(f"import of {name!r} is not allowed in an environment")
     return __import__(name, globals, locals, fromlist, 0)
 
