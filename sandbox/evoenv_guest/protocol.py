@@ -81,6 +81,11 @@ DEFAULT_LIMITS = {
 }
 
 
+def job_limits(job: dict) -> dict:
+    """A job's limits, with ``DEFAULT_LIMITS`` for any it leaves out."""
+    return {**DEFAULT_LIMITS, **(job.get("limits") or {})}
+
+
 class ProtocolError(ValueError):
     """A frame that is malformed, too large or too deep."""
 

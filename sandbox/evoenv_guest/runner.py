@@ -173,9 +173,8 @@ def call(env, spec: dict):
     raise ValueError(f"unknown op {op!r}")
 
 
-def run_job(job: dict, result_fd: int) -> bool:
-    """Run the job and write its one reply frame; True when the frame was written."""
-    limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
+def run_job(job: dict, limits: dict, result_fd: int) -> None:
+    """Run the job under ``limits`` (``protocol.job_limits``) and write its one reply frame."""
     reply = {"nonce": job["nonce"], "outcome": P.OK, "results": [], "detail": ""}
     try:
         env = load_environment(job["code"], job.get("builtins"))
@@ -204,4 +203,3 @@ def run_job(job: dict, result_fd: int) -> bool:
         frame = _dumps({"nonce": job["nonce"], "outcome": P.OUTPUT_LIMIT, "results": [],
                         "detail": f"result of {len(frame)} bytes exceeds {limits['result_bytes']}"}).encode()
     P.write_all(result_fd, P.HEADER.pack(len(frame)) + frame, os.write)
-    return True

@@ -133,10 +133,10 @@ def _child(zygote: Zygote, job_r: int, result_w: int, scratch: str) -> None:
         os.close(job_r)
         if job is None:
             os._exit(0)  # the zygote is shutting down
-        limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
+        limits = P.job_limits(job)
         isolation.apply_job_limits(zygote.state, limits)
-        reply = runner.run_job(job, result_w)
-        status = 0 if reply else 71
+        runner.run_job(job, limits, result_w)
+        status = 0
     except BaseException as exc:  # noqa: BLE001 - last resort: the zygote sees 'crash'
         status = 72
         if isinstance(job, dict):  # say why (this is our code failing, not the environment's)
@@ -209,7 +209,7 @@ def _sweep_container() -> None:
 
 
 def run_one(zygote: Zygote, job: dict) -> dict:
-    limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
+    limits = P.job_limits(job)
     started = time.monotonic()
     deadline = started + float(limits["wall_s"])
     spare = zygote.take_spare()
