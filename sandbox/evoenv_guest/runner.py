@@ -7,14 +7,16 @@ floats (not subclasses) in [0, 1].
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
+import sys
 import traceback
-
-import builtins
+import types
 
 from evoenv_guest import protocol as P
+from evoenv_guest import sdk
 
 # Bound before any environment code runs, so patching json later cannot forge replies.
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -67,16 +69,12 @@ def _guarded_hasattr(obj, name):
 
 
 def _guarded_setattr(obj, name, value):
-    import types
-
     if isinstance(obj, types.ModuleType):
         raise AttributeError("setattr on a module is not allowed")
     return setattr(obj, _public(name, "setattr"), value)
 
 
 def _guarded_delattr(obj, name):
-    import types
-
     if isinstance(obj, types.ModuleType):
         raise AttributeError("delattr on a module is not allowed")
     return delattr(obj, _public(name, "delattr"))
@@ -101,11 +99,6 @@ _ALLOWED_BUILTINS = {n for n in dir(builtins) if n not in _FORBIDDEN_BUILTINS an
 
 
 def load_environment(code: str, builtin_names=None):
-    import sys
-    import types
-
-    from evoenv_guest import sdk
-
     module = types.ModuleType(ENV_MODULE)
     sys.modules[ENV_MODULE] = module
     sdk.install()

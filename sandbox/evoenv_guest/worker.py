@@ -43,9 +43,6 @@ def preload() -> list[str]:
             networkx.shortest_path(networkx.path_graph(3), 0, 2)
         except Exception:  # noqa: BLE001 - only a warm-up
             pass
-    import traceback as _tb  # noqa: F401 - used by the runner when a call fails
-
-    from evoenv_guest import sdk  # noqa: F401 - what `from evoenv.sdk import ...` resolves to
     return loaded
 
 
