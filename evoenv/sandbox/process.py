@@ -26,18 +26,18 @@ def job_uid() -> int:
 class Zygote(Worker):
     """One guest worker process, fed jobs on its stdin; replies come on its stdout."""
 
-    def __init__(self, hash_seed: int | None = None, python: str = sys.executable, uid: int | None = None):
+    def __init__(self, hash_seed: int | None = None):
         env = {
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(guest_root()),
             "PYTHONHASHSEED": str(hash_seed) if hash_seed is not None else "random",
             "PYTHONDONTWRITEBYTECODE": "1",
             "LANG": "C.UTF-8",
-            "EVOENV_SANDBOX_UID": str(uid if uid is not None else job_uid()),
+            "EVOENV_SANDBOX_UID": str(job_uid()),
         }
         self.jobs_run = 0
         self.proc = subprocess.Popen(
-            [python, "-s", "-m", "evoenv_guest.worker"],
+            [sys.executable, "-s", "-m", "evoenv_guest.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd="/", start_new_session=True, close_fds=True,
         )
