@@ -152,31 +152,30 @@ def _collect(pid: int, fd: int, deadline: float, cap: int) -> tuple[bytes, str]:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
-    chunks, size = [], 0
+    data = bytearray()  # grows in place: no re-join of every chunk so far per read
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return b"".join(chunks), P.TIMEOUT
+                return bytes(data), P.TIMEOUT
             watch = [fd] if pidfd is None else [fd, pidfd]
             ready = select.select(watch, [], [], remaining)[0]
             if not ready:
-                return b"".join(chunks), P.TIMEOUT
+                return bytes(data), P.TIMEOUT
             if fd not in ready:  # exited; drain what it wrote (a straggler may still hold the pipe)
                 os.set_blocking(fd, False)
                 ready, pidfd = [fd], None
             try:
                 chunk = os.read(fd, 1 << 16)
             except BlockingIOError:
-                return b"".join(chunks), ""
+                return bytes(data), ""
             if not chunk:
-                return b"".join(chunks), ""
-            size += len(chunk)
-            if size > cap + P.HEADER.size:
+                return bytes(data), ""
+            if len(data) + len(chunk) > cap + P.HEADER.size:
                 return b"", P.OUTPUT_LIMIT
-            chunks.append(chunk)
-            if size >= P.HEADER.size and _complete(b"".join(chunks)):
-                return b"".join(chunks), ""  # no need to wait for its exit
+            data += chunk
+            if _complete(data):
+                return bytes(data), ""  # no need to wait for its exit
     finally:
         if pidfd is not None:
             os.close(pidfd)
