@@ -387,9 +387,9 @@ def gate(code: str) -> JobResult | None:
         return None
     if len(violations) == 1 and violations[0].message.startswith("SyntaxError"):
         return None  # nothing can run: the sandbox reports it as an ordinary load error
-
-    return JobResult(POLICY, detail=explain(violations), error={
+    text = explain(violations)
+    return JobResult(POLICY, detail=text, error={
         "type": "PolicyViolation",
-        "message": explain(violations),
+        "message": text,
         "violations": [{"line": v.line, "rule": v.rule, "message": v.message} for v in violations],
     })
