@@ -78,6 +78,8 @@ DEFAULT_LIMITS = {
     "memory_mb": 1024,
     "wall_s": 20.0,
     "result_bytes": 8 * 1024 * 1024,
+    "file_mb": 16,
+    "threads": 64,
 }
 
 

@@ -6,8 +6,9 @@ descriptor that was stdout at start. Stdout and stderr are then pointed at
 /dev/null, so anything a child prints can never pass for a reply.
 
 Each child: is PID 1 of a fresh PID namespace where allowed, becomes its own
-process group, applies isolation (``isolation.apply_child``), loads the environment source, runs the job's calls,
-and writes ONE frame carrying the job's nonce to a pipe made for this job.
+process group, applies isolation (``isolation.prepare_child``, then ``apply_job_limits``),
+loads the environment source, runs the job's calls, and writes ONE frame carrying the
+job's nonce to a pipe made for this job.
 The zygote trusts nothing else: exit status 0 without a frame is a crash.
 """
 
