@@ -236,8 +236,7 @@ def test_every_layer_is_active_here():
         assert all(pool.layers.values()), pool.layers
 
 
-def test_min_layers_refusal_names_missing_layers_and_how(monkeypatch):
-    monkeypatch.setenv("EVOENV_SANDBOX_UID_BASE", "200000")
+def test_min_layers_refusal_names_missing_layers_and_how():
     # Simulate a machine without namespaces: an unprivileged host cannot unshare.
     active = {name: name not in ("net", "pid") for name in L.LAYERS}
     with pytest.raises(SandboxUnavailable) as info:

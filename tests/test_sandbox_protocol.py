@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import require
-from evoenv.sandbox import CRASH, OK, JobResult
+from evoenv.sandbox import CRASH, OK, JobResult, Limits
 from evoenv.sandbox.base import protocol as P
+from evoenv.sandbox.pool import Worker
 from evoenv_guest import worker
 
 LIMITS = {**P.DEFAULT_LIMITS}
@@ -129,3 +130,44 @@ def test_seccomp_program_jumps_stay_inside():
         if code in (isolation.JEQ_K, isolation.JSET_K, isolation.JGE_K):
             assert index + 1 + max(jt, jf) < len(prog)
     assert len(prog) < 4096  # the kernel's BPF_MAXINSNS
+
+
+class ScriptedWorker(Worker):
+    """A host-side ``Worker`` whose zygote answers with ``answer(job)``: the host's decisions
+    on the reply, without a process or container behind it."""
+
+    def __init__(self, answer):
+        self.answer, self.sent, self.abandoned = answer, [], False
+
+    def _send(self, frame_bytes, deadline):
+        self.sent.append(json.loads(frame_bytes[P.HEADER.size:]))
+
+    def _read(self, deadline):
+        return self.answer(self.sent[-1])
+
+    def _abandon(self):
+        self.abandoned = True
+
+
+def _timeout(job):
+    raise TimeoutError
+
+
+def _broken(job):
+    raise P.ProtocolError("frame announces 99 bytes")
+
+
+@pytest.mark.parametrize("answer, outcome, detail", [
+    (lambda job: {"nonce": job["nonce"], "outcome": "ok", "results": [{"ok": True, "value": 1}]}, OK, ""),
+    (lambda job: {"nonce": "forged", "outcome": "ok", "results": [{"ok": True, "value": 1}]}, CRASH, "nonce"),
+    (lambda job: None, CRASH, "sandbox worker exited"),
+    (_broken, CRASH, "sandbox worker failed: frame announces"),
+    (_timeout, "timeout", "host wall-clock limit of 20.0 s"),
+])
+def test_host_worker_accepts_only_this_jobs_reply(answer, outcome, detail):
+    worker_ = ScriptedWorker(answer)
+    result = worker_.run("code", [{"op": "describe"}], Limits(), ("len",))
+    assert result.outcome == outcome and detail in result.detail
+    assert worker_.abandoned == (outcome != OK)  # a worker that broke protocol is never reused
+    (job,) = worker_.sent
+    assert job["code"] == "code" and job["builtins"] == ["len"] and len(job["nonce"]) == 32

@@ -20,17 +20,18 @@ OK, ERROR, TIMEOUT, MEMORY, OUTPUT_LIMIT, CRASH, POLICY = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-job limits. ``wall_s`` bounds the whole job; the host adds a grace period."""
+    """Per-job limits. ``wall_s`` bounds the whole job; the host adds a grace period.
+    Defaults are the guest's ``protocol.DEFAULT_LIMITS``, so host and guest agree on them."""
 
-    cpu_s: float = 10.0
-    memory_mb: int = 1024
-    wall_s: float = 20.0
-    result_bytes: int = 8 * 1024 * 1024
+    cpu_s: float = protocol.DEFAULT_LIMITS["cpu_s"]
+    memory_mb: int = protocol.DEFAULT_LIMITS["memory_mb"]
+    wall_s: float = protocol.DEFAULT_LIMITS["wall_s"]
+    result_bytes: int = protocol.DEFAULT_LIMITS["result_bytes"]
     #: Isolation layers the backend must provide or refuse to run (see ``evoenv sandbox check``).
     #: None: ``EVOENV_SANDBOX_MIN_LAYERS`` (comma list, "all" or "none"), else ``DEFAULT_MIN_LAYERS``.
     min_layers: tuple[str, ...] | None = None
-    file_mb: int = 16
-    threads: int = 64
+    file_mb: int = protocol.DEFAULT_LIMITS["file_mb"]
+    threads: int = protocol.DEFAULT_LIMITS["threads"]
 
     def as_dict(self) -> dict:
         return {"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "wall_s": self.wall_s,

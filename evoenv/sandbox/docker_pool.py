@@ -27,15 +27,12 @@ from pathlib import Path
 
 from evoenv.paths import guest_root
 from evoenv.sandbox import layers as L
-from evoenv.sandbox.pool import WorkerPool
-from evoenv.sandbox.base import (
-    CRASH, ERROR, OK, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol,
-)
+from evoenv.sandbox.base import ERROR, OK, JobResult, Limits, SandboxUnavailable, protocol
+from evoenv.sandbox.pool import Worker, WorkerPool
 
 IMAGE = os.environ.get("EVOENV_SANDBOX_IMAGE", "evoenv-sandbox:latest")
 LABEL = "evoenv.sandbox"  # every container of every pool
 POOL_LABEL = "evoenv.sandbox.pool"  # the pool's own id
-HOST_GRACE_S = 5.0
 #: Outcomes after which a container is still trusted; anything else recycles it.
 CLEAN_OUTCOMES = (OK, ERROR)
 #: Layers the container flags provide even where the zygote cannot set them up itself.
@@ -85,8 +82,10 @@ def check_image(client, image: str = IMAGE) -> None:
                                  "rebuild it with: bash sandbox/build-image")
 
 
-class Container:
-    """One warm container running the zygote. Not thread-safe; the pool serialises use."""
+class Container(Worker):
+    """One warm container running the zygote, fed jobs through its attach socket."""
+
+    what = "container"
 
     def __init__(self, client, pool_id: str, limits: Limits, hash_seed: int | None = None, image: str = IMAGE):
         self.client = client
@@ -158,31 +157,15 @@ class Container:
         except EOFError:
             return None
 
-    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None) -> JobResult:
-        nonce = new_nonce()
-        job = {"nonce": nonce, "code": code, "calls": calls, "limits": limits.as_dict()}
-        if builtins is not None:
-            job["builtins"] = list(builtins)
-        started = time.monotonic()
-        try:
-            self.sock.settimeout(limits.wall_s + HOST_GRACE_S)
-            self.sock.sendall(protocol.encode(job))
-            reply = self._read(started + limits.wall_s + HOST_GRACE_S)
-        except TimeoutError:
-            self.alive = False
-            return JobResult(TIMEOUT, detail=f"host wall-clock limit of {limits.wall_s} s exceeded")
-        except (OSError, protocol.ProtocolError) as exc:
-            self.alive = False
-            return JobResult(CRASH, detail=f"sandbox container failed: {exc}")
-        self.jobs_run += 1
-        if reply is None:
-            self.alive = False
-            return JobResult(CRASH, detail="sandbox container exited")
-        if reply.get("nonce") != nonce:
-            self.alive = False
-            return JobResult(CRASH, detail="reply did not carry this job's nonce")
-        result = JobResult.from_reply(reply, len(calls))
-        result.duration_s = time.monotonic() - started
+    def _send(self, frame: bytes, deadline: float) -> None:
+        self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        self.sock.sendall(frame)
+
+    def _abandon(self) -> None:
+        self.alive = False
+
+    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
+        result = super().run(code, calls, limits, builtins)
         if result.outcome not in CLEAN_OUTCOMES:
             self.alive = False  # a violation: this container is not reused
         return result

@@ -78,12 +78,6 @@ class Violation:
 FUTURE = "__future__"
 
 
-def _allowed_import(name: str) -> bool:
-    if name.split(".")[0] in ALLOWED_MODULES:
-        return True
-    return any(name == d or name.startswith(d + ".") for d in ALLOWED_DOTTED)
-
-
 def _allowed_list() -> str:
     return ", ".join(sorted(ALLOWED_MODULES)) + ", " + ", ".join(ALLOWED_DOTTED)
 
@@ -151,7 +145,7 @@ class _Checker(ast.NodeVisitor):
     # imports ------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            if not _allowed_import(alias.name):
+            if not protocol.allowed_module(alias.name):
                 self.add(node, "import", f"import of '{alias.name}' is not allowed (allowed: {_allowed_list()})")
                 continue
             local = alias.asname or alias.name.split(".")[0]
@@ -167,7 +161,7 @@ class _Checker(ast.NodeVisitor):
             return
         if module == FUTURE:
             return  # compiler directives (annotations, ...); an unknown feature is a SyntaxError
-        if not _allowed_import(module):
+        if not protocol.allowed_module(module):
             self.add(node, "import", f"import from '{module}' is not allowed (allowed: {_allowed_list()})")
             return
         for alias in node.names:
@@ -393,9 +387,9 @@ def gate(code: str) -> JobResult | None:
         return None
     if len(violations) == 1 and violations[0].message.startswith("SyntaxError"):
         return None  # nothing can run: the sandbox reports it as an ordinary load error
-
-    return JobResult(POLICY, detail=explain(violations), error={
+    text = explain(violations)
+    return JobResult(POLICY, detail=text, error={
         "type": "PolicyViolation",
-        "message": explain(violations),
+        "message": text,
         "violations": [{"line": v.line, "rule": v.rule, "message": v.message} for v in violations],
     })

@@ -2,20 +2,74 @@
 policy gate, one-off workers for fresh hash seeds, recycling and closing.
 
 A backend supplies ``_start(hash_seed)`` (a new worker: a zygote process or a
-container) and ``_stop(worker)``. A worker has ``alive``, ``jobs_run``, ``layers``,
-``notes`` and ``run(code, calls, limits, builtins)``.
+container) and ``_stop(worker)``. A worker is a ``Worker``: it has ``alive``,
+``jobs_run``, ``layers``, ``notes`` and ``run(code, calls, limits, builtins)``.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
 from evoenv.sandbox import layers as L
 from evoenv.sandbox import policy
-from evoenv.sandbox.base import JobResult, Limits, SandboxUnavailable
+from evoenv.sandbox.base import CRASH, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol
+
+#: Seconds the host waits beyond a job's own wall limit before it gives the worker up.
+HOST_GRACE_S = 5.0
+
+
+class Worker:
+    """One zygote behind a byte stream (a process's pipes, a container's attach socket).
+    Not thread-safe; the pool hands it to one caller at a time.
+
+    A subclass supplies ``alive``, ``_send(frame, deadline)``, ``_read(deadline)`` (the
+    next frame, None at end of stream, ``TimeoutError`` past the deadline) and
+    ``_abandon()`` (never use this worker again)."""
+
+    what = "worker"  # for messages: "sandbox worker failed: ..."
+    jobs_run = 0
+
+    def _send(self, frame: bytes, deadline: float) -> None:
+        raise NotImplementedError
+
+    def _read(self, deadline: float) -> dict | None:
+        raise NotImplementedError
+
+    def _abandon(self) -> None:
+        raise NotImplementedError
+
+    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
+        """One job: send its frame, wait for the reply that carries its nonce. Anything else
+        (timeout, end of stream, a broken or foreign frame) abandons the worker."""
+        nonce = new_nonce()
+        job = {"nonce": nonce, "code": code, "calls": calls, "limits": limits.as_dict()}
+        if builtins is not None:
+            job["builtins"] = list(builtins)
+        started = time.monotonic()
+        deadline = started + limits.wall_s + HOST_GRACE_S
+        try:
+            self._send(protocol.encode(job), deadline)
+            reply = self._read(deadline)
+        except TimeoutError:
+            self._abandon()
+            return JobResult(TIMEOUT, detail=f"host wall-clock limit of {limits.wall_s} s exceeded")
+        except (OSError, protocol.ProtocolError) as exc:
+            self._abandon()
+            return JobResult(CRASH, detail=f"sandbox {self.what} failed: {exc}")
+        self.jobs_run += 1
+        if reply is None:
+            self._abandon()
+            return JobResult(CRASH, detail=f"sandbox {self.what} exited")
+        if reply.get("nonce") != nonce:
+            self._abandon()
+            return JobResult(CRASH, detail="reply did not carry this job's nonce")
+        result = JobResult.from_reply(reply, len(calls))
+        result.duration_s = time.monotonic() - started
+        return result
 
 
 class WorkerPool:

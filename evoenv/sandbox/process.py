@@ -11,11 +11,8 @@ import sys
 import time
 
 from evoenv.paths import guest_root
-from evoenv.sandbox.base import CRASH, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol
-from evoenv.sandbox.pool import WorkerPool
-
-#: Seconds the host waits beyond a job's own wall limit before it kills the zygote.
-HOST_GRACE_S = 5.0
+from evoenv.sandbox.base import Limits, SandboxUnavailable, protocol
+from evoenv.sandbox.pool import Worker, WorkerPool
 #: Jobs of each zygote run under their own uid (when the host is root): BASE + n, n < 1000.
 #: A uid of its own makes RLIMIT_NPROC per zygote and keeps jobs of two zygotes apart.
 UID_BASE = int(os.environ.get("EVOENV_SANDBOX_UID_BASE", "200000"))
@@ -26,21 +23,21 @@ def job_uid() -> int:
     return UID_BASE + next(_uids) % 1000
 
 
-class Zygote:
-    """One guest worker process. Not thread-safe; the pool hands it to one caller at a time."""
+class Zygote(Worker):
+    """One guest worker process, fed jobs on its stdin; replies come on its stdout."""
 
-    def __init__(self, hash_seed: int | None = None, python: str = sys.executable, uid: int | None = None):
+    def __init__(self, hash_seed: int | None = None):
         env = {
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(guest_root()),
             "PYTHONHASHSEED": str(hash_seed) if hash_seed is not None else "random",
             "PYTHONDONTWRITEBYTECODE": "1",
             "LANG": "C.UTF-8",
-            "EVOENV_SANDBOX_UID": str(uid if uid is not None else job_uid()),
+            "EVOENV_SANDBOX_UID": str(job_uid()),
         }
         self.jobs_run = 0
         self.proc = subprocess.Popen(
-            [python, "-s", "-m", "evoenv_guest.worker"],
+            [sys.executable, "-s", "-m", "evoenv_guest.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd="/", start_new_session=True, close_fds=True,
         )
@@ -66,32 +63,12 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
-        nonce = new_nonce()
-        job = {"nonce": nonce, "code": code, "calls": calls, "limits": limits.as_dict()}
-        if builtins is not None:
-            job["builtins"] = list(builtins)
-        started = time.monotonic()
-        try:
-            self.proc.stdin.write(protocol.encode(job))
-            self.proc.stdin.flush()
-            reply = self._read(started + limits.wall_s + HOST_GRACE_S)
-        except TimeoutError:
-            self.kill()
-            return JobResult(TIMEOUT, detail=f"host wall-clock limit of {limits.wall_s} s exceeded")
-        except (OSError, protocol.ProtocolError) as exc:
-            self.kill()
-            return JobResult(CRASH, detail=f"sandbox worker failed: {exc}")
-        self.jobs_run += 1
-        if reply is None:
-            self.kill()
-            return JobResult(CRASH, detail="sandbox worker exited")
-        if reply.get("nonce") != nonce:
-            self.kill()
-            return JobResult(CRASH, detail="reply did not carry this job's nonce")
-        result = JobResult.from_reply(reply, len(calls))
-        result.duration_s = time.monotonic() - started
-        return result
+    def _send(self, frame: bytes, deadline: float) -> None:
+        self.proc.stdin.write(frame)
+        self.proc.stdin.flush()
+
+    def _abandon(self) -> None:
+        self.kill()
 
     def close(self, timeout: float = 2.0) -> None:
         """End of input: the zygote removes its scratch and exits; killed if it does not."""

@@ -30,6 +30,8 @@ import signal
 import stat
 import sys
 
+from evoenv_guest import protocol as P
+
 MB = 1024 * 1024
 
 #: Every layer a job can have, in report order, with how to get it when it is missing.
@@ -564,9 +566,10 @@ def clean_after_job(state: ZygoteState, scratch: str | None) -> None:
 
 
 def apply_rlimits(limits: dict, nproc: bool) -> None:
+    """``limits`` is a whole set (``protocol.job_limits``)."""
     cpu = max(1, int(float(limits["cpu_s"]) + 0.999))
     memory = int(limits["memory_mb"]) * MB
-    fsize = int(limits.get("file_mb", 16)) * MB
+    fsize = int(limits["file_mb"]) * MB
     settings = [
         # soft == hard: the kernel sends SIGKILL at the limit (SIGXCPU is ignored by a PID 1)
         (resource.RLIMIT_CPU, (cpu, cpu)),
@@ -578,7 +581,7 @@ def apply_rlimits(limits: dict, nproc: bool) -> None:
         (resource.RLIMIT_STACK, (min(memory // 4, 64 * MB),) * 2),
     ]
     if nproc:
-        settings.append((resource.RLIMIT_NPROC, (int(limits.get("threads", 64)),) * 2))
+        settings.append((resource.RLIMIT_NPROC, (int(limits["threads"]),) * 2))
     for res, value in settings:
         resource.setrlimit(res, value)
 
@@ -649,7 +652,7 @@ def probe_layers(state: ZygoteState) -> dict[str, bool]:
         try:
             os.close(read_fd)
             found["pid"] = os.getpid() == 1 and state.namespaces["pid"]
-            limits = {"cpu_s": 5, "memory_mb": 512}
+            limits = {**P.DEFAULT_LIMITS, "cpu_s": 5, "memory_mb": 512}
             try:
                 own_tmp = state.namespaces["mount"]
                 apply_child(state, limits, None if own_tmp else scratch, seccomp=False)

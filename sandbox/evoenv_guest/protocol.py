@@ -62,6 +62,14 @@ ALLOWED_MODULES = (
 #: Extra dotted modules allowed besides ALLOWED_MODULES (and their submodules).
 ALLOWED_DOTTED = ("evoenv.sdk",)
 
+
+def allowed_module(name: str) -> bool:
+    """Whether environment code may import ``name``: the static policy and the child's
+    import guard both ask this."""
+    return name.split(".")[0] in ALLOWED_MODULES or any(name == d or name.startswith(d + ".")
+                                                        for d in ALLOWED_DOTTED)
+
+
 # Optional job keys (absent = full builtins, the behaviour of the first protocol version):
 #   "builtins": [names]  the child execs the source with only these builtins, a guarded
 #                        __import__ (ALLOWED_MODULES only) and guarded getattr/setattr/...
@@ -70,7 +78,14 @@ DEFAULT_LIMITS = {
     "memory_mb": 1024,
     "wall_s": 20.0,
     "result_bytes": 8 * 1024 * 1024,
+    "file_mb": 16,
+    "threads": 64,
 }
+
+
+def job_limits(job: dict) -> dict:
+    """A job's limits, with ``DEFAULT_LIMITS`` for any it leaves out."""
+    return {**DEFAULT_LIMITS, **(job.get("limits") or {})}
 
 
 class ProtocolError(ValueError):

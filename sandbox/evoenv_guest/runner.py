@@ -7,14 +7,16 @@ floats (not subclasses) in [0, 1].
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
+import sys
 import traceback
-
-import builtins
+import types
 
 from evoenv_guest import protocol as P
+from evoenv_guest import sdk
 
 # Bound before any environment code runs, so patching json later cannot forge replies.
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -45,15 +47,9 @@ def find_environment_class(namespace: dict):
     return candidates[0]
 
 
-def _allowed_module(name: str) -> bool:
-    if name == "__future__":  # `from __future__ import annotations` runs an import of the directive module
-        return True
-    top = name.split(".")[0]
-    return top in P.ALLOWED_MODULES or any(name == d or name.startswith(d + ".") for d in P.ALLOWED_DOTTED)
-
-
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
-    if level != 0 or not isinstance(name, str) or not _allowed_module(name):
+    # `from __future__ import annotations` runs an import of the directive module
+    if level != 0 or not isinstance(name, str) or not (name == "__future__" or P.allowed_module(name)):
         raise ImportError(f"import of {name!r} is not allowed in an environment")
     return __import__(name, globals, locals, fromlist, 0)
 
@@ -73,16 +69,12 @@ def _guarded_hasattr(obj, name):
 
 
 def _guarded_setattr(obj, name, value):
-    import types
-
     if isinstance(obj, types.ModuleType):
         raise AttributeError("setattr on a module is not allowed")
     return setattr(obj, _public(name, "setattr"), value)
 
 
 def _guarded_delattr(obj, name):
-    import types
-
     if isinstance(obj, types.ModuleType):
         raise AttributeError("delattr on a module is not allowed")
     return delattr(obj, _public(name, "delattr"))
@@ -107,11 +99,6 @@ _ALLOWED_BUILTINS = {n for n in dir(builtins) if n not in _FORBIDDEN_BUILTINS an
 
 
 def load_environment(code: str, builtin_names=None):
-    import sys
-    import types
-
-    from evoenv_guest import sdk
-
     module = types.ModuleType(ENV_MODULE)
     sys.modules[ENV_MODULE] = module
     sdk.install()
@@ -179,9 +166,8 @@ def call(env, spec: dict):
     raise ValueError(f"unknown op {op!r}")
 
 
-def run_job(job: dict, result_fd: int) -> bool:
-    """Run the job and write its one reply frame; True when the frame was written."""
-    limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
+def run_job(job: dict, limits: dict, result_fd: int) -> None:
+    """Run the job under ``limits`` (``protocol.job_limits``) and write its one reply frame."""
     reply = {"nonce": job["nonce"], "outcome": P.OK, "results": [], "detail": ""}
     try:
         env = load_environment(job["code"], job.get("builtins"))
@@ -210,4 +196,3 @@ def run_job(job: dict, result_fd: int) -> bool:
         frame = _dumps({"nonce": job["nonce"], "outcome": P.OUTPUT_LIMIT, "results": [],
                         "detail": f"result of {len(frame)} bytes exceeds {limits['result_bytes']}"}).encode()
     P.write_all(result_fd, P.HEADER.pack(len(frame)) + frame, os.write)
-    return True

@@ -6,8 +6,9 @@ descriptor that was stdout at start. Stdout and stderr are then pointed at
 /dev/null, so anything a child prints can never pass for a reply.
 
 Each child: is PID 1 of a fresh PID namespace where allowed, becomes its own
-process group, applies isolation (``isolation.apply_child``), loads the environment source, runs the job's calls,
-and writes ONE frame carrying the job's nonce to a pipe made for this job.
+process group, applies isolation (``isolation.prepare_child``, then ``apply_job_limits``),
+loads the environment source, runs the job's calls, and writes ONE frame carrying the
+job's nonce to a pipe made for this job.
 The zygote trusts nothing else: exit status 0 without a frame is a crash.
 """
 
@@ -43,9 +44,6 @@ def preload() -> list[str]:
             networkx.shortest_path(networkx.path_graph(3), 0, 2)
         except Exception:  # noqa: BLE001 - only a warm-up
             pass
-    import traceback as _tb  # noqa: F401 - used by the runner when a call fails
-
-    from evoenv_guest import sdk  # noqa: F401 - what `from evoenv.sdk import ...` resolves to
     return loaded
 
 
@@ -133,10 +131,10 @@ def _child(zygote: Zygote, job_r: int, result_w: int, scratch: str) -> None:
         os.close(job_r)
         if job is None:
             os._exit(0)  # the zygote is shutting down
-        limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
+        limits = P.job_limits(job)
         isolation.apply_job_limits(zygote.state, limits)
-        reply = runner.run_job(job, result_w)
-        status = 0 if reply else 71
+        runner.run_job(job, limits, result_w)
+        status = 0
     except BaseException as exc:  # noqa: BLE001 - last resort: the zygote sees 'crash'
         status = 72
         if isinstance(job, dict):  # say why (this is our code failing, not the environment's)
@@ -155,31 +153,30 @@ def _collect(pid: int, fd: int, deadline: float, cap: int) -> tuple[bytes, str]:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
-    chunks, size = [], 0
+    data = bytearray()  # grows in place: no re-join of every chunk so far per read
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return b"".join(chunks), P.TIMEOUT
+                return bytes(data), P.TIMEOUT
             watch = [fd] if pidfd is None else [fd, pidfd]
             ready = select.select(watch, [], [], remaining)[0]
             if not ready:
-                return b"".join(chunks), P.TIMEOUT
+                return bytes(data), P.TIMEOUT
             if fd not in ready:  # exited; drain what it wrote (a straggler may still hold the pipe)
                 os.set_blocking(fd, False)
                 ready, pidfd = [fd], None
             try:
                 chunk = os.read(fd, 1 << 16)
             except BlockingIOError:
-                return b"".join(chunks), ""
+                return bytes(data), ""
             if not chunk:
-                return b"".join(chunks), ""
-            size += len(chunk)
-            if size > cap + P.HEADER.size:
+                return bytes(data), ""
+            if len(data) + len(chunk) > cap + P.HEADER.size:
                 return b"", P.OUTPUT_LIMIT
-            chunks.append(chunk)
-            if size >= P.HEADER.size and _complete(b"".join(chunks)):
-                return b"".join(chunks), ""  # no need to wait for its exit
+            data += chunk
+            if _complete(data):
+                return bytes(data), ""  # no need to wait for its exit
     finally:
         if pidfd is not None:
             os.close(pidfd)
@@ -209,7 +206,7 @@ def _sweep_container() -> None:
 
 
 def run_one(zygote: Zygote, job: dict) -> dict:
-    limits = {**P.DEFAULT_LIMITS, **(job.get("limits") or {})}
+    limits = P.job_limits(job)
     started = time.monotonic()
     deadline = started + float(limits["wall_s"])
     spare = zygote.take_spare()
