@@ -10,7 +10,7 @@ import pytest
 
 from evoenv.admission import AdmissionConfig, Candidate, admit_candidate
 from evoenv.admission.novelty import NoveltyIndex
-from evoenv.admission.repair import admit_with_repairs, extract_code
+from evoenv.admission.repair import admit_with_repairs
 
 from .conftest import ScriptedPolicy, env_code
 
@@ -114,9 +114,3 @@ def test_repair_loop_stops_after_n_and_when_no_revision(ctx):
     assert calls == ["L4", "L4"] and len(outcome.attempts) == 2
     outcome = admit_with_repairs(Candidate(env_code("constant_answer")), ctx, repairs=3, repair=lambda c, f: None)
     assert outcome.attempts == []
-
-
-def test_extract_code_takes_the_class_block():
-    text = "Sure!\n```python\nx = 1\n```\nand\n```python\nclass A:\n    pass\n```\n"
-    assert extract_code(text) == "class A:\n    pass\n"
-    assert extract_code("no code") is None
