@@ -35,8 +35,6 @@ from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
 from evoenv.policy.base import Completion, Policy, Sampling
 from evoenv.prompts import chat_prompt
 
-#: Stages after which a repair is worth asking for (the mechanical ones have precise reasons).
-REPAIRABLE = ("L1", "L2", "L3", "L4", "L5")
 #: What is stored of a completion: a runaway generation is cut (and says so), not dropped.
 MAX_STORED_COMPLETION = 2_000_000
 
@@ -589,10 +587,6 @@ class Admitter:
 def stage_dicts(stages: list[StageResult]) -> list[dict]:
     return [{"stage": s.stage, "passed": s.passed, "reason": s.reason, "score": s.score,
              "duration_s": round(s.duration_s, 4)} for s in stages]
-
-
-def first_failure(stages: list[StageResult]) -> StageResult | None:
-    return next((s for s in stages if s.passed is False), None)
 
 
 __all__ = ["GrowConfig", "GrowError", "GrowReport", "Grower", "Journal", "RoundSummary", "Slot",
