@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evoenv.admission.labels import labels
-from evoenv.configfile import ConfigFileError, read_config_file
 from evoenv.admission.result import STAGES, StageResult
+from evoenv.configfile import ConfigFileError, read_config_file
 from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
+from evoenv.hashing import code_sha256
 from evoenv.policy.base import Completion, Policy, Sampling
 from evoenv.prompts import chat_prompt
 
@@ -93,6 +94,10 @@ class GrowConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def sampling(self) -> Sampling:
+        """How the generator samples, for proposals and repairs alike."""
+        return Sampling(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "config") -> "GrowConfig":
@@ -380,14 +385,10 @@ class Grower:
         generation = 1 + max((p.generation for p in parents), default=0)
         return Slot(key=f"r{number}s{index}", round=number, prompt=prompt, parents=lineage, generation=generation)
 
-    def _sampling(self) -> Sampling:
-        c = self.config
-        return Sampling(temperature=c.temperature, top_p=c.top_p, max_tokens=c.max_tokens)
-
     def _generate(self, slots: list[Slot]) -> None:
         """One batched call; the texts reach the journal before anything else happens."""
         started = time.monotonic()
-        completions: list[Completion] = self.policy.generate([s.prompt for s in slots], self._sampling())
+        completions: list[Completion] = self.policy.generate([s.prompt for s in slots], self.config.sampling())
         per = (time.monotonic() - started) / max(1, len(slots))
         for slot, completion in zip(slots, completions):
             slot.raw, slot.raw_chars = capped(completion.raw), len(completion.raw)
@@ -478,8 +479,6 @@ class Grower:
     def _already_recorded(self, extraction, proposal: dict) -> bool:
         """True when this exact proposal is in the registry already (a resume after a kill
         that came between storing it and journaling that)."""
-        from evoenv.hashing import code_sha256
-
         code = extraction.code if extraction.ok else capped(proposal["completion"].strip() or "(empty completion)")
         record = self.registry.by_hash(code_sha256(code))
         if record is None or record.run_id != self.run_id:
@@ -563,14 +562,10 @@ class Admitter:
 
     def _repairer(self, slot: Slot, made: dict[str, dict], journal: Journal):
         """Ask the policy again in the same chat: its code, then the failing stage's reason."""
-        from evoenv.hashing import code_sha256
-
         def repair(candidate, failure: StageResult) -> str | None:
             prompt = slot.prompt + [{"role": "assistant", "content": f"```python\n{candidate.code}```"}] + \
                 chat_prompt("repair", stage=failure.stage, reason=failure.reason)
-            sampling = Sampling(temperature=self.config.temperature, top_p=self.config.top_p,
-                                max_tokens=self.config.max_tokens)
-            (completion,) = self.policy.generate([prompt], sampling)
+            (completion,) = self.policy.generate([prompt], self.config.sampling())
             extraction = extract_code(completion.raw, finish_reason=completion.finish_reason)
             record = {"prompt": prompt_text(prompt), "completion": capped(completion.raw),
                       "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens}
