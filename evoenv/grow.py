@@ -550,9 +550,8 @@ class Admitter:
             revised = self.registry.by_hash(sha)
             if revised is not None:
                 self.registry.record_proposal(revised.id, run_id=run_id, **proposal)
-        observed = outcome.candidate.observed
-        if outcome.admitted and observed.embedding is not None:
-            self.novelty.add(final.id, final.name, observed.embedding, observed.fingerprint)
+        if outcome.admitted:
+            self.novelty.add_admitted(final, outcome.candidate)
         slot.env_id = final.id
         slot.outcome = "admitted" if outcome.admitted else "rejected"
         slot.reason = outcome.reason

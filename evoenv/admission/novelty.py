@@ -98,6 +98,14 @@ class NoveltyIndex:
             if fp:
                 self._fingerprints[fp] = (key, name)
 
+    def add_admitted(self, record, candidate: Candidate) -> None:
+        """Add an environment just admitted (its registry record and the candidate that passed), so
+        later candidates of the same run are compared with it."""
+        observed = candidate.observed
+        if observed.embedding is not None:
+            self.add(record.id, record.name, observed.embedding, observed.fingerprint,
+                     code_sha256=candidate.code_sha256)
+
     def add_many(self, keys: list[Hashable], matrix: np.ndarray, names: dict | None = None) -> None:
         with self._lock:
             self._row.update((key, len(self.keys) + i) for i, key in enumerate(keys))
