@@ -238,6 +238,5 @@ def check_parse(candidate: Candidate, ctx: AdmissionContext):
         problems.append(f"max_difficulty is {level}; it must be between 1 and {ctx.config.max_levels}")
     if problems:
         return failed(f"class {name}: " + "; ".join(problems), class_name=name, problems=problems)
-    candidate.observed.class_name = name
     helpers = [other for other in classes if other != name]
     return passed(f"class {name} has the contract", class_name=name, helper_classes=helpers, sdk_base=sdk)
