@@ -65,7 +65,11 @@ def test_without_policy_review_and_calibration_are_not_run_never_passed(ctx):
     outcome = admit_candidate(Candidate(env_code("good_inversions")), ctx)
     assert outcome.stage("review").passed is None and outcome.stage("review").reason == "not run: no policy"
     assert outcome.stage("calibration").reason == "not run: no policy"
-    assert outcome.admitted is False and outcome.reason.startswith("not admitted: novelty, review, calibration did not run")
+    assert outcome.admitted is False
+    # the reason names every stage that did not run, and why the first of them did not
+    assert outcome.reason == ("not admitted: novelty, review, calibration did not run "
+                              f"({outcome.stage('novelty').reason})")
+    assert outcome.stage("novelty").reason.startswith("not run: ")
     assert outcome.reward == 0.0  # valid (no penalty), but no Q and no novelty bonus
 
 
