@@ -418,14 +418,14 @@ class Grower:
         self._store(slot)
         if not slot.outcome:
             self.admitter.decide(slot, self.run_id, self.journal)
-            self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
-                                reason=slot.reason, stages=slot.stages, repairs=slot.repairs,
-                                repair_tokens=slot.repair_tokens)
+        self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome, reason=slot.reason,
+                            stages=slot.stages, repairs=slot.repairs, repair_tokens=slot.repair_tokens)
         self.on_event("decided", {"slot": slot})
         return slot
 
     def _store(self, slot: Slot) -> None:
-        """Put the proposal in the registry (idempotent: a resumed slot finds its row)."""
+        """Put the proposal in the registry (idempotent: a resumed slot finds its row). Sets the slot's
+        outcome when storing alone decides it (no code, a duplicate, decided before a kill)."""
         if slot.env_id is not None:  # stored before a kill
             record = self.registry.get(slot.env_id)
             if record.status != "candidate":
@@ -435,8 +435,6 @@ class Grower:
                 else:
                     slot.outcome = "duplicate"
                     slot.reason = f"same code as environment {record.id} ({record.name}, {record.status})"
-                self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
-                                    reason=slot.reason, stages=[])
             return
         if slot.raw_chars > MAX_COMPLETION_BYTES:
             extraction = Extraction(None, f"the completion is {slot.raw_chars:,} characters, over the "
@@ -472,9 +470,6 @@ class Grower:
         elif record.run_id != self.run_id or record.status != "candidate" or self._stored_twice(slot, record.id):
             slot.outcome = "duplicate"
             slot.reason = f"same code as environment {record.id} ({record.name}, {record.status})"
-        if slot.outcome:
-            self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
-                                reason=slot.reason, stages=slot.stages)
 
     def _already_recorded(self, extraction, proposal: dict) -> bool:
         """True when this exact proposal is in the registry already (a resume after a kill
