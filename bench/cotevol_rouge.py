@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import time
+
+from _common import timed  # before evoenv: it puts the repository on sys.path
 
 from evoenv.cotevol.diversity import lcs_length
 
@@ -24,15 +25,6 @@ def table_lcs(a, b) -> int:
     return previous[-1]
 
 
-def best_of(reps: int, fn, *args) -> float:
-    best = float("inf")
-    for _ in range(reps):
-        started = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
@@ -44,8 +36,8 @@ def main() -> None:
         a = [rng.choice(vocab) for _ in range(n)]
         b = [rng.choice(vocab) for _ in range(n)]
         assert lcs_length(a, b) == table_lcs(a, b)
-        slow = best_of(args.reps, table_lcs, a, b)
-        fast = best_of(args.reps, lcs_length, a, b)
+        slow = min(timed(lambda: table_lcs(a, b), args.reps, warm=False))
+        fast = min(timed(lambda: lcs_length(a, b), args.reps, warm=False))
         print(f"{n:>7} {slow * 1e3:>11.1f} {fast * 1e3:>18.2f} {slow / fast:>8.0f}x")
 
 

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -197,10 +198,10 @@ def main() -> None:
             records = grpo(base, tmp / label, lr, args.grpo_steps, sandbox, pool, args.groups, args.group_size)
             trained = AutoModelForCausalLM.from_pretrained(tmp / label / f"checkpoint-{args.grpo_steps}").eval()
             after = evaluate(trained, AutoTokenizer.from_pretrained(base), eval_rows, scorer, args.eval_samples, seed=123)
-            train_rates = [r["pass_rate"] for r in records if r.get("pass_rate") is not None]
+            train_rates = [r["pass_rate"] for r in records if r.get("pass_rate") is not None] or [float("nan")]
             results[label] = {"lr": lr, "held_out_pass_rate": after, "seconds": time.perf_counter() - t0,
-                              "train_pass_rate_first5": sum(train_rates[:5]) / 5,
-                              "train_pass_rate_last5": sum(train_rates[-5:]) / 5}
+                              "train_pass_rate_first5": statistics.fmean(train_rates[:5]),
+                              "train_pass_rate_last5": statistics.fmean(train_rates[-5:])}
             log(f"{label}: lr {lr}, {args.grpo_steps} steps, held-out pass rate {before:.3f} -> {after:.3f} "
                 f"(training pass rate {results[label]['train_pass_rate_first5']:.3f} -> "
                 f"{results[label]['train_pass_rate_last5']:.3f})")

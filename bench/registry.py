@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -23,16 +21,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+from _common import percentile, timed  # before evoenv: it puts the repository on sys.path
+from sqlalchemy import insert, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sqlalchemy import insert, text  # noqa: E402
-
-from evoenv.admission.result import StageResult  # noqa: E402
-from evoenv.hashing import code_sha256  # noqa: E402
-from evoenv.registry import open_registry, upgrade  # noqa: E402
-from evoenv.registry.database import describe_url, make_engine  # noqa: E402
-from evoenv.registry.models import Embedding, Environment, EnvironmentTag, PoolMembership, StageResultRow  # noqa: E402
+from evoenv.admission.result import StageResult
+from evoenv.hashing import code_sha256
+from evoenv.registry import open_registry, upgrade
+from evoenv.registry.database import describe_url, make_engine
+from evoenv.registry.models import Embedding, Environment, EnvironmentTag, PoolMembership, StageResultRow
 
 TOPICS = ["knapsack", "graph", "path", "matrix", "string", "prime", "modular", "sequence", "coloring", "clause",
           "interval", "tree", "heap", "parity", "subset", "partition", "lattice", "permutation", "grid", "flow"]
@@ -106,20 +102,6 @@ def fill(url: str, n: int, seed: int = 0) -> None:
         conn.exec_driver_sql("VACUUM ANALYZE" if reg.dialect == "postgresql" else "ANALYZE")
     reg.close()
     print()
-
-
-def timed(fn, reps: int) -> list[float]:
-    fn()  # warm caches once
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return samples
-
-
-def p(samples: list[float], q: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1] if len(samples) > 1 else samples[0]
 
 
 def main() -> None:
@@ -210,12 +192,13 @@ def main() -> None:
     reg.close()
     like.close()
 
-    base = p(baseline, 50)
+    base = percentile(baseline, 50)
     print(f"\nbaseline: raw DB-API primary-key lookup p50 = {base * 1e3:.3f} ms\n")
     print("| operation | p50 ms | p95 ms | p50 / baseline |")
     print("|---|---:|---:|---:|")
     for name, samples in results.items():
-        print(f"| {name} | {p(samples, 50) * 1e3:.2f} | {p(samples, 95) * 1e3:.2f} | {p(samples, 50) / base:,.0f}x |")
+        p50, p95 = percentile(samples, 50), percentile(samples, 95)
+        print(f"| {name} | {p50 * 1e3:.2f} | {p95 * 1e3:.2f} | {p50 / base:,.0f}x |")
 
 
 if __name__ == "__main__":

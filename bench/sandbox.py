@@ -16,11 +16,10 @@ import statistics
 import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import ROOT, percentile, timed  # before evoenv: it puts the repository on sys.path
 
-from evoenv.sandbox import open_sandbox  # noqa: E402
+from evoenv.sandbox import open_sandbox
 
 TRUSTED_ENV = '''
 import random
@@ -52,7 +51,7 @@ BATCH = [{"op": "render", "seed": s, "difficulty": 3} for s in range(8)]
 
 def in_process_runner():
     """Run calls on the trusted env in this process: the baseline (fresh load per job, like a job)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sandbox"))
+    sys.path.insert(0, str(ROOT / "sandbox"))
     from evoenv_guest import runner
 
     def run(calls):
@@ -63,17 +62,11 @@ def in_process_runner():
 
 
 def percentiles(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    return {"p50_ms": 1000 * statistics.median(ordered), "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))]}
+    return {"p50_ms": 1000 * percentile(samples, 50), "p95_ms": 1000 * percentile(samples, 95)}
 
 
 def time_calls(run, calls, jobs: int) -> list[float]:
-    out = []
-    for _ in range(jobs):
-        began = time.perf_counter()
-        run(calls)
-        out.append(time.perf_counter() - began)
-    return out
+    return timed(lambda: run(calls), jobs)
 
 
 def throughput(pool, calls, jobs: int, threads: int) -> float:
@@ -106,8 +99,6 @@ def bench_backend(kind: str, jobs: int, baseline: dict) -> dict:
             base = baseline[name]
             row[name] = {**stats, "overhead_p50_ms": stats["p50_ms"] - base["p50_ms"],
                          "ratio_p50": stats["p50_ms"] / base["p50_ms"]}
-        if kind == "docker":
-            row["container_start_s"] = statistics.median(pool.start_seconds)
     with open_sandbox(kind, workers=2) as pool:
         pool.run(TRUSTED_ENV, TRIVIAL)
         rate = throughput(pool, TRIVIAL, jobs, threads=2)

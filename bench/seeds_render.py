@@ -10,16 +10,16 @@ job time) / N in the same run, and the ratio difficulty 10 / difficulty 1.
 from __future__ import annotations
 
 import sys
-import time
+
+from _common import timed  # before evoenv: it puts the repository on sys.path
 
 from evoenv.sandbox import SandboxedEnv, open_sandbox
 from evoenv.sources import SEED_NAMES, load_seed
 
 
-def timed(env: SandboxedEnv, calls: list[dict]) -> float:
-    started = time.perf_counter()
-    env.run(calls)
-    return time.perf_counter() - started
+def best_of_3(env: SandboxedEnv, calls: list[dict]) -> float:
+    """The fastest of three runs of one job: the least disturbed by other load."""
+    return min(timed(lambda: env.run(calls), 3, warm=False))
 
 
 def main(n: int = 100) -> None:
@@ -28,14 +28,14 @@ def main(n: int = 100) -> None:
         for name in SEED_NAMES:
             env = SandboxedEnv(load_seed(name).code, sandbox)
             env.info()  # warm: the zygote is up
-            empty = min(timed(env, [{"op": "describe"}]) for _ in range(3))  # fork + load, no work
+            empty = best_of_3(env, [{"op": "describe"}])  # fork + load, no work
             renders = {d: env.render_many([(s, d) for s in range(n)]) for d in (1, 10)}
             per = {}
             for d in (1, 10):
                 calls = [{"op": "render", "seed": s, "difficulty": d} for s in range(n)]
-                per[d] = max(0.0, min(timed(env, calls) for _ in range(3)) - empty) / n * 1000
+                per[d] = max(0.0, best_of_3(env, calls) - empty) / n * 1000
             score_calls = [{"op": "score", "instance": r.instance, "answer": r.reference} for r in renders[10]]
-            score_ms = max(0.0, min(timed(env, score_calls) for _ in range(3)) - empty) / n * 1000
+            score_ms = max(0.0, best_of_3(env, score_calls) - empty) / n * 1000
             rows.append((name, empty * 1000, per[1], per[10], score_ms))
     print(f"{'seed':32s} {'empty job ms':>12s} {'render d1 ms':>12s} {'render d10 ms':>13s} "
           f"{'d10/d1':>7s} {'score d10 ms':>12s}")

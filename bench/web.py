@@ -14,19 +14,15 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from _common import percentile, timed  # before evoenv: it puts the repository on sys.path
+from fastapi.testclient import TestClient
 from rich.progress import Progress
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from fastapi.testclient import TestClient  # noqa: E402
-
-from evoenv.registry import open_registry  # noqa: E402
-from evoenv.web import create_app  # noqa: E402
+from evoenv.registry import open_registry
+from evoenv.web import create_app
 
 WORDS = ("graph", "path", "prime", "sum", "matrix", "string", "parity", "tree", "heap", "sort",
          "interval", "knapsack", "modular", "digit", "grid", "flow", "cycle", "subset", "tile", "queue")
@@ -66,20 +62,6 @@ def fill(url: str, n: int) -> None:
         reg.finish_run(run, "finished", {"tokens": n * 1500})
 
 
-def timed(fn, repeats: int) -> list[float]:
-    fn()  # warm
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", type=int, default=10_000)
@@ -111,12 +93,12 @@ def main() -> None:
     }
     print(f"\nregistry: {reg.count_envs()} environments ({url}); {args.requests} requests per row\n")
     print(f"{'case':44s} {'p50 ms':>8s} {'p95 ms':>8s} {'p50 / healthz':>14s} {'p50 / list_envs':>16s}")
-    results = {name: timed(fn, args.requests) for name, fn in cases.items()}
+    results = {name: [1000 * s for s in timed(fn, args.requests)] for name, fn in cases.items()}  # ms
     base_http = statistics.median(results["baseline: GET /healthz"])
     base_reg = statistics.median(results["baseline: Registry.list_envs(limit=50)"])
     for name, values in results.items():
         p50 = statistics.median(values)
-        print(f"{name:44s} {p50:8.2f} {pct(values, 95):8.2f} {p50 / base_http:14.1f} {p50 / base_reg:16.1f}")
+        print(f"{name:44s} {p50:8.2f} {percentile(values, 95):8.2f} {p50 / base_http:14.1f} {p50 / base_reg:16.1f}")
     list_p50 = statistics.median(results["GET /envs"])
     print(f"\nlist page p50 {list_p50:.1f} ms: {'meets' if list_p50 <= 200 else 'MISSES'} the 200 ms goal")
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evoenv.sandbox import open_sandbox
+from evoenv.sandbox import SandboxUnavailable, open_sandbox
+from evoenv.sandbox.docker_pool import docker_client
 from evoenv.sources import SEED_NAMES, load_seed
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -30,12 +31,9 @@ def docker_available() -> tuple[bool, str]:
     if shutil.which("docker") is None:
         return False, "docker CLI not installed"
     try:
-        import docker
-
-        client = docker.from_env(timeout=5)
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
-        return False, f"no Docker engine reachable: {exc}"
+        docker_client(timeout=5)  # the pool's own check: connect and ping
+    except SandboxUnavailable as exc:
+        return False, str(exc)
     return True, ""
 
 

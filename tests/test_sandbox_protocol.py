@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import require
 from evoenv.sandbox import CRASH, OK, JobResult
 from evoenv.sandbox.base import protocol as P
 from evoenv_guest import worker
@@ -121,8 +122,7 @@ def test_fuzz_read_frame(data):
 def test_seccomp_program_jumps_stay_inside():
     from evoenv_guest import isolation
 
-    if isolation.SYSCALLS is None:
-        pytest.skip("no syscall table for this machine")
+    require(isolation.SYSCALLS is not None, "no syscall table for this machine's architecture")
     prog = isolation.seccomp_program(os.getpid())
     assert prog[-1] == (isolation.RET_K, 0, 0, isolation.RET_ALLOW)
     for index, (code, jt, jf, _) in enumerate(prog):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -28,18 +27,13 @@ def _patterns(envs: str) -> list[str]:
 
 
 def _open_registry():
-    """The registry when its package exists and the database is there; None otherwise.
+    """The registry at $EVOENV_DB when its database is there; None (and why) otherwise.
     An existing database with a stale schema is an error, not a reason to fall back."""
-    try:
-        from evoenv.registry import open_registry
-    except ImportError:
-        return None, "the registry package is not installed"
-    url = os.environ.get("EVOENV_DB", "sqlite:///evoenv.db")
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
-        if not path.exists():
-            return None, f"no registry database at {path}"
-    return open_registry(url), ""
+    from evoenv.integrations.catalog import Catalog
+
+    catalog = Catalog()
+    registry = catalog.registry
+    return registry, "" if registry is not None else f"no registry database at {catalog.registry_url}"
 
 
 def _choices_from_registry(reg, patterns: list[str]):
@@ -164,10 +158,8 @@ def cotevol(
         where = "admitted environment or seed in the registry" if registry else "seed or file"
         fail(f"--envs {envs!r} matches no {where}")
 
-    try:
-        from evoenv.policy import load_policy
-    except ImportError:
-        fail("policy backends are not available (evoenv.policy.load_policy is missing)")
+    from evoenv.policy import load_policy
+
     try:
         policy = load_policy(policy_spec)
     except Exception as exc:  # noqa: BLE001 - PolicyError or a bad spec: say which

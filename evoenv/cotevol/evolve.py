@@ -142,8 +142,9 @@ class CoTEvol:
                 valid = [t for t in samples if t.valid]
                 kept_texts = [t.text for t in population[p.key]]
                 chosen = diverse_subset([t.text for t in valid], cfg.rouge_threshold, kept=kept_texts)
+                chosen_set = set(chosen)
                 population[p.key] += [valid[i] for i in chosen]
-                spares[p.key] += [t for i, t in enumerate(valid) if i not in set(chosen)]
+                spares[p.key] += [t for i, t in enumerate(valid) if i not in chosen_set]
                 spares[p.key] += [t for t in samples if not t.valid]
         for p in problems:
             missing = cfg.n_pop - len(population[p.key])
@@ -179,7 +180,8 @@ class CoTEvol:
             pool = rank(population[p.key] + new_by_key[p.key], cfg)
             chosen = diverse_subset([t.text for t in pool], cfg.rouge_threshold)[: cfg.n_pop]
             survivors = [pool[i] for i in chosen]
-            rest = [t for i, t in enumerate(pool) if i not in set(chosen)]
+            chosen_set = set(chosen)
+            rest = [t for i, t in enumerate(pool) if i not in chosen_set]
             survivors += rest[: cfg.n_pop - len(survivors)]  # too few distinct ones: keep the fittest others
             population[p.key] = rank(survivors, cfg)
 

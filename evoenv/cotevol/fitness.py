@@ -24,7 +24,8 @@ import math
 from dataclasses import dataclass
 
 from evoenv.cotevol.trajectory import Problem, Trajectory
-from evoenv.sandbox import SandboxedEnv, SandboxError
+from evoenv.sandbox import Limits, Sandbox, SandboxedEnv
+from evoenv.train.rewards import RewardScorer, ScoreItem
 
 
 @dataclass(frozen=True)
@@ -55,29 +56,30 @@ def assign_fitness(population: list[Trajectory], config: FitnessConfig = Fitness
 
 def score_trajectories(env: SandboxedEnv, problem: Problem, trajectories: list[Trajectory],
                        config: FitnessConfig = FitnessConfig()) -> None:
-    """Score each trajectory's extracted answer with the environment, in one sandbox job.
+    """Score each trajectory's extracted answer with ``env`` (its code and limits), in the sandbox."""
+    _score(env.sandbox, env.limits, [(problem.env_name, env.code, problem.rendered.instance, t) for t in trajectories],
+           config)
 
-    A scorer that raises scores 0 for that answer (``score_many``); a job that fails as a
-    whole (timeout, crash) scores the batch 0 and says why in ``fitness_parts``."""
-    if not trajectories:
+
+def score_batch(sandbox: Sandbox, items: list[tuple[Problem, Trajectory]], config: FitnessConfig = FitnessConfig()) -> None:
+    """Score many (problem, trajectory) pairs: a sandbox job per environment (chunks of up to 64
+    answers), all jobs at once, under the sandbox's own limits."""
+    _score(sandbox, None, [(f"{p.env_name}@{p.code_sha256[:12]}", p.code, p.rendered.instance, t) for p, t in items],
+           config)
+
+
+def _score(sandbox: Sandbox, limits: Limits | None, items: list[tuple[str, str, dict, Trajectory]],
+           config: FitnessConfig) -> None:
+    """Through the trainer's ``RewardScorer``, so rollouts are scored one way everywhere.
+
+    A scorer that raises scores 0 for that answer; a job that fails as a whole (timeout,
+    crash) scores its answers 0 and says why in ``fitness_parts["scoring_error"]``."""
+    if not items:
         return
-    instance = problem.rendered.instance
-    try:
-        scores = env.score_many([(instance, t.answer) for t in trajectories])
-        failure = ""
-    except SandboxError as exc:
-        scores, failure = [0.0] * len(trajectories), f"scoring job failed: {exc}"
-    for t, value in zip(trajectories, scores):
-        t.score = min(1.0, max(0.0, float(value)))
+    scorer = RewardScorer(sandbox, limits or getattr(sandbox, "limits", None) or Limits())
+    rewards = scorer.score([ScoreItem(env_id, code, instance, t.text) for env_id, code, instance, t in items])
+    for (*_, t), reward in zip(items, rewards):
+        t.score = reward.value
         t.correct = t.score >= config.correct_threshold
-        if failure:
-            t.fitness_parts["scoring_error"] = failure
-
-
-def score_batch(sandbox, items: list[tuple[Problem, Trajectory]], config: FitnessConfig = FitnessConfig()) -> None:
-    """Score many (problem, trajectory) pairs: one sandbox job per problem."""
-    by_problem: dict[str, tuple[Problem, list[Trajectory]]] = {}
-    for problem, t in items:
-        by_problem.setdefault(problem.key, (problem, []))[1].append(t)
-    for problem, trajectories in by_problem.values():
-        score_trajectories(SandboxedEnv(problem.code, sandbox), problem, trajectories, config)
+        if reward.job_error:
+            t.fitness_parts["scoring_error"] = f"scoring job failed: {reward.job_error}"

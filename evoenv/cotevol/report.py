@@ -84,12 +84,6 @@ class RowWriter:
         self.partial.replace(self.jsonl_path)
 
 
-def write_rows(rows: list[dict], jsonl_path: Path, parquet_path: Path) -> None:
-    writer = RowWriter(jsonl_path, parquet_path)
-    writer.add(rows)
-    writer.close()
-
-
 def write_parquet(rows: list[dict], parquet_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -18,6 +18,7 @@ from evoenv.cotevol.report import MiniLM, RowWriter, method_summary, output_path
 from evoenv.cotevol.trajectory import Problem
 from evoenv.hashing import code_sha256
 from evoenv.sandbox import SandboxedEnv
+from evoenv.train.curriculum import closest_calibrated_level
 
 METHODS = ("cotevol", "best_of_n", "self_refine")
 #: the calibrated pass rate ``--difficulty auto`` aims for (the admission stage's target)
@@ -41,16 +42,11 @@ def pick_difficulty(choice: EnvChoice, max_difficulty: int, policy_name: str | N
     there is one, else all checkpoints pooled); the middle level when uncalibrated."""
     curve = choice.calibration or {}
     points = curve.get(policy_name) if policy_name in curve else [pt for pts in curve.values() for pt in pts]
-    by_level: dict[int, list[int]] = {}
-    for difficulty, n, passes, _rate in points or []:
-        if 1 <= int(difficulty) <= max_difficulty and n:
-            total = by_level.setdefault(int(difficulty), [0, 0])
-            total[0] += int(n)
-            total[1] += int(passes)
-    if not by_level:
+    closest = closest_calibrated_level([pt for pt in points or [] if 1 <= int(pt[0]) <= max_difficulty],
+                                       TARGET_PASS_RATE)
+    if closest is None:
         return (max_difficulty + 1) // 2, "uncalibrated: middle level"
-    level = min(by_level, key=lambda d: (abs(by_level[d][1] / by_level[d][0] - TARGET_PASS_RATE), d))
-    n, passes = by_level[level]
+    level, n, passes = closest
     return level, f"calibrated pass rate {passes}/{n} closest to {TARGET_PASS_RATE}"
 
 

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+
 from evoenv.answers import extract_answer
 from evoenv.integrations.rescore import default_scorer
 
@@ -39,13 +41,7 @@ def build_dataset(envs: str = "admitted", per_env: int = 16, difficulty: str = "
         {
             "prompt": [{"role": "user", "content": r["question"]}] if conversational else r["question"],
             "answer": r["answer"],
-            "metadata": _json(r["metadata"]),
+            "metadata": json.dumps(r["metadata"], sort_keys=True),
         }
         for r in rows
     ])
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True)

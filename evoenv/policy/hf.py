@@ -53,6 +53,8 @@ class HFPolicy:
             if self.tokenizer.eos_token is None:
                 raise PolicyError(f"hf: the tokenizer in {self.path} has neither a pad nor an eos token")
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        eos = self.tokenizer.eos_token_id
+        self._eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
 
     def check(self) -> None:
         """Loading in ``__init__`` already proved the model is usable."""
@@ -101,12 +103,10 @@ class HFPolicy:
         return completions
 
     def _row(self, row, ids, enc, result, sampling, seconds) -> Completion:
-        eos = self.tokenizer.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
         finish = "length"
         kept = len(ids)
         for i, tok in enumerate(ids):
-            if tok in eos_ids:
+            if tok in self._eos_ids:
                 kept, finish = i, "stop"
                 break
         ids = ids[:kept]

@@ -48,6 +48,18 @@ class Pool(Protocol):
     def record_usage(self, env: PoolEnv, step: int, mean_reward: float) -> None: ...
 
 
+def closest_calibrated_level(points, target: float) -> tuple[int, int, int] | None:
+    """``(level, n, passes)`` of the level whose pooled pass rate is closest to ``target`` (ties: the
+    lower level), from calibration points ``(difficulty, n, passes, rate)``; None with no results."""
+    totals: dict[int, list[int]] = {}
+    for difficulty, n, passes, _rate in points:
+        counts = totals.setdefault(int(difficulty), [0, 0])
+        counts[0] += int(n)
+        counts[1] += int(passes)
+    rated = [(abs(passes / n - target), level, n, passes) for level, (n, passes) in totals.items() if n > 0]
+    return min(rated)[1:] if rated else None
+
+
 class SourcesPool:
     """A fixed list of environments given as seed names or .py files."""
 
@@ -108,14 +120,9 @@ class RegistryPool:
 
     def initial_difficulty(self, env: PoolEnv, target: float) -> int | None:
         """The difficulty whose recorded pass rate (all checkpoints together) is closest to the target."""
-        totals: dict[int, list[int]] = {}
-        for rows in self.registry.calibration_curve(int(env.id)).values():
-            for difficulty, n, passes, _rate in rows:
-                counts = totals.setdefault(difficulty, [0, 0])
-                counts[0] += n
-                counts[1] += passes
-        rated = [(abs(passes / n - target), d) for d, (n, passes) in totals.items() if n > 0]
-        return min(rated)[1] if rated else None
+        curve = self.registry.calibration_curve(int(env.id))
+        closest = closest_calibrated_level([point for rows in curve.values() for point in rows], target)
+        return closest[0] if closest else None
 
     def record_calibration(self, env, checkpoint, difficulty, n, passes) -> None:
         self.registry.record_calibration(int(env.id), checkpoint=checkpoint, difficulty=difficulty, n=n, passes=passes)

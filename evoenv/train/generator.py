@@ -9,7 +9,7 @@ group-relative as for the solver, then multiplied by ``advantage_scale``.
 
 ``GeneratorHooks`` is the injection point. ``admission_hooks()`` builds the
 real one from ``evoenv.prompts``, ``evoenv.extract`` and
-``evoenv.admission.pipeline`` when they are installed.
+``evoenv.admission.pipeline``.
 """
 
 from __future__ import annotations
@@ -48,17 +48,9 @@ class RoleSchedule:
         return "generator" if self.every > 0 and (step + 1) % self.every == 0 else "solver"
 
 
-class MissingGeneratorModules(RuntimeError):
-    pass
-
-
 def admission_hooks(*args, **kwargs) -> GeneratorHooks:
-    """The real hooks from the prompts/extract/admission modules, or a clear error if absent."""
-    try:
-        from evoenv.train.generator_admission import AdmissionHooks
-    except ImportError as exc:
-        raise MissingGeneratorModules(
-            "generator.every > 0 needs the generator prompt, extraction and admission modules "
-            f"(evoenv.prompts, evoenv.extract, evoenv.admission.pipeline): {exc}. "
-            "Set generator.every = 0 to train the solver role only.") from None
+    """The real hooks from the prompts/extract/admission modules."""
+    # Imported here: generator_admission imports this module (ProposalOutcome).
+    from evoenv.train.generator_admission import AdmissionHooks
+
     return AdmissionHooks(*args, **kwargs)

@@ -58,6 +58,8 @@ class AdmissionHooks:
         self.crossover_rate = crossover_rate
         self.run_id = getattr(trainer, "run_id", None)
         self._novelty: NoveltyIndex | None = None
+        #: The pool the last prompts were written from; without a registry, novelty is measured against it.
+        self._pool: list[PoolEnv] = []
 
     def _novelty_index(self, pool: list[PoolEnv]) -> NoveltyIndex:
         if self._novelty is None:
@@ -78,7 +80,7 @@ class AdmissionHooks:
         return out
 
     def judge(self, prompts: list[Prompt], completions: list[str]) -> list[ProposalOutcome]:
-        ctx = AdmissionContext(self.sandbox, self.config, self.policy, self._novelty_index(getattr(self, "_pool", [])))
+        ctx = AdmissionContext(self.sandbox, self.config, self.policy, self._novelty_index(self._pool))
         return [self._judge_one(prompt, text, ctx) for prompt, text in zip(prompts, completions)]
 
     def _judge_one(self, prompt: Prompt, text: str, ctx: AdmissionContext) -> ProposalOutcome:

@@ -41,6 +41,8 @@ class Reward:
     #: None when the scorer ran; else what went wrong ("timeout", "crash", "memory",
     #: "error" for a scorer that raised, "bad_score" for a non-numeric/NaN score).
     failure: str | None = None
+    #: Why the whole sandbox job failed ("timeout: ...", "error: loading failed: ..."); "" when it ran.
+    job_error: str = ""
 
 
 def answer_of(completion: str, answer_from: str = "tag") -> str:
@@ -62,29 +64,31 @@ class RewardScorer:
         self.chunk = chunk
         self.answer_from = answer_from
 
-    async def _score_chunk(self, env_id: str, code: str, items: list[tuple[dict, str]]) -> list[tuple[float, str | None]]:
+    async def _score_chunk(self, env_id: str, code: str,
+                           items: list[tuple[dict, str]]) -> list[tuple[float, str | None, str]]:
+        """(reward, failure, job_error) per item."""
         calls = [{"op": "score", "instance": inst, "answer": ans} for inst, ans in items]
         try:
             result = await asyncio.wait_for(arun(self.sandbox, code, calls, self.limits),
                                             self.limits.wall_s + HOST_DEADLINE_GRACE_S)
         except asyncio.TimeoutError:
-            log.warning("scoring env %s: no reply within %.0f s; %d rewards set to 0",
-                        env_id, self.limits.wall_s + HOST_DEADLINE_GRACE_S, len(items))
-            return [(0.0, "timeout")] * len(items)
+            deadline = self.limits.wall_s + HOST_DEADLINE_GRACE_S
+            log.warning("scoring env %s: no reply within %.0f s; %d rewards set to 0", env_id, deadline, len(items))
+            return [(0.0, "timeout", f"timeout: no reply within {deadline:.0f} s")] * len(items)
         except Exception as exc:  # noqa: BLE001 - a broken sandbox must not kill training
             log.warning("scoring env %s: sandbox failed (%s); %d rewards set to 0", env_id, exc, len(items))
-            return [(0.0, "crash")] * len(items)
+            return [(0.0, "crash", f"crash: {exc}")] * len(items)
         if not result.ok:
             log.warning("scoring env %s: job %s (%s); %d rewards set to 0",
                         env_id, result.outcome, result.detail[:200], len(items))
-            return [(0.0, result.outcome)] * len(items)
+            return [(0.0, result.outcome, f"{result.outcome}: {result.detail}")] * len(items)
         out = []
         for call in result.results:
             if not call.ok:
-                out.append((0.0, "error"))
+                out.append((0.0, "error", ""))
                 continue
             value = _as_reward(call.value)
-            out.append((0.0, "bad_score") if value is None else (value, None))
+            out.append((0.0, "bad_score", "") if value is None else (value, None, ""))
         return out
 
     async def ascore(self, items: list[ScoreItem]) -> list[Reward]:
@@ -101,8 +105,8 @@ class RewardScorer:
                 job_indices.append(part)
         rewards: list[Reward | None] = [None] * len(items)
         for part, scored in zip(job_indices, await asyncio.gather(*jobs)):
-            for i, (value, failure) in zip(part, scored):
-                rewards[i] = Reward(value, answers[i], failure)
+            for i, (value, failure, job_error) in zip(part, scored):
+                rewards[i] = Reward(value, answers[i], failure, job_error)
         return rewards  # type: ignore[return-value]
 
     def score(self, items: list[ScoreItem]) -> list[Reward]:

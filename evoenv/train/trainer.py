@@ -55,8 +55,11 @@ class Rollouts:
     rollout_s: float = 0.0
     score_s: float = 0.0
 
+    #: The fields above that hold one value per sequence.
+    PER_SEQUENCE = ("prompt_ids", "completion_ids", "rewards", "envs", "truncated", "texts", "instances")
+
     def extend(self, other: "Rollouts") -> None:
-        for name in ("prompt_ids", "completion_ids", "rewards", "envs", "truncated", "texts", "instances"):
+        for name in self.PER_SEQUENCE:
             getattr(self, name).extend(getattr(other, name))
         self.reward_failures += other.reward_failures
         self.rollout_s += other.rollout_s
@@ -65,7 +68,7 @@ class Rollouts:
     def select_groups(self, keep: list[int], group_size: int) -> "Rollouts":
         rows = [g * group_size + j for g in keep for j in range(group_size)]
         out = Rollouts(reward_failures=self.reward_failures, rollout_s=self.rollout_s, score_s=self.score_s)
-        for name in ("prompt_ids", "completion_ids", "rewards", "envs", "truncated", "texts", "instances"):
+        for name in self.PER_SEQUENCE:
             values = getattr(self, name)
             setattr(out, name, [values[r] for r in rows] if values else [])
         return out

@@ -3,7 +3,7 @@ import math
 import pytest
 
 from cotevol_doubles import ADD_ENV, add_problem, sum_of
-from evoenv.cotevol.fitness import FitnessConfig, assign_fitness, cosine_length_reward, score_trajectories
+from evoenv.cotevol.fitness import FitnessConfig, assign_fitness, cosine_length_reward, score_batch, score_trajectories
 from evoenv.cotevol.trajectory import Trajectory
 from evoenv.sandbox import SandboxedEnv
 
@@ -89,4 +89,18 @@ def test_a_scorer_that_raises_scores_zero_and_a_broken_environment_is_reported(s
     env = SandboxedEnv(hanging, sandbox, limits=Limits(cpu_s=1.0, wall_s=2.0))
     t = Trajectory("<answer>1</answer>")
     score_trajectories(env, problem, [t])
-    assert t.score == 0.0 and "scoring job failed" in t.fitness_parts["scoring_error"]
+    assert t.score == 0.0 and t.fitness_parts["scoring_error"].startswith("scoring job failed: timeout: ")
+
+
+def test_a_batch_mixing_environments_scores_each_answer_with_its_own_environment(sandbox):
+    scorer = "return 1.0 if answer.strip()"
+    raising = ADD_ENV.replace(scorer, "raise RuntimeError('boom')\n        " + scorer)
+    adds = [add_problem(sandbox, seed=s, difficulty=2) for s in (1, 2, 3)]
+    broken = add_problem(sandbox, seed=1, difficulty=2, code=raising, name="add_raising")
+    items = [(p, Trajectory(f"<answer>{sum_of(p) + wrong}</answer>")) for p in adds for wrong in (0, 1)]
+    items += [(broken, Trajectory(f"<answer>{sum_of(broken)}</answer>"))]
+    score_batch(sandbox, items)
+    assert [t.score for _, t in items] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]
+    assert [t.correct for _, t in items] == [True, False, True, False, True, False, False]
+    # the raising scorer costs its own answer only: the job ran, so no scoring_error
+    assert not any("scoring_error" in t.fitness_parts for _, t in items)

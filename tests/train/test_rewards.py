@@ -66,6 +66,7 @@ def test_rewards_are_the_environments_scores_batched_per_env(sandbox):
     # raising, NaN and out-of-range scores break the contract: reward 0 for that answer only
     assert [r.value for r in picky] == [1.0, 0.0, 0.0, 0.0, 0.25]
     assert [r.failure for r in picky] == [None, "error", "error", "error", None]
+    assert all(r.job_error == "" for r in rewards)  # every job ran; only single scores failed
 
 
 def test_a_scorer_that_never_returns_gives_zero_and_the_rest_still_score(sandbox, caplog):
@@ -78,6 +79,7 @@ def test_a_scorer_that_never_returns_gives_zero_and_the_rest_still_score(sandbox
         rewards = scorer.score(items)
     assert rewards[0].value == 0.0 and rewards[2].value == 0.0
     assert rewards[0].failure == "timeout" and rewards[2].failure == "timeout"
+    assert rewards[0].job_error.startswith("timeout") and rewards[1].job_error == ""
     assert rewards[1].failure is None and rewards[1].value == checksum_expected(good, "hello")
     assert any("env-loops-42" in r.getMessage() and "timeout" in r.getMessage() for r in caplog.records)
 

@@ -44,8 +44,8 @@ def test_hf_rollout_samples_a_batch(tiny):
     assert batch.completion_tokens == sum(len(c) for c in batch.completion_ids)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU fallback")
-def test_vllm_is_refused_clearly_without_a_gpu_and_auto_falls_back(tiny, caplog):
+def test_vllm_is_refused_clearly_without_a_gpu_and_auto_falls_back(tiny, caplog, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the no-GPU fallback, on any machine
     model, tokenizer = tiny
     with pytest.raises(RuntimeError, match="rollout = 'vllm' but vLLM cannot run: no CUDA device"):
         make_rollout("vllm", model=model, tokenizer=tokenizer, model_path="x", seed=0, autocast_dtype=None)
