@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass
 
 from evoenv.policy.thinking import split_thinking
+from evoenv.sandbox.base import protocol
 from evoenv.sources import MAX_SOURCE_BYTES
 
 #: Completions larger than this are refused before any parsing (a runaway generation).
 MAX_COMPLETION_BYTES = 2_000_000
-#: The contract's methods; a class with all of them is the environment.
-CONTRACT_METHODS = ("sample", "prompt", "reference", "score")
+#: The contract's methods (the guest protocol's list); a class with all of them is the environment.
+CONTRACT_METHODS = tuple(protocol.CONTRACT_METHODS)
 #: Fence info strings that may hold Python (``` alone counts too).
 PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon"}
 

@@ -29,14 +29,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evoenv.admission.labels import labels
-from evoenv.configfile import ConfigFileError, read_config_file
 from evoenv.admission.result import STAGES, StageResult
+from evoenv.configfile import ConfigFileError, read_config_file
 from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
+from evoenv.hashing import code_sha256
 from evoenv.policy.base import Completion, Policy, Sampling
 from evoenv.prompts import chat_prompt
 
-#: Stages after which a repair is worth asking for (the mechanical ones have precise reasons).
-REPAIRABLE = ("L1", "L2", "L3", "L4", "L5")
 #: What is stored of a completion: a runaway generation is cut (and says so), not dropped.
 MAX_STORED_COMPLETION = 2_000_000
 
@@ -95,6 +94,10 @@ class GrowConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def sampling(self) -> Sampling:
+        """How the generator samples, for proposals and repairs alike."""
+        return Sampling(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "config") -> "GrowConfig":
@@ -382,14 +385,10 @@ class Grower:
         generation = 1 + max((p.generation for p in parents), default=0)
         return Slot(key=f"r{number}s{index}", round=number, prompt=prompt, parents=lineage, generation=generation)
 
-    def _sampling(self) -> Sampling:
-        c = self.config
-        return Sampling(temperature=c.temperature, top_p=c.top_p, max_tokens=c.max_tokens)
-
     def _generate(self, slots: list[Slot]) -> None:
         """One batched call; the texts reach the journal before anything else happens."""
         started = time.monotonic()
-        completions: list[Completion] = self.policy.generate([s.prompt for s in slots], self._sampling())
+        completions: list[Completion] = self.policy.generate([s.prompt for s in slots], self.config.sampling())
         per = (time.monotonic() - started) / max(1, len(slots))
         for slot, completion in zip(slots, completions):
             slot.raw, slot.raw_chars = capped(completion.raw), len(completion.raw)
@@ -419,14 +418,14 @@ class Grower:
         self._store(slot)
         if not slot.outcome:
             self.admitter.decide(slot, self.run_id, self.journal)
-            self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
-                                reason=slot.reason, stages=slot.stages, repairs=slot.repairs,
-                                repair_tokens=slot.repair_tokens)
+        self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome, reason=slot.reason,
+                            stages=slot.stages, repairs=slot.repairs, repair_tokens=slot.repair_tokens)
         self.on_event("decided", {"slot": slot})
         return slot
 
     def _store(self, slot: Slot) -> None:
-        """Put the proposal in the registry (idempotent: a resumed slot finds its row)."""
+        """Put the proposal in the registry (idempotent: a resumed slot finds its row). Sets the slot's
+        outcome when storing alone decides it (no code, a duplicate, decided before a kill)."""
         if slot.env_id is not None:  # stored before a kill
             record = self.registry.get(slot.env_id)
             if record.status != "candidate":
@@ -436,8 +435,6 @@ class Grower:
                 else:
                     slot.outcome = "duplicate"
                     slot.reason = f"same code as environment {record.id} ({record.name}, {record.status})"
-                self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
-                                    reason=slot.reason, stages=[])
             return
         if slot.raw_chars > MAX_COMPLETION_BYTES:
             extraction = Extraction(None, f"the completion is {slot.raw_chars:,} characters, over the "
@@ -473,15 +470,10 @@ class Grower:
         elif record.run_id != self.run_id or record.status != "candidate" or self._stored_twice(slot, record.id):
             slot.outcome = "duplicate"
             slot.reason = f"same code as environment {record.id} ({record.name}, {record.status})"
-        if slot.outcome:
-            self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome,
-                                reason=slot.reason, stages=slot.stages)
 
     def _already_recorded(self, extraction, proposal: dict) -> bool:
         """True when this exact proposal is in the registry already (a resume after a kill
         that came between storing it and journaling that)."""
-        from evoenv.hashing import code_sha256
-
         code = extraction.code if extraction.ok else capped(proposal["completion"].strip() or "(empty completion)")
         record = self.registry.by_hash(code_sha256(code))
         if record is None or record.run_id != self.run_id:
@@ -553,9 +545,8 @@ class Admitter:
             revised = self.registry.by_hash(sha)
             if revised is not None:
                 self.registry.record_proposal(revised.id, run_id=run_id, **proposal)
-        observed = outcome.candidate.observed
-        if outcome.admitted and observed.embedding is not None:
-            self.novelty.add(final.id, final.name, observed.embedding, observed.fingerprint)
+        if outcome.admitted:
+            self.novelty.add_admitted(final, outcome.candidate)
         slot.env_id = final.id
         slot.outcome = "admitted" if outcome.admitted else "rejected"
         slot.reason = outcome.reason
@@ -565,14 +556,10 @@ class Admitter:
 
     def _repairer(self, slot: Slot, made: dict[str, dict], journal: Journal):
         """Ask the policy again in the same chat: its code, then the failing stage's reason."""
-        from evoenv.hashing import code_sha256
-
         def repair(candidate, failure: StageResult) -> str | None:
             prompt = slot.prompt + [{"role": "assistant", "content": f"```python\n{candidate.code}```"}] + \
                 chat_prompt("repair", stage=failure.stage, reason=failure.reason)
-            sampling = Sampling(temperature=self.config.temperature, top_p=self.config.top_p,
-                                max_tokens=self.config.max_tokens)
-            (completion,) = self.policy.generate([prompt], sampling)
+            (completion,) = self.policy.generate([prompt], self.config.sampling())
             extraction = extract_code(completion.raw, finish_reason=completion.finish_reason)
             record = {"prompt": prompt_text(prompt), "completion": capped(completion.raw),
                       "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens}
@@ -589,10 +576,6 @@ class Admitter:
 def stage_dicts(stages: list[StageResult]) -> list[dict]:
     return [{"stage": s.stage, "passed": s.passed, "reason": s.reason, "score": s.score,
              "duration_s": round(s.duration_s, 4)} for s in stages]
-
-
-def first_failure(stages: list[StageResult]) -> StageResult | None:
-    return next((s for s in stages if s.passed is False), None)
 
 
 __all__ = ["GrowConfig", "GrowError", "GrowReport", "Grower", "Journal", "RoundSummary", "Slot",

@@ -16,21 +16,12 @@ import math
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
 from evoenv.admission.l2_execute import job_failure
 from evoenv.answers import extract_answer
-from evoenv.policy.base import PolicyError
+from evoenv.policy.base import PolicyError, Sampling
+from evoenv.prompts import solver_prompt
 
 
 def difficulty_reward(p: float, target: float = 0.3, sigma: float = 0.15) -> float:
     return math.exp(-((p - target) ** 2) / (2 * sigma ** 2))
-
-
-def solver_chat(instance_prompt: str) -> list[dict]:
-    """The solver's chat for one instance: the shared solver template when the prompts package has
-    it, else the instance prompt alone (it already asks for <answer> tags)."""
-    try:
-        from evoenv.prompts import solver_prompt
-    except ImportError:
-        return [{"role": "user", "content": instance_prompt}]
-    return solver_prompt(instance_prompt)
 
 
 class CalibrationError(RuntimeError):
@@ -39,8 +30,6 @@ class CalibrationError(RuntimeError):
 
 def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dict:
     """One solver answer for each of m fresh instances at ``difficulty``."""
-    from evoenv.policy.base import Sampling
-
     config = ctx.config
     seeds = range(config.calibration_seed_base, config.calibration_seed_base + config.calibration_m)
     calls = [{"op": "render", "seed": s, "difficulty": difficulty} for s in seeds]
@@ -53,7 +42,7 @@ def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dic
         raise CalibrationError(f"render(seed={seeds[bad]}, difficulty={difficulty}) raised {error.get('type')}: "
                                f"{error.get('message')} (calibration seeds are not the L2 seeds)")
     rendered = [r.value for r in job.results]
-    prompts = [solver_chat(r["prompt"]) for r in rendered]
+    prompts = [solver_prompt(r["prompt"]) for r in rendered]
     sampling = Sampling(temperature=config.solver_temperature, max_tokens=config.solver_max_tokens)
     completions = ctx.policy.generate(prompts, sampling)
     answers = [extract_answer(c.text) for c in completions]

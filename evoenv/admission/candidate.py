@@ -26,7 +26,6 @@ class Observed:
     """What the mechanical stages saw, for the later stages."""
 
     info: EnvInfo | None = None
-    class_name: str | None = None
     renders: list[Rendered] = field(default_factory=list)
     #: score of each reference: a float, or a string saying what bad value the scorer returned
     reference_scores: list[float | str] = field(default_factory=list)

@@ -13,6 +13,7 @@ import ast
 from dataclasses import dataclass, field
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed
+from evoenv.sandbox import policy as sandbox_policy
 from evoenv.sandbox.base import protocol
 
 CONTRACT_METHODS: dict[str, int] = dict(protocol.CONTRACT_METHODS)
@@ -25,57 +26,10 @@ CONTRACT_CALLS = {
 #: which L2 reports if a subclass forgets to override one).
 SDK_MEMBERS = set(CONTRACT_METHODS) | set(CONTRACT_ATTRIBUTES) | {"rng", "parse_int", "parse_int_list"}
 
-# Used only until the sandbox's static policy module is available (see ``static_policy``).
-_FALLBACK_IMPORTS = {
-    "math", "random", "itertools", "functools", "collections", "heapq", "bisect", "string", "re",
-    "fractions", "decimal", "statistics", "dataclasses", "typing", "enum", "json", "copy",
-    "networkx", "evoenv", "evoenv.sdk", "__future__",
-}
-_FALLBACK_FORBIDDEN = {"eval", "exec", "compile", "__import__", "open", "globals", "vars",
-                       "breakpoint", "input", "locals"}
 
-
-def _fallback_policy(tree: ast.Module) -> list[str]:
-    problems = []
-    # a name the environment binds itself (a parameter, a variable) shadows the builtin: not a use of it
-    bound = {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)} | \
-            {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    for node in ast.walk(tree):
-        line = getattr(node, "lineno", 0)
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name not in _FALLBACK_IMPORTS and alias.name.split(".")[0] not in _FALLBACK_IMPORTS - {"evoenv"}:
-                    problems.append(f"line {line}: import of {alias.name!r} is not allowed")
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level or (module not in _FALLBACK_IMPORTS and module.split(".")[0] not in _FALLBACK_IMPORTS - {"evoenv"}):
-                problems.append(f"line {line}: import from {module or '.'!r} is not allowed")
-        elif isinstance(node, ast.Name) and node.id in _FALLBACK_FORBIDDEN and isinstance(node.ctx, ast.Load) \
-                and (node.id not in bound or node.id == "__import__"):
-            problems.append(f"line {line}: use of {node.id!r} is not allowed")
-        elif isinstance(node, ast.Attribute) and node.attr.startswith("__") and node.attr.endswith("__") \
-                and node.attr not in ("__init__", "__name__", "__qualname__", "__doc__", "__module__", "__members__",
-                                  "__post_init__"):
-            problems.append(f"line {line}: access to dunder attribute {node.attr!r} is not allowed")
-    return problems
-
-
-def static_policy(code: str, tree: ast.Module) -> list[str]:
-    """Violations of the sandbox's static policy, as readable lines.
-
-    Uses ``evoenv.sandbox.policy`` (the sandbox's AST policy) when it is
-    present; until then a minimal allowlist check of our own.
-    """
-    try:
-        from evoenv.sandbox import policy as sandbox_policy
-    except ImportError:
-        return _fallback_policy(tree)
-    for name in ("check_source", "check", "violations"):
-        check = getattr(sandbox_policy, name, None)
-        if callable(check):
-            found = check(code)
-            return [str(v) for v in (found or [])] if not isinstance(found, str) else [found]
-    return _fallback_policy(tree)
+def static_policy(code: str) -> list[str]:
+    """Violations of the sandbox's static policy (``evoenv.sandbox.policy``), as readable lines."""
+    return [str(v) for v in sandbox_policy.check(code)]
 
 
 @dataclass
@@ -229,7 +183,7 @@ def check_parse(candidate: Candidate, ctx: AdmissionContext):
     except (ValueError, RecursionError, MemoryError) as exc:
         return failed(f"not valid Python: {type(exc).__name__}: {exc}")
 
-    violations = static_policy(code, tree)
+    violations = static_policy(code)
     if violations:
         shown = "; ".join(violations[:3]) + (f"; and {len(violations) - 3} more" if len(violations) > 3 else "")
         return failed(f"static policy: {shown}", violations=violations)
@@ -284,6 +238,5 @@ def check_parse(candidate: Candidate, ctx: AdmissionContext):
         problems.append(f"max_difficulty is {level}; it must be between 1 and {ctx.config.max_levels}")
     if problems:
         return failed(f"class {name}: " + "; ".join(problems), class_name=name, problems=problems)
-    candidate.observed.class_name = name
     helpers = [other for other in classes if other != name]
     return passed(f"class {name} has the contract", class_name=name, helper_classes=helpers, sdk_base=sdk)

@@ -172,8 +172,8 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
                           f"{reference[:200]!r}", seed=seed, difficulty=difficulty)
         renders.append(Rendered(seed, difficulty, instance, prompt, reference))
 
-    calls = [{"op": "score", "instance": r.instance, "answer": extract_answer(f"<answer>{r.reference}</answer>")}
-             for r in renders]
+    # each reference survived the answer tags above, so reference.strip() is exactly what the platform passes
+    calls = [{"op": "score", "instance": r.instance, "answer": r.reference.strip()} for r in renders]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         return failed(job_failure(job, f"scoring the {len(renders)} references", ctx.limits), outcome=job.outcome)

@@ -72,8 +72,11 @@ def check_nontrivial(candidate: Candidate, ctx: AdmissionContext):
                       f"answer {answer[:80]!r} (the limit is {config.max_reference_share:.0%})",
                       reference=answer[:200], share=count / len(renders))
 
-    sizes = {d: [measures(_without_level(r.instance, d), r.prompt) | content_measures(_without_level(r.instance, d))
-                 for r in by_level[d]] for d in (low, high)}
+    def sizes_of(r) -> dict[str, float]:
+        stripped = _without_level(r.instance, r.difficulty)
+        return measures(stripped, r.prompt) | content_measures(stripped)
+
+    sizes = {d: [sizes_of(r) for r in by_level[d]] for d in (low, high)}
     names = set().union(*(m.keys() for ms in sizes.values() for m in ms))
     echoes = {n for n in names if all(m.get(n) == d for d in (low, high) for m in sizes[d])}
     table = {}

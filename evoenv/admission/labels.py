@@ -12,8 +12,10 @@ import ast
 import re
 from typing import Any
 
-_CONTRACT_METHODS = {"sample", "prompt", "reference", "score"}
-_LABELS = ("name", "description", "max_difficulty")
+from evoenv.sandbox.base import protocol
+
+_CONTRACT_METHODS = set(protocol.CONTRACT_METHODS)
+_LABELS = protocol.CONTRACT_ATTRIBUTES  # name, description, max_difficulty
 
 
 def _parse(code: str) -> ast.Module | None:

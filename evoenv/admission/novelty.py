@@ -68,7 +68,8 @@ class NoveltyIndex:
     """Admitted environments' mixed vectors and fingerprints. Thread-safe for add + query."""
 
     def __init__(self, lam: float = 0.5, name_of: Callable[[Hashable], str] | None = None,
-                 find_fingerprint: Callable[[str], tuple[Hashable, str] | None] | None = None):
+                 find_fingerprint: Callable[[str], tuple[Hashable, str] | None] | None = None,
+                 find_key_of_hash: Callable[[str], Hashable | None] | None = None):
         self.lam = lam
         self.model = model_key(lam)
         self.keys: list[Hashable] = []
@@ -80,7 +81,7 @@ class NoveltyIndex:
         self._find_fingerprint = find_fingerprint
         self._row: dict[Hashable, int] = {}
         self._key_of_hash: dict[str, Hashable] = {}  # code_sha256 -> key, to skip a candidate's own entry
-        self.find_key_of_hash: Callable[[str], Hashable | None] | None = None
+        self._find_key_of_hash = find_key_of_hash
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -98,11 +99,19 @@ class NoveltyIndex:
             if fp:
                 self._fingerprints[fp] = (key, name)
 
-    def add_many(self, keys: list[Hashable], matrix: np.ndarray, names: dict | None = None) -> None:
+    def add_admitted(self, record, candidate: Candidate) -> None:
+        """Add an environment just admitted (its registry record and the candidate that passed), so
+        later candidates of the same run are compared with it."""
+        observed = candidate.observed
+        if observed.embedding is not None:
+            self.add(record.id, record.name, observed.embedding, observed.fingerprint,
+                     code_sha256=candidate.code_sha256)
+
+    def add_many(self, keys: list[Hashable], matrix: np.ndarray) -> None:
+        """Many entries at once (names are looked up with ``name_of`` when a query shows them)."""
         with self._lock:
             self._row.update((key, len(self.keys) + i) for i, key in enumerate(keys))
             self.keys.extend(keys)
-            self._names.update(names or {})
             self._pending.append(np.asarray(matrix, dtype=np.float32).reshape(len(keys), -1))
 
     @property
@@ -121,8 +130,8 @@ class NoveltyIndex:
     def key_of_hash(self, code_sha256: str) -> Hashable | None:
         """The entry holding exactly this code, if any (a candidate is not compared with itself)."""
         key = self._key_of_hash.get(code_sha256)
-        if key is None and self.find_key_of_hash is not None:
-            key = self.find_key_of_hash(code_sha256)
+        if key is None and self._find_key_of_hash is not None:
+            key = self._find_key_of_hash(code_sha256)
         return key
 
     def nearest(self, vector: np.ndarray, k: int = 5, exclude: Hashable | None = None) -> list[Neighbour]:
@@ -170,8 +179,7 @@ class NoveltyIndex:
             record = registry.by_hash(sha)
             return None if record is None else record.id
 
-        index = cls(lam, name_of=name_of, find_fingerprint=lookup)
-        index.find_key_of_hash = key_of_hash
+        index = cls(lam, name_of=name_of, find_fingerprint=lookup, find_key_of_hash=key_of_hash)
         ids, matrix = registry.admitted_embeddings(index.model)
         if len(ids):
             index.add_many(list(ids), matrix)

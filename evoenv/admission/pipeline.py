@@ -91,10 +91,11 @@ def decide(stages: list[StageResult], ctx: AdmissionContext) -> tuple[bool, str]
     failure = next((s for s in stages if s.passed is False), None)
     if failure is not None:
         return False, f"{failure.stage}: {failure.reason}"
-    unrun = [s.stage for s in stages if s.passed is None]
+    unrun = [s for s in stages if s.passed is None]
+    names = ", ".join(s.stage for s in unrun)
     if unrun and not ctx.config.admit_without_policy:
-        return False, f"not admitted: {', '.join(unrun)} did not run ({stages[[s.stage for s in stages].index(unrun[0])].reason})"
-    return True, "admitted" + (f" ({', '.join(unrun)} not run)" if unrun else "")
+        return False, f"not admitted: {names} did not run ({unrun[0].reason})"
+    return True, "admitted" + (f" ({names} not run)" if unrun else "")
 
 
 def admit_candidate(candidate: Candidate, ctx: AdmissionContext,

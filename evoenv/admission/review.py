@@ -9,14 +9,11 @@ verdict never enters the generator reward (see ``reward``).
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
 from evoenv.admission.verdict import parse_verdict
-
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "prompts" / "reviewer.md"
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+from evoenv.policy.base import PolicyError, Sampling
+from evoenv.prompts import render_prompt
 
 
 def reviewer_prompt(candidate: Candidate, max_chars: int = 6000) -> str:
@@ -24,16 +21,16 @@ def reviewer_prompt(candidate: Candidate, max_chars: int = 6000) -> str:
     (small enough to trace by hand)."""
     render = min(candidate.observed.renders, key=lambda r: (r.difficulty, r.seed))
     instance = json.dumps(render.instance, ensure_ascii=False)
-    values = {
-        "code": candidate.code,
-        "seed": str(render.seed),
-        "difficulty": str(render.difficulty),
-        "instance": instance if len(instance) <= max_chars else instance[:max_chars] + " ...(truncated)",
-        "prompt": render.prompt[:max_chars],
-        "reference": render.reference[:max_chars],
-    }
-    template = TEMPLATE_PATH.read_text(encoding="utf-8")
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)  # one pass: code is inert
+    # Jinja2 inserts values verbatim: braces in the environment's code or text are never expanded
+    return render_prompt(
+        "reviewer",
+        code=candidate.code,
+        seed=render.seed,
+        difficulty=render.difficulty,
+        instance=instance if len(instance) <= max_chars else instance[:max_chars] + " ...(truncated)",
+        prompt=render.prompt[:max_chars],
+        reference=render.reference[:max_chars],
+    )
 
 
 @timed("review")
@@ -43,8 +40,6 @@ def check_review(candidate: Candidate, ctx: AdmissionContext):
         return not_run("review", "no policy")
     if not candidate.observed.renders:
         return failed("no renders from L2 to show the reviewer (run L2 first)")
-    from evoenv.policy.base import PolicyError, Sampling
-
     config = ctx.config
     prompt = [{"role": "user", "content": reviewer_prompt(candidate)}]
     sampling = Sampling(temperature=config.review_temperature, max_tokens=config.review_max_tokens)

@@ -40,10 +40,8 @@ def admit_seeds(registry, sandbox=None, config: AdmissionConfig | None = None,
                 continue
             outcome = admit_candidate(candidate, ctx)
             record = persist(registry, outcome, lam=config.novelty_lambda)
-            observed = candidate.observed
-            if outcome.admitted and observed.embedding is not None:
-                index.add(record.id, record.name, observed.embedding, observed.fingerprint,
-                          code_sha256=candidate.code_sha256)
+            if outcome.admitted:
+                index.add_admitted(record, candidate)
             outcomes.append(outcome)
             if on_progress:
                 on_progress(source.name, outcome)

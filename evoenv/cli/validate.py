@@ -42,10 +42,8 @@ def _novelty_index(sandbox, config):
         if url.startswith("sqlite:///"):
             exists = Path(url[len("sqlite:///"):]).is_file()
         if exists:
-            try:
-                from evoenv.registry import open_registry
-            except ImportError as exc:
-                fail(f"EVOENV_DB is set ({url}) but the registry module is unavailable: {exc}")
+            from evoenv.registry import open_registry
+
             try:
                 registry = open_registry(url)
             except Exception as exc:  # noqa: BLE001 - any failure to open is reported as such
@@ -59,10 +57,8 @@ def _novelty_index(sandbox, config):
 
 
 def _load_policy(spec: str):
-    try:
-        from evoenv.policy import load_policy
-    except ImportError:
-        fail("--policy needs evoenv.policy.load_policy, which this installation lacks")
+    from evoenv.policy import load_policy
+
     try:
         return load_policy(spec)
     except Exception as exc:  # noqa: BLE001 - the policy module's errors name what to fix

@@ -10,7 +10,7 @@ import pytest
 
 from evoenv.admission import AdmissionConfig, Candidate, admit_candidate
 from evoenv.admission.novelty import NoveltyIndex
-from evoenv.admission.repair import admit_with_repairs, extract_code
+from evoenv.admission.repair import admit_with_repairs
 
 from .conftest import ScriptedPolicy, env_code
 
@@ -65,7 +65,11 @@ def test_without_policy_review_and_calibration_are_not_run_never_passed(ctx):
     outcome = admit_candidate(Candidate(env_code("good_inversions")), ctx)
     assert outcome.stage("review").passed is None and outcome.stage("review").reason == "not run: no policy"
     assert outcome.stage("calibration").reason == "not run: no policy"
-    assert outcome.admitted is False and outcome.reason.startswith("not admitted: novelty, review, calibration did not run")
+    assert outcome.admitted is False
+    # the reason names every stage that did not run, and why the first of them did not
+    assert outcome.reason == ("not admitted: novelty, review, calibration did not run "
+                              f"({outcome.stage('novelty').reason})")
+    assert outcome.stage("novelty").reason.startswith("not run: ")
     assert outcome.reward == 0.0  # valid (no penalty), but no Q and no novelty bonus
 
 
@@ -114,9 +118,3 @@ def test_repair_loop_stops_after_n_and_when_no_revision(ctx):
     assert calls == ["L4", "L4"] and len(outcome.attempts) == 2
     outcome = admit_with_repairs(Candidate(env_code("constant_answer")), ctx, repairs=3, repair=lambda c, f: None)
     assert outcome.attempts == []
-
-
-def test_extract_code_takes_the_class_block():
-    text = "Sure!\n```python\nx = 1\n```\nand\n```python\nclass A:\n    pass\n```\n"
-    assert extract_code(text) == "class A:\n    pass\n"
-    assert extract_code("no code") is None

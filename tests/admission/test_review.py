@@ -52,6 +52,12 @@ def test_reviewer_prompt_has_code_checklist_and_an_instance(rendered):
     assert low.reference in text and json.dumps(low.instance) in text
 
 
+def test_reviewer_prompt_inserts_code_verbatim(rendered):
+    """Template syntax inside the environment's own code is text, never expanded."""
+    rendered.code += "\n# {{reference}} {% if x %} {# note #}\n"
+    assert "# {{reference}} {% if x %} {# note #}" in reviewer_prompt(rendered)
+
+
 def test_three_accepting_reviews_pass_and_keep_raw_text(rendered, ctx):
     policy = ScriptedPolicy(lambda prompt, i: f"Review {i}.\n```json\n{json.dumps(ACCEPT)}\n```")
     ctx.policy = policy
