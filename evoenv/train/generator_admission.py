@@ -92,6 +92,10 @@ class AdmissionHooks:
         prompt_text = prompt if isinstance(prompt, str) else "\n\n".join(m["content"] for m in prompt)
         candidate = Candidate(extraction.code, origin="generated", tags=("train",),
                               proposal={"prompt": prompt_text, "completion": text})
+        copy_of = ctx.novelty.key_of_hash(candidate.code_sha256)
+        if copy_of is not None:
+            # The prompt shows the parent's code: copying it must not earn Q. Nothing new, reward 0.
+            return ProposalOutcome(0.0, False, f"the same code as environment {copy_of}: nothing new")
         outcome = admit_candidate(candidate, ctx)
         env = None
         if self.registry is not None:
@@ -103,6 +107,6 @@ class AdmissionHooks:
             info = candidate.observed.info
             env = PoolEnv(f"generated:{candidate.code_sha256[:12]}", info.name, candidate.code, "generated",
                           info.max_difficulty, info.description)
-        if outcome.admitted and ctx.novelty is not None and candidate.observed.embedding is not None:
-            ctx.novelty.add(env.id, env.name, candidate.observed.embedding, candidate.observed.fingerprint)
+        if outcome.admitted:  # keyed like the index's other entries: the registry id when stored
+            ctx.novelty.add_admitted(record if self.registry is not None else env, candidate)
         return ProposalOutcome(outcome.reward, outcome.admitted, outcome.reason, env)

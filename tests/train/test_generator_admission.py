@@ -40,7 +40,11 @@ def test_proposals_are_judged_by_admission_and_admitted_ones_join(tmp_path, sand
         assert stored.status == "admitted" and stored.reward == good.reward
 
         (again,) = hooks.judge([prompt], [PROPOSAL])  # the same program twice is not new
-        assert not again.admitted
+        assert not again.admitted and again.reward == 0.0
+        assert again.reason == f"the same code as environment {stored.id}: nothing new"
+        (parent_copy,) = hooks.judge([prompt], [f"```python\n{seed.code}\n```"])  # the parent, copied
+        assert not parent_copy.admitted and parent_copy.reward == 0.0 and str(record.id) in parent_copy.reason
+        assert registry.count_envs() == 2  # neither copy was stored again
     finally:
         registry.close()
 
