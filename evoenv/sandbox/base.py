@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -66,30 +67,84 @@ class JobResult:
         return self.outcome == OK
 
     @classmethod
-    def from_reply(cls, reply: dict, expected_calls: int) -> "JobResult":
-        """Parse a guest reply; anything malformed is a ``crash``, never an exception or a success."""
+    def from_reply(cls, reply: dict, calls: list[dict]) -> "JobResult":
+        """Parse a guest reply to ``calls``; anything malformed is a ``crash``, never an exception or a success.
+
+        This is the boundary where the host trusts a job's values, so each successful call's value is
+        checked here (``protocol.checked_value``): a value that breaks the contract (a score outside
+        [0, 1], a field of the wrong type, text that is not valid Unicode) becomes that call's error.
+        Error texts come back as plain valid text without the sandbox's own traceback frames."""
         if not isinstance(reply, dict):
             return cls(CRASH, detail="reply is not a JSON object")
         items = reply.get("results") or []
         if not isinstance(items, list):
             return cls(CRASH, detail="malformed results list")
         results = []
-        for item in items:
+        for index, item in enumerate(items):
             if not isinstance(item, dict):
                 return cls(CRASH, detail="malformed per-call result")
-            error = item.get("error")
-            results.append(CallResult(item.get("ok") is True, item.get("value"),
-                                      error if isinstance(error, dict) else None))
+            op = calls[index].get("op") if index < len(calls) else None
+            results.append(_checked_call(op, item))
         outcome = reply.get("outcome")
         if outcome not in protocol.OUTCOMES:
-            return cls(CRASH, detail=f"reply carried an unknown outcome {str(outcome)[:40]!r}")
-        if outcome == OK and len(results) != expected_calls:
-            return cls(CRASH, detail=f"expected {expected_calls} results, got {len(results)}")
+            return cls(CRASH, detail=f"reply carried an unknown outcome {clean_text(outcome, 40)!r}")
+        if outcome == OK and len(results) != len(calls):
+            return cls(CRASH, detail=f"expected {len(calls)} results, got {len(results)}")
         duration = reply.get("duration_s")
         error = reply.get("error")
-        return cls(outcome, results, str(reply.get("detail", ""))[:4000],
+        return cls(outcome, results, without_guest_frames(clean_text(reply.get("detail", ""), 4000)),
                    float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
-                   error if isinstance(error, dict) else None)
+                   clean_error(error) if isinstance(error, dict) else None)
+
+
+def _checked_call(op, item: dict) -> CallResult:
+    if item.get("ok") is True:
+        try:
+            return CallResult(True, protocol.checked_value(op, item.get("value")))
+        except (TypeError, ValueError) as exc:
+            # rejected_by: the job's own check was bypassed or rebound (evidence of forging)
+            return CallResult(False, None, {"type": type(exc).__name__, "message": str(exc)[:2000],
+                                            "traceback": "", "rejected_by": "host"})
+    error = item.get("error")
+    return CallResult(False, None, clean_error(error if isinstance(error, dict) else {}))
+
+
+def clean_text(value, cap: int) -> str:
+    """Text from a job as plain, valid text: non-strings as their repr, lone surrogates backslash-escaped
+    (so it can be printed, stored and sent to a model), at most ``cap`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text[:cap].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def clean_error(error: dict) -> dict:
+    """A call's or a load's error dict with only its text fields, each clean (see ``clean_text``)."""
+    return {"type": clean_text(error.get("type", "Error"), 100),
+            "message": clean_text(error.get("message", ""), 2000),
+            "traceback": without_guest_frames(clean_text(error.get("traceback", ""), 4000))}
+
+
+# A traceback frame of the sandbox's own code (zygote, runner, isolation, protocol), in a process or a container.
+_GUEST_FRAME = re.compile(r'  File "[^"\n]*evoenv_guest[/\\](?:worker|runner|isolation|protocol)\.py", line \d+')
+
+
+def without_guest_frames(text: str) -> str:
+    """``text`` without the sandbox's own traceback frames: users and the generator policy see the
+    environment's frames (what a model repairs from), not the zygote's."""
+    if "evoenv_guest" not in text:
+        return text
+    kept: list[str] = []
+    skipping = False
+    for line in text.split("\n"):
+        if line.startswith('  File "'):
+            skipping = bool(_GUEST_FRAME.match(line))
+        elif not (skipping and line.startswith("    ")):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    # a "Traceback" header left with no frame under it says nothing
+    out = [line for i, line in enumerate(kept) if not (line.startswith("Traceback (most recent call last)")
+                                                       and not (i + 1 < len(kept) and kept[i + 1].startswith("  ")))]
+    return "\n".join(out)
 
 
 class SandboxUnavailable(RuntimeError):

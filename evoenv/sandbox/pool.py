@@ -67,7 +67,7 @@ class Worker:
         if reply.get("nonce") != nonce:
             self._abandon()
             return JobResult(CRASH, detail="reply did not carry this job's nonce")
-        result = JobResult.from_reply(reply, len(calls))
+        result = JobResult.from_reply(reply, calls)
         result.duration_s = time.monotonic() - started
         return result
 

@@ -21,6 +21,8 @@ Per-call results are ``{"ok": true, "value": V}`` or
 from __future__ import annotations
 
 import json
+import math
+import re
 import struct
 
 HEADER = struct.Struct(">I")
@@ -114,12 +116,27 @@ def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
+def _refuse_constant(name: str):
+    raise ProtocolError(f"frame carries {name}, which is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 parses to inf
+        raise ProtocolError(f"frame carries the number {text[:40]}, which does not fit a finite float")
+    return number
+
+
 def decode(body: bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict:
+    """A frame's JSON object. Strict JSON only: NaN, Infinity and numbers that overflow a float are
+    refused here, so no reply carries a value that ``encode`` (``allow_nan=False``) cannot send on."""
     if len(body) > max_bytes:
         raise ProtocolError(f"frame of {len(body)} bytes exceeds {max_bytes}")
     try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        message = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: also ints over 4300 digits
+        if isinstance(exc, ProtocolError):
+            raise
         raise ProtocolError(f"frame is not valid JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError("frame must be a JSON object")
@@ -150,6 +167,104 @@ def read_frame(fd_read, max_bytes: int = MAX_FRAME_BYTES) -> dict | None:
     if length > max_bytes:
         raise ProtocolError(f"frame announces {length} bytes, cap is {max_bytes}")
     return decode(read_exact(fd_read, length), max_bytes)
+
+
+# ---- the values of successful calls ---------------------------------------------------------
+# The guest checks them before it replies, as advice to honest code; the host checks them again
+# when it decodes a reply (``evoenv.sandbox.base.JobResult.from_reply``), because a job can rebind
+# anything in its own process. A violation becomes that call's error, never a value.
+
+#: Largest ``max_difficulty`` a job may report (admission's ``max_levels`` default agrees).
+MAX_DIFFICULTY = 1000
+#: A name is a short id: letters, digits, ``_ . -`` and spaces (it is shown in tables and file names).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\- ]{0,100}")
+_CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str:
+    """Why ``text`` is not valid Unicode text ('' when it is): a lone surrogate cannot be UTF-8."""
+    found = _SURROGATE.search(text)
+    return f"a lone surrogate U+{ord(found.group()):04X} at index {found.start()}" if found else ""
+
+
+def _checked_text(value, what: str) -> str:
+    if type(value) is not str:
+        raise TypeError(f"{what} must return str, got {type(value).__name__}")
+    problem = text_problem(value)
+    if problem:
+        raise TypeError(f"{what} must return valid Unicode text, found {problem}")
+    return value
+
+
+def _checked_instance(value, what: str) -> dict:
+    if type(value) is not dict:
+        raise TypeError(f"{what} must return a dict (a JSON object), got {type(value).__name__}")
+    stack = [value]
+    while stack:  # iterative: depth is already capped by decode(), but no recursion either way
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                problem = text_problem(key)
+                if problem:
+                    raise TypeError(f"{what} returned an instance whose key {key!r} is not valid text ({problem})")
+                stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                raise TypeError(f"{what} returned an instance with a string that is not valid text ({problem})")
+    return value
+
+
+def checked_score(value) -> float:
+    """A score: an int or float (JSON ``true`` is not a number), finite, in [0, 1]."""
+    if type(value) not in (int, float):
+        raise TypeError(f"score must return a float, got {type(value).__name__}")
+    score = float(value)
+    if not (math.isfinite(score) and 0.0 <= score <= 1.0):
+        raise ValueError(f"score returned {score!r}, outside [0, 1]")
+    return score
+
+
+def _checked_describe(value) -> dict:
+    if type(value) is not dict:
+        raise TypeError(f"describe must return an object, got {type(value).__name__}")
+    name = _checked_text(value.get("name"), "name")
+    if not NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"name {name[:120]!r} is not a short id: use up to 100 letters, digits, '_', '-', '.' "
+                         "or spaces (snake_case is the convention)")
+    description = _checked_text(value.get("description"), "description")
+    level = value.get("max_difficulty")
+    if type(level) is not int:
+        raise TypeError(f"max_difficulty must be an int, got {type(level).__name__}")
+    if not 1 <= level <= MAX_DIFFICULTY:
+        raise ValueError(f"max_difficulty is {level}; it must be between 1 and {MAX_DIFFICULTY}")
+    class_name = _checked_text(value.get("class_name"), "class name")
+    if not _CLASS_NAME.fullmatch(class_name):
+        raise ValueError(f"class name {class_name[:120]!r} is not a Python identifier")
+    return {"name": name, "description": description, "max_difficulty": level, "class_name": class_name}
+
+
+def checked_value(op, value):
+    """The value of a successful ``op`` call if it keeps the contract (see OPS), rebuilt with exactly
+    the contract's fields; raises TypeError or ValueError saying what is wrong otherwise."""
+    if op == "score":
+        return checked_score(value)
+    if op in ("prompt", "reference"):
+        return _checked_text(value, f"{op}()")
+    if op == "sample":
+        return _checked_instance(value, "sample()")
+    if op == "render":
+        if type(value) is not dict:
+            raise TypeError(f"render must return an object, got {type(value).__name__}")
+        return {"instance": _checked_instance(value.get("instance"), "sample()"),
+                "prompt": _checked_text(value.get("prompt"), "prompt()"),
+                "reference": _checked_text(value.get("reference"), "reference()")}
+    if op == "describe":
+        return _checked_describe(value)
+    raise ValueError(f"unknown op {op!r}")
 
 
 def write_all(fd: int, data: bytes, os_write) -> None:

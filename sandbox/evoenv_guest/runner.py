@@ -2,7 +2,9 @@
 
 Values cross back to the host only as JSON, so an object with a rigged
 ``__eq__`` arrives as plain data or not at all. Scores must be real ints or
-floats (not subclasses) in [0, 1].
+floats (not subclasses) in [0, 1]. These checks are advice to honest code: a
+job can rebind anything here, so the host checks every value again
+(``protocol.checked_value``).
 """
 
 from __future__ import annotations
@@ -140,6 +142,11 @@ def as_score(value) -> float:
 
 
 def call(env, spec: dict):
+    """One call's value, checked against the contract as the host will check it again."""
+    return P.checked_value(spec.get("op"), _value(env, spec))
+
+
+def _value(env, spec: dict):
     op = spec.get("op")
     if op == "describe":
         return {

@@ -311,8 +311,17 @@ def serve(zygote: Zygote) -> None:
             reply = run_one(zygote, job)
         except Exception as exc:  # noqa: BLE001 - the zygote itself must survive
             reply = _failure(job.get("nonce"), P.CRASH, f"zygote error: {exc!r}\n{traceback.format_exc(limit=3)}")
-        P.write_all(reply_fd, P.encode(reply), os.write)
+        P.write_all(reply_fd, _encode_reply(job, reply), os.write)
         zygote.settle()
+
+
+def _encode_reply(job: dict, reply: dict) -> bytes:
+    """The reply's frame; a reply that cannot be sent (too big, not strict JSON) is sent as a crash, so
+    no job's value can make the zygote itself fail."""
+    try:
+        return P.encode(reply)
+    except (ValueError, TypeError, RecursionError) as exc:  # ProtocolError is a ValueError
+        return P.encode(_failure(job.get("nonce"), P.CRASH, f"the job's reply could not be sent: {exc}"[:500]))
 
 
 def main() -> None:

@@ -185,3 +185,119 @@ class Child(Base):
 ]
 
 NONDETERMINISTIC = env('import random', sample='return {"x": random.random()}')
+
+
+# ---- issue 18 (items 1, 7): forged values and error texts ------------------------------------------------
+# Each program bypasses the guest's own value checks (they run inside the job, so a job can rebind them)
+# and returns a value that breaks the contract. The host re-checks every value where it decodes the reply
+# (JobResult.from_reply): the call fails with a reason, the job's other calls are unaffected.
+
+FORGE_CALL = '''
+import typing
+RUNNER = typing.sys.modules["evoenv_guest.runner"]
+HONEST = RUNNER.call
+def forged(env, spec):
+    if spec["op"] == OP:
+        return FORGED
+    return HONEST(env, spec)
+RUNNER.call = forged
+'''
+
+
+def forge(op: str, forged: str) -> str:
+    """An environment whose ``op`` calls return ``forged`` (Python source) past every guest check."""
+    return env(f"OP = {op!r}\nFORGED = {forged}\n" + FORGE_CALL)
+
+
+# The reply frame itself, rewritten on its way out of the job (the zygote decodes it before the host does).
+FORGE_FRAME = '''
+import typing
+PROTOCOL = typing.sys.modules["evoenv_guest.protocol"]
+SEND = PROTOCOL.write_all
+def forged_send(fd, data, write):
+    body = data[4:].replace(b'"value":1.0', b'"value":' + FORGED)
+    SEND(fd, PROTOCOL.HEADER.pack(len(body)) + body, write)
+PROTOCOL.write_all = forged_send
+'''
+
+
+def rejected_by_host(index: int, error_type: str, *words: str):
+    """Call ``index`` failed with ``error_type`` because the HOST refused its value, saying ``words``."""
+    def check(result):
+        call_failed(index, error_type)(result)
+        error = result.results[index].error
+        assert error.get("rejected_by") == "host", error
+        assert all(word in error["message"] for word in words), error
+        for other, item in enumerate(result.results):
+            assert other == index or item.ok, (other, item)
+    return check
+
+
+def crash_naming(*words: str):
+    def check(result):
+        assert all(word in result.detail for word in words), result.detail
+    return check
+
+
+def valid_error_text(index: int):
+    """Call ``index`` failed, and its error texts are valid UTF-8 (printable, storable, sendable to a model)."""
+    def check(result):
+        call_failed(index)(result)
+        for text in result.results[index].error.values():
+            text.encode("utf-8")
+    return check
+
+
+def environment_frames_only(index: int):
+    """The error's traceback keeps the environment's frames and none of the sandbox's own."""
+    def check(result):
+        call_failed(index, "ZeroDivisionError")(result)
+        traceback = result.results[index].error["traceback"]
+        assert 'File "<environment>"' in traceback and "ZeroDivisionError" in traceback, traceback
+        assert "evoenv_guest" not in traceback, traceback
+    return check
+
+
+def honest_fields_only(result):
+    assert result.results[0].value == {"name": "hostile", "description": "d", "max_difficulty": 3,
+                                       "class_name": "Env"}
+
+
+FORGED_VALUES = [
+    Program("forged_score_1e308", forge("score", "1e308"), "ok", "ok",
+            check=rejected_by_host(2, "ValueError", "outside [0, 1]")),
+    Program("forged_score_negative", forge("score", "-5.0"), "ok", "ok",
+            check=rejected_by_host(2, "ValueError", "-5.0", "outside [0, 1]")),
+    Program("forged_score_bool", forge("score", "True"), "ok", "ok", check=rejected_by_host(2, "TypeError", "bool")),
+    Program("forged_score_text", forge("score", '"1.0"'), "ok", "ok", check=rejected_by_host(2, "TypeError", "str")),
+    Program("forged_score_nan_frame", env("FORGED = b'NaN'\n" + FORGE_FRAME), "crash", "crash",
+            check=crash_naming("NaN")),
+    Program("forged_score_overflow_frame", env("FORGED = b'1e999'\n" + FORGE_FRAME), "crash", "crash",
+            check=crash_naming("1e999")),
+    Program("forged_describe_types", forge("describe", '{"name": 7, "description": None, "max_difficulty": "10", '
+                                                       '"class_name": "Env"}'), "ok", "ok",
+            check=rejected_by_host(0, "TypeError", "name must return str, got int")),
+    Program("forged_describe_level", forge("describe", '{"name": "x", "description": "d", "max_difficulty": 10**9, '
+                                                       '"class_name": "Env"}'), "ok", "ok",
+            check=rejected_by_host(0, "ValueError", "max_difficulty is 1000000000")),
+    Program("forged_describe_name_escape", forge("describe", '{"name": "x\\x1b[2J", "description": "d", '
+                                                             '"max_difficulty": 3, "class_name": "Env"}'), "ok", "ok",
+            check=rejected_by_host(0, "ValueError", "not a short id")),
+    Program("forged_describe_extra_field", forge("describe", '{"name": "hostile", "description": "d", '
+                                                             '"max_difficulty": 3, "class_name": "Env", "evil": 1}'),
+            "ok", "ok", check=honest_fields_only),
+    Program("forged_render_surrogate", forge("render", '{"instance": {}, "prompt": "p" + chr(0xD800), "reference": "r"}'),
+            "ok", "ok", check=rejected_by_host(1, "TypeError", "prompt()", "U+D800")),
+    Program("forged_render_list_instance", forge("render", '{"instance": [1], "prompt": "p", "reference": "r"}'),
+            "ok", "ok", check=rejected_by_host(1, "TypeError", "dict")),
+    Program("forged_instance_surrogate_key", forge("render", '{"instance": {chr(0xDFFF): 1}, "prompt": "p", '
+                                                              '"reference": "r"}'),
+            "ok", "ok", check=rejected_by_host(1, "TypeError", "U+DFFF")),
+    # honest code (no forging) that the old guest passed through: a lone surrogate in a prompt
+    Program("prompt_lone_surrogate", env(prompt='return "p" + chr(0xD800)'), "ok", "ok",
+            check=call_failed(1, "TypeError")),
+    Program("error_message_surrogate", env(score='raise ValueError("bad " + chr(0xD800))'), "ok", "ok",
+            check=valid_error_text(2)),
+    Program("error_traceback_frames", env(score='return 1 / 0'), "ok", "ok", check=environment_frames_only(2)),
+]
+PROGRAMS += FORGED_VALUES
