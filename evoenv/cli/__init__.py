@@ -46,12 +46,10 @@ def main() -> None:
     from evoenv.registry import RegistryError
     from evoenv.sandbox import SandboxUnavailable
 
-    from rich.markup import escape
-
-    from evoenv.cli._common import err_console
+    from evoenv.cli._common import err_console, shown
 
     try:
         app(prog_name="evoenv")
     except (SandboxUnavailable, RegistryError) as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {shown(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

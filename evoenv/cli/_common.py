@@ -1,23 +1,58 @@
-"""Small helpers every command module shares: errors, JSON output, the console."""
+"""Small helpers every command module shares: errors, JSON output, the console, and making
+text from environment code safe to print."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
 
+# What a terminal may act on, in text that environment code (or a model) wrote: C0 controls but
+# newline and tab (ESC starts CSI/OSC sequences: clear the screen, OSC 52 writes the clipboard; CR
+# and BS overwrite what was printed), DEL, C1 controls (U+009B is a one-character CSI), line and
+# paragraph separators, bidirectional marks, overrides and isolates (text that reads otherwise than
+# it is), and lone surrogates (not printable at all).
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_IN_ONE_LINE = re.compile(f"[\t\n{_UNSAFE}]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(text: Any, one_line: bool = False) -> str:
+    """``text`` with every control character shown as an escape (ESC as ``\\x1b``), so printing it
+    cannot move the cursor, recolour, retitle, write the clipboard or fake other output. Newlines
+    and tabs are kept (they format prompts) unless ``one_line``."""
+    text = text if isinstance(text, str) else str(text)
+    return (_UNSAFE_IN_ONE_LINE if one_line else _UNSAFE_CHAR).sub(_escaped, text)
+
+
+def shown(text: Any, one_line: bool = False) -> str:
+    """``safe_text`` with rich markup escaped as well: for untrusted text inside a rich markup string
+    or a table cell ("[red]" in a description stays "[red]")."""
+    return escape(safe_text(text, one_line))
+
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """One clear line on stderr and a non-zero exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """One clear line on stderr and a non-zero exit. ``message`` is plain text (it often quotes
+    environment code or its errors), never markup."""
+    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    """JSON on stdout. Characters ``safe_text`` escapes are written as JSON escapes (``\\u001b``),
+    so the output means the same to a JSON reader and nothing to a terminal."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(_UNSAFE_CHAR.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")

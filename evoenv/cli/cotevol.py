@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from evoenv.configfile import ConfigFileError, read_config_file
-from evoenv.cli._common import console, err_console, fail, print_json
+from evoenv.cli._common import console, err_console, fail, print_json, shown
 
 METHOD_HELP = "cotevol (default), best_of_n, self_refine, a comma list, or all."
 
@@ -153,7 +153,7 @@ def cotevol(
     else:
         choices, origin = _choices_from_sources(patterns), "seeds/files"
         if not json_out:
-            err_console.print(f"[yellow]{why_not}: taking environments from seed and .py files[/]")
+            err_console.print(f"[yellow]{shown(why_not)}: taking environments from seed and .py files[/]")
     if not choices:
         where = "admitted environment or seed in the registry" if registry else "seed or file"
         fail(f"--envs {envs!r} matches no {where}")
@@ -236,7 +236,7 @@ def _print_table(summaries: dict[str, dict]) -> None:
     console.print(table)
     for name, s in summaries.items():
         for item in s["unsolved"]:
-            console.print(f"[yellow]{name}: no correct trajectory for {item['env_name']} seed={item['seed']} "
+            console.print(f"[yellow]{name}: no correct trajectory for {shown(item['env_name'])} seed={item['seed']} "
                           f"difficulty={item['difficulty']} (best fitness {_fmt(item['best_fitness'])})[/]",
                           highlight=False)
 

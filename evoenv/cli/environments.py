@@ -5,17 +5,16 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from evoenv.answers import extract_answer
-from evoenv.cli._common import console, fail, print_json
+from evoenv.cli._common import console, fail, print_json, safe_text, shown
 from evoenv.sandbox import ERROR, EnvCallError, SandboxedEnv, SandboxError, open_sandbox
 from evoenv.sources import EnvSource, SourceError, list_seeds, resolve
 
 
 def _one_line(exc: BaseException | str) -> str:
-    """Error text from environment code may span lines; the CLI reports one."""
+    """Error text from environment code may span lines; the CLI reports one (plain text: callers escape it)."""
     if isinstance(exc, SandboxError) and exc.result.outcome == ERROR:
         exc = exc.result.detail  # "loading failed: SyntaxError: ...", without a second "error:"
     return " ".join(str(exc).split())[:600]
@@ -57,7 +56,7 @@ def seeds(json_out: bool = typer.Option(False, "--json", help="Print JSON instea
         table.add_column(column, overflow="fold")
     for row in rows:
         # Descriptions are the environment's text, not rich markup: "a[i]" must stay "a[i]".
-        table.add_row(escape(row["name"]), f"1..{row['max_difficulty']}", escape(row["description"]))
+        table.add_row(shown(row["name"]), f"1..{row['max_difficulty']}", shown(row["description"]))
     console.print(table)
 
 
@@ -87,10 +86,11 @@ def sample(
         print_json(rows)
         return
     for row in rows:
-        console.rule(f"{source.name}  seed={row['seed']}  difficulty={row['difficulty']}")
-        console.print(row["prompt"], highlight=False, markup=False, soft_wrap=True)  # verbatim
+        console.rule(f"{shown(source.name, one_line=True)}  seed={row['seed']}  difficulty={row['difficulty']}")
+        # verbatim but for control characters (they would act on the terminal)
+        console.print(safe_text(row["prompt"]), highlight=False, markup=False, soft_wrap=True)
         if reveal:
-            console.print(f"[bold green]reference:[/] {escape(row['reference'])}", highlight=False,
+            console.print(f"[bold green]reference:[/] {shown(row['reference'])}", highlight=False,
                           soft_wrap=True)
 
 
@@ -116,9 +116,12 @@ def score(
     if json_out:
         print_json({"answer": answer, "score": value, "scorer_error": result.error_text or None})
         return
-    console.print(f"answer: {answer!r}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"answer: {safe_text(repr(answer))}", highlight=False, markup=False, soft_wrap=True)
     if not result.ok:
-        console.print(f"[yellow]scorer raised {escape(_one_line(result.error_text))}; counted as 0[/]",
+        # the host refused the value the scorer returned (outside [0, 1], not a number): the job's own
+        # check was bypassed, or it would have raised there
+        how = "returned an invalid value:" if (result.error or {}).get("rejected_by") == "host" else "raised"
+        console.print(f"[yellow]scorer {how} {shown(_one_line(result.error_text))}; counted as 0[/]",
                       highlight=False)
     console.print(f"score: {value}")
 

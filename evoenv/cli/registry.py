@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
-from evoenv.cli._common import console, fail, print_json
+from evoenv.cli._common import console, fail, print_json, safe_text, shown
 from evoenv.registry import ORIGINS, SORTS, STATUSES, Registry, RegistryError, open_registry, upgrade
 from evoenv.registry.database import database_url, describe_url
 
@@ -100,8 +99,8 @@ def init(
     for column in ("id", "name", "status", "levels", "loaded", "reason"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(str(row["id"]), row["name"], _status(row["status"]), f"1..{row['max_difficulty']}",
-                      "new" if row["new"] else "already there", escape(row["reason"]))
+        table.add_row(str(row["id"]), shown(row["name"]), _status(row["status"]), f"1..{row['max_difficulty']}",
+                      "new" if row["new"] else "already there", shown(row["reason"]))
     console.print(table)
 
 
@@ -135,11 +134,11 @@ def envs_list(
         table.add_column(column, justify=justify, overflow="fold", no_wrap=column not in ("name", "tags"),
                          min_width=12 if column == "name" else None)
     for r in records:
-        table.add_row(str(r.id), r.name, _status(r.status), r.origin, str(r.generation),
+        table.add_row(str(r.id), shown(r.name), _status(r.status), r.origin, str(r.generation),
                       "" if r.pass_rate is None else f"{r.pass_rate:.0%}",
                       "" if r.novelty is None else f"{r.novelty:.2f}",
                       "" if r.reward is None else f"{r.reward:.3f}", r.created_at.strftime("%Y-%m-%d"),
-                      ", ".join(r.tags))
+                      shown(", ".join(r.tags)))
     console.print(table)
 
 
@@ -163,22 +162,23 @@ def envs_show(
                                     for ck, rows in curve.items()},
                     "lineage": lineage})
         return
-    console.rule(f"[bold]{env.name}[/]  #{env.id}")
+    console.rule(f"[bold]{shown(env.name, one_line=True)}[/]  #{env.id}")
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")
-    for label, value in (("status", _status(env.status) + (f"  {env.status_reason}" if env.status_reason else "")),
+    # every value is a markup string: the environment's and the policy's text goes in through shown()
+    for label, value in (("status", _status(env.status) + (f"  {shown(env.status_reason)}" if env.status_reason else "")),
                          ("origin", f"{env.origin}, generation {env.generation}"),
                          ("levels", f"1..{env.max_difficulty}"), ("sha256", env.code_sha256),
                          ("created", env.created_at.isoformat(timespec="seconds")),
-                         ("tags", ", ".join(env.tags) or "-"),
+                         ("tags", shown(", ".join(env.tags)) or "-"),
                          ("reward", "-" if env.reward is None else f"{env.reward:.4f}"),
                          ("pass rate", "-" if env.pass_rate is None else f"{env.pass_rate:.1%} (newest checkpoint)"),
                          ("novelty", "-" if env.novelty is None else f"{env.novelty:.3f}"),
-                         ("parents", ", ".join(f"#{p['id']} {p['name']} ({p['relation']})"
+                         ("parents", ", ".join(f"#{p['id']} {shown(p['name'])} ({p['relation']})"
                                                for p in lineage["parents"]) or "-"),
-                         ("children", ", ".join(f"#{c['id']} {c['name']}" for c in lineage["children"]) or "-"),
-                         ("description", env.description)):
+                         ("children", ", ".join(f"#{c['id']} {shown(c['name'])}" for c in lineage["children"]) or "-"),
+                         ("description", shown(env.description))):
         facts.add_row(label, value)
     console.print(facts)
     if stages:
@@ -188,13 +188,14 @@ def envs_show(
         for s in stages:
             result = "[dim]not run[/]" if s.passed is None else ("[green]pass[/]" if s.passed else "[red]fail[/]")
             table.add_row(s.stage, result, "" if s.score is None else f"{s.score:.3f}", f"{s.duration_s:.2f}",
-                          s.reason, s.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+                          shown(s.reason), s.created_at.strftime("%Y-%m-%d %H:%M:%S"))
         console.print(table)
     else:
         console.print("[dim]no stage results yet[/]")
     for review in reviews:
-        console.print(f"[bold]review[/] by {review.reviewer}: {_status(review.verdict)}", highlight=False, soft_wrap=True)
-        console.print(review.text, markup=False, highlight=False, soft_wrap=True)
+        console.print(f"[bold]review[/] by {shown(review.reviewer)}: {_status(review.verdict)}", highlight=False,
+                      soft_wrap=True)
+        console.print(safe_text(review.text), markup=False, highlight=False, soft_wrap=True)
     if curve:
         table = Table(title="calibration", title_justify="left")
         for column in ("checkpoint", "difficulty", "n", "passes", "pass rate"):
@@ -204,7 +205,7 @@ def envs_show(
                 table.add_row(checkpoint, str(difficulty), str(n), str(passes), f"{rate:.2f}")
         console.print(table)
     if code:
-        console.print(Syntax(env.code, "python", line_numbers=True))
+        console.print(Syntax(safe_text(env.code), "python", line_numbers=True))
 
 
 @envs_app.command("lineage")
@@ -220,7 +221,7 @@ def envs_lineage(ref: str = typer.Argument(..., metavar="ID|NAME", help="Environ
     def label(node) -> str:
         via = f" [dim]({node['relation']})[/]" if node["relation"] else ""
         above = " [dim](ancestors shown above)[/]" if node.get("shown_above") else ""
-        return f"#{node['id']} [bold]{node['name']}[/] {_status(node['status'])}{via}{above}"
+        return f"#{node['id']} [bold]{shown(node['name'])}[/] {_status(node['status'])}{via}{above}"
 
     def grow(branch: Tree, node) -> None:
         for parent in node["parents"]:
@@ -241,7 +242,7 @@ def envs_retire(ref: str = typer.Argument(..., metavar="ID|NAME", help="Environm
     if json_out:
         print_json(record.to_dict(code=False))
     else:
-        console.print(f"retired #{record.id} {record.name}", highlight=False, soft_wrap=True)
+        console.print(f"retired #{record.id} {shown(record.name)}", highlight=False, soft_wrap=True)
 
 
 # ---- evoenv stats ---------------------------------------------------------------------------

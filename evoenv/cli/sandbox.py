@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from evoenv.cli._common import console, fail, print_json
+from evoenv.cli._common import console, fail, print_json, shown
 from evoenv.sandbox import BACKENDS, Limits, SandboxUnavailable, open_sandbox
 from evoenv.sandbox import layers as L
 
@@ -68,9 +68,9 @@ def lint(
         print_json([{"line": v.line, "rule": v.rule, "message": v.message} for v in violations])
     else:
         for v in violations:
-            console.print(f"{path}:{v}", highlight=False)
+            console.print(shown(f"{path}:{v}"), highlight=False)
         if not violations:
-            console.print(f"{path}: allowed by the static policy")
+            console.print(f"{shown(path)}: allowed by the static policy", highlight=False)
     if violations:
         raise typer.Exit(1)
 

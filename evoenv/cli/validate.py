@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evoenv.cli._common import console, err_console, fail, print_json
+from evoenv.cli._common import console, err_console, fail, print_json, shown
 
 
 class _DeferredIndex:
@@ -101,7 +100,7 @@ def validate(
                       TimeElapsedColumn(), console=err_console, disable=json_out, transient=True) as progress:
             task = progress.add_task("validating", total=len(candidates))
             for source, candidate in zip(sources, candidates):
-                progress.update(task, description=f"validating {source.path}")
+                progress.update(task, description=f"validating {shown(source.path, one_line=True)}")
                 outcomes.append(admit_candidate(candidate, ctx))
                 progress.advance(task)
         if policy is not None:
@@ -114,14 +113,14 @@ def validate(
             {"file": str(src.path), **outcome.as_dict()} for src, outcome in zip(sources, outcomes)]})
     else:
         for source, outcome in zip(sources, outcomes):
-            table = Table(title=escape(f"{source.path}  ({outcome.candidate.label})"), title_justify="left")
+            table = Table(title=shown(f"{source.path}  ({outcome.candidate.label})", one_line=True), title_justify="left")
             table.add_column("stage")
             table.add_column("result")
             table.add_column("time", justify="right")
             table.add_column("reason", overflow="fold")
             for stage in outcome.stages:
                 table.add_row(stage.stage, _mark(stage.passed), f"{stage.duration_s:.2f}s" if stage.ran else "",
-                              escape(stage.reason))
+                              shown(stage.reason))
             console.print(table)
             failed = outcome.first_failure
             verdict = f"[bold red]rejected at {failed.stage}[/]" if failed else "[green]all stages that ran passed[/]"
