@@ -68,7 +68,7 @@ def test_a_forged_score_is_refused_not_printed(files, name, forged):
     assert data["score"] == 0.0 and "outside [0, 1]" in data["scorer_error"]
 
 
-def test_a_nan_frame_is_a_clear_error_and_the_sandbox_survives(files):
+def test_a_nan_frame_is_a_clear_error(files):
     result = evoenv("score", str(files["score_nan"]), "-s", "1", "-d", "1", "-r", "<answer>x</answer>")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

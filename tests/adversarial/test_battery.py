@@ -10,6 +10,8 @@ import subprocess
 import pytest
 
 from battery_pools import BACKENDS, battery_pool, close_all
+
+from evoenv.sandbox import open_sandbox
 from hostile_programs import ETC_MARKER, MARKER, NONDETERMINISTIC, PROGRAMS, env
 
 from tests.conftest import require
@@ -118,3 +120,18 @@ def test_host_untouched_after_battery():
         for pool in (p for p in pools.values() if p.kind == "docker"):
             # filter by pool: other test sessions on this machine may run containers too
             assert client.containers.list(all=True, filters={"label": f"{POOL_LABEL}={pool.pool_id}"}) == []
+
+
+# ---- issue 18: a forged reply frame (NaN, 1e999) is refused by the zygote, which keeps serving --------------
+
+def test_a_forged_frame_leaves_the_zygote_serving():
+    from hostile_programs import FORGED_VALUES
+
+    forged = [p for p in FORGED_VALUES if p.name.endswith("_frame")]
+    with open_sandbox("process", workers=1) as pool:
+        (zygote,) = pool._all
+        for program in forged:
+            result = pool.run(program.code, CALLS)
+            assert result.outcome == "crash" and "malformed result" in result.detail, result.detail
+        assert pool.run(env(), CALLS).ok
+        assert pool._all == {zygote} and zygote.alive and zygote.jobs_run == len(forged) + 1
