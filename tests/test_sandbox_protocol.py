@@ -171,3 +171,62 @@ def test_host_worker_accepts_only_this_jobs_reply(answer, outcome, detail):
     assert worker_.abandoned == (outcome != OK)  # a worker that broke protocol is never reused
     (job,) = worker_.sent
     assert job["code"] == "code" and job["builtins"] == ["len"] and len(job["nonce"]) == 32
+
+
+# ---- issue 18: the host checks every value of a reply, whatever the job sent ---------------------------------
+
+@settings(max_examples=400, deadline=None)
+@given(JSON, st.sampled_from(P.OPS))
+def test_fuzz_values_the_host_accepts_keep_the_contract(value, op):
+    result = JobResult.from_reply({"outcome": "ok", "results": [{"ok": True, "value": value}]}, [{"op": op}])
+    (item,) = result.results
+    if not item.ok:
+        assert item.error["rejected_by"] == "host" and item.error["message"]
+    elif op == "score":
+        assert type(item.value) is float and 0.0 <= item.value <= 1.0
+    elif op in ("prompt", "reference"):
+        assert isinstance(item.value, str)
+        item.value.encode("utf-8")
+    elif op in ("sample", "render"):
+        assert isinstance(item.value if op == "sample" else item.value["instance"], dict)
+        json.dumps(item.value, ensure_ascii=False).encode("utf-8")
+    elif op == "describe":
+        assert set(item.value) == {"name", "description", "max_difficulty", "class_name"}
+        assert type(item.value["max_difficulty"]) is int and 1 <= item.value["max_difficulty"] <= P.MAX_DIFFICULTY
+
+
+@pytest.mark.parametrize("body", [b'{"v": NaN}', b'{"v": -Infinity}', b'{"v": 1e999}', b'{"v": ' + b"9" * 5000 + b"}"])
+def test_decode_refuses_what_strict_json_cannot_carry(body):
+    with pytest.raises(P.ProtocolError):
+        P.decode(body)
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    (1, 1.0), (0.5, 0.5), (0, 0.0), (True, None), (1e308, None), (-5.0, None), (float("nan"), None),
+    (float("inf"), None), ("1.0", None), (None, None),
+])
+def test_a_score_is_a_finite_number_in_the_unit_interval(value, accepted):
+    reply = {"outcome": "ok", "results": [{"ok": True, "value": value}]}
+    (item,) = JobResult.from_reply(reply, [{"op": "score"}]).results
+    assert (item.value if item.ok else None) == accepted
+
+
+def test_error_texts_are_valid_text_without_the_sandboxes_frames():
+    traceback = ('Traceback (most recent call last):\n'
+                 '  File "/opt/evoenv/evoenv_guest/runner.py", line 175, in run_job\n'
+                 '    reply["results"].append({"ok": True, "value": call(env, spec)})\n'
+                 '                                                  ^^^^^^^^^^^^^^^\n'
+                 '  File "/opt/evoenv/evoenv_guest/runner.py", line 159, in call\n'
+                 '    return P.checked_value(spec.get("op"), _value(env, spec))\n'
+                 '  File "<environment>", line 8, in sample\n'
+                 '  File "/usr/lib/python3.11/random.py", line 362, in randint\n'
+                 'ValueError: bad \ud800\n')
+    reply = {"outcome": "crash", "detail": "zygote error: KeyError('x')\nTraceback (most recent call last):\n"
+             '  File "/x/evoenv_guest/worker.py", line 310, in serve\n    run_one()\nKeyError: \'x\'',
+             "results": [{"ok": False, "error": {"type": "ValueError", "message": "bad \ud800", "traceback": traceback}}]}
+    result = JobResult.from_reply(reply, [{"op": "sample"}])
+    error = result.results[0].error
+    assert error["message"] == "bad \\ud800"
+    assert error["traceback"] == ('Traceback (most recent call last):\n  File "<environment>", line 8, in sample\n'
+                                  '  File "/usr/lib/python3.11/random.py", line 362, in randint\nValueError: bad \\ud800\n')
+    assert result.detail == "zygote error: KeyError('x')\nKeyError: 'x'"
