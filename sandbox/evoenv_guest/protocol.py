@@ -197,10 +197,19 @@ def _checked_text(value, what: str) -> str:
     return value
 
 
+# Bound at import, before any environment code runs in the guest.
+_as_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _checked_instance(value, what: str) -> dict:
     if type(value) is not dict:
         raise TypeError(f"{what} must return a dict (a JSON object), got {type(value).__name__}")
-    stack = [value]
+    try:
+        _as_json_text(value).encode("utf-8")  # at C speed; only a lone surrogate makes it fail
+        return value
+    except UnicodeEncodeError:
+        pass
+    stack = [value]  # find it, to say where
     while stack:  # iterative: depth is already capped by decode(), but no recursion either way
         item = stack.pop()
         if isinstance(item, dict):
