@@ -293,6 +293,14 @@ FORGED_VALUES = [
     Program("forged_instance_surrogate_key", forge("render", '{"instance": {chr(0xDFFF): 1}, "prompt": "p", '
                                                               '"reference": "r"}'),
             "ok", "ok", check=rejected_by_host(1, "TypeError", "U+DFFF")),
+    # the red team's own attack: rebind the runner's score check (the guest's second check still holds) ...
+    Program("forged_as_score", env('import typing\ntyping.sys.modules["evoenv_guest.runner"].as_score = lambda v: v',
+                                   score="return 1e308"), "ok", "ok", check=call_failed(2, "ValueError")),
+    # ... and both of the guest's checks: only the host's is left
+    Program("forged_both_guest_checks", env(
+        'import typing\nMODULES = typing.sys.modules\nMODULES["evoenv_guest.runner"].as_score = lambda v: v\n'
+        'MODULES["evoenv_guest.protocol"].checked_value = lambda op, v: v', score="return -5.0"), "ok", "ok",
+        check=rejected_by_host(2, "ValueError", "-5.0")),
     # honest code (no forging) that the old guest passed through: a lone surrogate in a prompt
     Program("prompt_lone_surrogate", env(prompt='return "p" + chr(0xD800)'), "ok", "ok",
             check=call_failed(1, "TypeError")),
