@@ -146,3 +146,23 @@ def test_error_texts_carry_the_environments_frames_not_the_sandboxes(files):
     error = next(s for s in report["stages"] if s["stage"] == "L2")["details"]["error"]
     assert 'File "<environment>", line 8, in sample' in error["traceback"]
     assert "evoenv_guest" not in result.stdout and "run_job" not in result.stdout
+
+
+def test_registry_commands_show_stored_environment_text_escaped(tmp_path, files):
+    """Names, descriptions, reasons and code in the registry were written by a model: shown escaped."""
+    from evoenv.registry import open_registry
+
+    url = f"sqlite:///{tmp_path / 'reg.db'}"
+    hostile = "\x1b[2J\x1b]52;c;ZXZpbA==\x07score: 1.0\r\x9b31m\u202e[red]x[/red]"
+    with open_registry(url, upgrade_schema=True) as registry:
+        record = registry.add_candidate(files["terminal"].read_text() + f"\n# {hostile}\n", name=f"n{hostile}",
+                                        description=f"d{hostile}", max_difficulty=3, tags=[f"t{hostile}"])
+        registry.record_stage(record.id, "L2", passed=False, reason=f"r{hostile}")
+        registry.reject(record.id, reason=f"why{hostile}")
+    for args in (["envs", "list"], ["envs", "show", str(record.id), "--code"], ["envs", "lineage", str(record.id)],
+                 ["envs", "show", str(record.id), "--json"]):
+        result = evoenv("--db", url, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert_clean(result)
+    shown = evoenv("--db", url, "envs", "show", str(record.id), "--code").stdout
+    assert "\\x1b]52;c;" in shown and "[red]x[/red]" in shown
