@@ -25,6 +25,11 @@ class AdmissionConfig:
     # --- L2 execute: seeds seed_base .. seed_base+n_seeds-1 at low, middle and max difficulty
     n_seeds: int = 8
     seed_base: int = 0
+    #: then this many more seeds at level 1 and the two highest levels (a rare crash: a lookup table one
+    #: entry short fails on a few seeds in fifty), reference and score(reference) on the raw and on the
+    #: JSON round-tripped instance; fewer when L2's renders say the sweep would take over sweep_budget_s
+    sweep_seeds: int = 48
+    sweep_budget_s: float = 3.0
 
     # --- L3 determinism: two fresh interpreters with these PYTHONHASHSEEDs
     hash_seeds: tuple[int, int] = (1, 2)
@@ -110,3 +115,12 @@ class AdmissionConfig:
     def pairs(self, max_difficulty: int) -> list[tuple[int, int]]:
         seeds = range(self.seed_base, self.seed_base + self.n_seeds)
         return [(s, d) for d in self.difficulties(max_difficulty) for s in seeds]
+
+    def sweep_levels(self, max_difficulty: int) -> list[int]:
+        """Level 1 and the two highest levels, without repeats."""
+        return sorted({1, max(1, max_difficulty - 1), max_difficulty})
+
+    def sweep_seeds_after(self, count: int) -> list[int]:
+        """``count`` seeds after the ones ``pairs`` uses."""
+        start = self.seed_base + self.n_seeds
+        return list(range(start, start + count))

@@ -124,6 +124,14 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
                       f"{len(renders)} instances{everything}; score(instance, reference(instance)) must be 1",
                       seed=r.seed, difficulty=r.difficulty, reference=r.reference[:200])
 
+    sweep_bad = [(seed, d, s) for seed, d, _, s in candidate.observed.sweep if isinstance(s, str) or s < 1.0]
+    if sweep_bad:
+        seed, d, s = sweep_bad[0]
+        shown = f"score(instance, reference) {s}" if isinstance(s, str) else f"the reference scores {s:g}, not 1,"
+        return failed(f"{shown} at {where(seed, d)} in {len(sweep_bad)} of the {len(candidate.observed.sweep)} "
+                      "instances of L2's sweep over more seeds; score(instance, reference(instance)) must be 1 on "
+                      "every instance", seed=seed, difficulty=d)
+
     # one job: junk on one instance per level, perturbations of a spread of instances
     levels = sorted({r.difficulty for r in renders})
     junk_renders = [next(r for r in renders if r.difficulty == d) for d in levels]

@@ -47,7 +47,10 @@ OUTCOMES = (OK, ERROR, TIMEOUT, MEMORY, OUTPUT_LIMIT, CRASH, POLICY)
 #   prompt  instance         -> str
 #   reference instance       -> str
 #   score   instance answer  -> float in [0, 1]
-OPS = ("describe", "sample", "render", "prompt", "reference", "score")
+#   roundtrip seed difficulty -> {"reference", "score", "raw_reference", "raw_score", "raw_error", "changes"}:
+#                               reference and score(reference) on the round-tripped instance (what the
+#                               platform uses) and on the raw one sample() returned (admission compares them)
+OPS = ("describe", "sample", "render", "prompt", "reference", "score", "roundtrip")
 
 #: The environment contract: method name -> number of parameters after ``self``.
 CONTRACT_METHODS = {"sample": 2, "prompt": 1, "reference": 1, "score": 2}
