@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evoenv.answers import MAX_ANSWER_CHARS
+
 
 @dataclass
 class AdmissionConfig:
@@ -64,7 +66,20 @@ class AdmissionConfig:
     #: a reference that also appears in at least this share of the prompts whose reference differs is
     #: instruction text (an offered answer), not a leak
     leak_offered_share: float = 0.5
-    huge_answer_bytes: int = 1 << 20
+    #: the longest junk answer L5 sends: the platform's answer cap (longer answers score 0 without reaching
+    #: the scorer, see evoenv.answers.MAX_ANSWER_CHARS), so L5 tests robustness only up to it
+    long_answer_chars: int = MAX_ANSWER_CHARS
+    #: near misses of a reference (plus one element, minus one, all elements at once; an integer +-1, +-2, x2)
+    #: may score 1 on at most this share of the instances they apply to, per kind: an exact scorer accepts
+    #: none, a sound feasibility scorer only the rare one that is another valid answer
+    near_miss_accept_share: float = 0.25
+    #: a value printed under one label (or at one position) of the prompt is a leak when it is the reference
+    #: in at least leak_label_share of the instances (a generic renderer prints the hidden field in all of
+    #: them; a structural favourite, such as the root of a tree as the common ancestor, in far fewer) and at
+    #: least leak_label_lift times as often as it equals the reference of another instance (chance: a short
+    #: integer that happens to be printed there)
+    leak_label_share: float = 0.9
+    leak_label_lift: float = 2.0
 
     # --- self-review (paper: K=3 at temperature 0.6)
     review_k: int = 3

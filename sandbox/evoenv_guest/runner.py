@@ -8,6 +8,7 @@ floats (not subclasses) in [0, 1].
 from __future__ import annotations
 
 import builtins
+import copy
 import json
 import math
 import os
@@ -175,23 +176,26 @@ def _attempt(fn, *args):
 
 def roundtrip(env, seed: int, difficulty: int) -> dict:
     """The reference and the score of the reference on the instance as the platform hands it (after the
-    JSON round trip), and on the instance exactly as sample() returned it. The platform only ever uses the
-    first; a difference means a method reads the instance differently after the round trip (a tuple key
-    that is a list now, an int key that is a str). Errors on the JSON side raise as usual; errors on the
-    raw side are reported in ``raw_error``."""
+    JSON round trip), and, when the round trip changes the instance's types (``changes``), also on the
+    instance exactly as sample() returned it. The platform only ever uses the first; a difference means
+    a method reads the instance differently after the round trip (a tuple that is a list now, an int key
+    that is a str). Errors on the JSON side raise as usual; errors on the raw side go to ``raw_error``."""
     raw = env.sample(seed, difficulty)
     instance = _as_json(raw, "sample()")
     _as_text(env.prompt(_loads(_dumps(instance))), "prompt()")
     reference = _as_text(env.reference(_loads(_dumps(instance))), "reference()")
     score = as_score(env.score(_loads(_dumps(instance)), reference.strip()))
+    changes = json_changes(raw)
     out = {"reference": reference, "score": score, "raw_reference": None, "raw_score": None, "raw_error": "",
-           "changes": json_changes(raw)}
-    # a second raw instance for score: reference() may have changed the first one in place
-    raw_reference, error = _attempt(lambda: _as_text(env.reference(raw), "reference()"))
+           "changes": changes}
+    if not changes:  # the round trip gives back an equal instance: nothing to compare
+        return out
+    # a copy for score: reference() may change its instance in place
+    raw_copy, error = _attempt(copy.deepcopy, raw)
     if not error:
-        out["raw_reference"] = raw_reference
-        raw_score, error = _attempt(lambda: as_score(env.score(env.sample(seed, difficulty), reference.strip())))
-        out["raw_score"] = raw_score
+        out["raw_reference"], error = _attempt(lambda: _as_text(env.reference(raw), "reference()"))
+    if not error:
+        out["raw_score"], error = _attempt(lambda: as_score(env.score(raw_copy, reference.strip())))
     out["raw_error"] = error
     return out
 
