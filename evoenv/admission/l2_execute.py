@@ -203,7 +203,7 @@ def _roundtrip_difference(value: dict, at: str) -> str:
     """Why the raw and the round-tripped instance give a different reference or score; "" when they agree
     (or when the raw instance cannot be used at all: the methods were written for the JSON form)."""
     changes = value.get("changes") or []
-    where_types = (f"; the round trip changes {'; '.join(changes)}" if changes else "")
+    where_types = (f"; sample() returned types JSON does not keep: {'; '.join(changes)}" if changes else "")
     fix = ("; the platform only ever hands prompt, reference and score the JSON round-tripped instance, so "
            "return only JSON types from sample() (lists, not tuples; str dict keys; plain dicts) or read the "
            "instance the way JSON gives it back")

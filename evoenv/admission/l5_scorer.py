@@ -191,7 +191,8 @@ def find_label_leak(renders: list[Rendered], share: float, lift: float, max_cand
     for _, tokens, ref in rows:
         counts.update(_keys(tokens, ref))
     need = share * len(rows)
-    for key, count in counts.most_common():
+    # a label names the leak best, so labels go first among keys seen equally often
+    for key, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0] != "label", str(kv[0]))):
         if count < need:
             break
         matched = [r for r, tokens, ref in rows if _shows(tokens, key, ref, max_candidates)]

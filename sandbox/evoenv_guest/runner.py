@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import os
+import re
 import sys
 import traceback
 import types
@@ -143,10 +144,14 @@ def as_score(value) -> float:
 def json_changes(value, limit: int = 3) -> list[str]:
     """Where the JSON round trip changes an instance's types: tuples become lists, non-str dict keys
     become str, subclasses (defaultdict, IntEnum, namedtuple) become plain values. At most ``limit``."""
-    out, stack = [], [("instance", value)]
+    out, stack, shapes = [], [("instance", value)], set()
     while stack and len(out) < limit:
         path, item = stack.pop()
         kind = type(item)
+        shape = re.sub(r"\[\d+\]", "[]", path)  # one report per field, not one per list element
+        if shape in shapes:
+            continue
+        shapes.add(shape)
         if isinstance(item, dict):
             if kind is not dict:
                 out.append(f"{path} is a {kind.__name__} (arrives as a dict)")
