@@ -177,17 +177,17 @@ def _scalar_lists(value) -> list[list]:
 
 
 def _sizes(value) -> set[int]:
-    """Candidate element counts: lengths of the instance's lists and its positive integers (up to 10000)."""
+    """Candidate element counts: lengths of the instance's lists and its integer fields (``n``, up to
+    10000; numbers inside lists are data, not sizes)."""
     out, stack = set(), [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
+            out.update(v for v in item.values() if type(v) is int and 0 < v <= 10_000)
             stack.extend(item.values())
         elif isinstance(item, list):
             out.add(len(item))
             stack.extend(item)
-        elif type(item) is int and 0 < item <= 10_000:
-            out.add(item)
     return out
 
 

@@ -34,5 +34,5 @@ class BigProduct:
         return str(product)
 
     def score(self, instance, answer):
-        text = answer.strip()
+        text = answer.strip() if isinstance(answer, str) else ""
         return 1.0 if text.isascii() and text.isdigit() and int(text) == int(self.reference(instance)) else 0.0
