@@ -238,3 +238,38 @@ def test_label_leak_ignores_chance_offered_answers_and_lists():
         values = rng.sample(range(1, 10), 4)
         listed.append(Rendered(i, 1, {}, " ".join(f"capacity {v}" for v in values) + " <answer>", str(max(values))))
     assert find_label_leak(listed, 0.9, 2.0, 2) is None
+
+
+TYPE_REPORTER = '''
+class TypeReporter:
+    name = "type_reporter"
+    description = "Reports the types its methods receive."
+    max_difficulty = 2
+
+    def sample(self, seed, difficulty):
+        return {"cell": (seed, difficulty), "table": {seed: "x"}}
+
+    def _seen(self, instance):
+        return f"{type(instance['cell']).__name__} {type(next(iter(instance['table']))).__name__}"
+
+    def prompt(self, instance):
+        return self._seen(instance) + " <answer>...</answer>"
+
+    def reference(self, instance):
+        return self._seen(instance)
+
+    def score(self, instance, answer):
+        return 1.0 if answer == self._seen(instance) else 0.0
+'''
+
+
+def test_methods_only_ever_receive_the_round_tripped_instance(sandbox):
+    env = SandboxedEnv(TYPE_REPORTER, sandbox)
+    rendered = env.render(3, 1)
+    assert rendered.prompt.startswith("list str") and rendered.reference == "list str"
+    assert rendered.instance == {"cell": [3, 1], "table": {"3": "x"}}
+    (sampled,) = env._values([{"op": "sample", "seed": 3, "difficulty": 1}])
+    assert env.score(sampled, "list str") == 1.0
+    (value,) = env._values([{"op": "roundtrip", "seed": 3, "difficulty": 1}])
+    # only admission's probe sees the raw form, and reports the difference
+    assert (value["reference"], value["raw_reference"]) == ("list str", "tuple int")
