@@ -220,6 +220,19 @@ def test_label_leak_finds_a_hidden_field_printed_by_a_generic_renderer():
     assert leak is not None and "winner" in leak["key"]
 
 
+def test_position_leak_without_a_label():
+    rng = random.Random(4)
+    rows = []
+    for i in range(24):
+        values = rng.sample(range(100, 999), 6)
+        answer = values[2]  # always the third number: a generator that inserts the answer at a fixed place
+        rows.append(Rendered(i, 1, {}, f"Pick the odd one: {' '.join(map(str, values))} <answer>", str(answer)))
+    leak = find_label_leak(rows, 0.9, 2.0, 2)
+    assert leak is not None and leak["key"] in ("at token 6 of the prompt", "5 tokens before its end")
+    assert find_label_leak([Rendered(r.seed, 1, {}, r.prompt, str(max(map(int, r.prompt.split()[4:10]))))
+                            for r in rows], 0.9, 2.0, 2) is None
+
+
 def test_label_leak_ignores_chance_offered_answers_and_lists():
     rng = random.Random(5)
     # a small count that equals a labelled small number now and then
