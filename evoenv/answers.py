@@ -10,6 +10,13 @@ from __future__ import annotations
 
 import re
 
+#: The platform's answer-size cap: an answer longer than this many characters scores 0 without the
+#: environment's scorer being called (``evoenv.sandbox`` applies it to every ``score`` call, so training,
+#: export rescoring, the web app, the CLI and admission all share it). Below CPython's 4300-digit
+#: ``int()`` limit, so a scorer may parse any digit string it is handed; a solver's whole response
+#: (2048 tokens by default) is rarely longer.
+MAX_ANSWER_CHARS = 4096
+
 _OPEN = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
 _CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.IGNORECASE)
 
@@ -50,3 +57,9 @@ def extract_answer(response: str) -> str:
 def has_answer_block(response: str) -> bool:
     """True when the response holds at least one complete answer block."""
     return isinstance(response, str) and _last_block(response) is not None
+
+
+def over_answer_cap(call: dict) -> bool:
+    """A ``score`` call whose answer is longer than ``MAX_ANSWER_CHARS``: it scores 0 unseen."""
+    answer = call.get("answer")
+    return call.get("op") == "score" and isinstance(answer, str) and len(answer) > MAX_ANSWER_CHARS

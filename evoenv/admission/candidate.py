@@ -29,6 +29,8 @@ class Observed:
     renders: list[Rendered] = field(default_factory=list)
     #: score of each reference: a float, or a string saying what bad value the scorer returned
     reference_scores: list[float | str] = field(default_factory=list)
+    #: L2's sweep over more seeds: (seed, difficulty, reference, score of the reference), for L5
+    sweep: list[tuple[int, int, str, float]] = field(default_factory=list)
     embedding: Any = None  # numpy vector, set by novelty
     fingerprint: str | None = None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evoenv.answers import MAX_ANSWER_CHARS
+
 
 @dataclass
 class AdmissionConfig:
@@ -25,6 +27,11 @@ class AdmissionConfig:
     # --- L2 execute: seeds seed_base .. seed_base+n_seeds-1 at low, middle and max difficulty
     n_seeds: int = 8
     seed_base: int = 0
+    #: then this many more seeds at level 1 and the two highest levels (a rare crash: a lookup table one
+    #: entry short fails on a few seeds in fifty), reference and score(reference) on the raw and on the
+    #: JSON round-tripped instance; fewer when L2's renders say the sweep would take over sweep_budget_s
+    sweep_seeds: int = 48
+    sweep_budget_s: float = 3.0
 
     # --- L3 determinism: two fresh interpreters with these PYTHONHASHSEEDs
     hash_seeds: tuple[int, int] = (1, 2)
@@ -59,7 +66,20 @@ class AdmissionConfig:
     #: a reference that also appears in at least this share of the prompts whose reference differs is
     #: instruction text (an offered answer), not a leak
     leak_offered_share: float = 0.5
-    huge_answer_bytes: int = 1 << 20
+    #: the longest junk answer L5 sends: the platform's answer cap (longer answers score 0 without reaching
+    #: the scorer, see evoenv.answers.MAX_ANSWER_CHARS), so L5 tests robustness only up to it
+    long_answer_chars: int = MAX_ANSWER_CHARS
+    #: near misses of a reference (plus one element, minus one, all elements at once; an integer +-1, +-2, x2)
+    #: may score 1 on at most this share of the instances they apply to, per kind: an exact scorer accepts
+    #: none, a sound feasibility scorer only the rare one that is another valid answer
+    near_miss_accept_share: float = 0.25
+    #: a value printed under one label (or at one position) of the prompt is a leak when it is the reference
+    #: in at least leak_label_share of the instances (a generic renderer prints the hidden field in all of
+    #: them; a structural favourite, such as the root of a tree as the common ancestor, in far fewer) and at
+    #: least leak_label_lift times as often as it equals the reference of another instance (chance: a short
+    #: integer that happens to be printed there)
+    leak_label_share: float = 0.9
+    leak_label_lift: float = 2.0
 
     # --- self-review (paper: K=3 at temperature 0.6)
     review_k: int = 3
@@ -110,3 +130,12 @@ class AdmissionConfig:
     def pairs(self, max_difficulty: int) -> list[tuple[int, int]]:
         seeds = range(self.seed_base, self.seed_base + self.n_seeds)
         return [(s, d) for d in self.difficulties(max_difficulty) for s in seeds]
+
+    def sweep_levels(self, max_difficulty: int) -> list[int]:
+        """Level 1 and the two highest levels, without repeats."""
+        return sorted({1, max(1, max_difficulty - 1), max_difficulty})
+
+    def sweep_seeds_after(self, count: int) -> list[int]:
+        """``count`` seeds after the ones ``pairs`` uses."""
+        start = self.seed_base + self.n_seeds
+        return list(range(start, start + count))

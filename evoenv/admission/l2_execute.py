@@ -12,6 +12,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
+from evoenv.admission.result import StageResult
 from evoenv.answers import extract_answer
 from evoenv.sandbox import (CRASH, ERROR, MEMORY, OUTPUT_LIMIT, POLICY, TIMEOUT, EnvInfo, JobResult,
                             Limits, Rendered)
@@ -189,7 +190,88 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
         scores.append(float(item.value))
     candidate.observed.renders = renders
     candidate.observed.reference_scores = scores
+    sweep = _roundtrip_and_sweep(candidate, ctx, info, pairs)
+    if isinstance(sweep, StageResult):
+        return sweep
     return passed(f"{len(renders)} instances rendered and scored at difficulties "
-                  f"{', '.join(map(str, config.difficulties(info.max_difficulty)))}",
+                  f"{', '.join(map(str, config.difficulties(info.max_difficulty)))}; {sweep['summary']}",
                   name=info.name, max_difficulty=info.max_difficulty, class_name=info.class_name,
-                  render_s=job.duration_s)
+                  render_s=job.duration_s, sweep_seeds=sweep["seeds"], sweep_levels=sweep["levels"])
+
+
+def _roundtrip_difference(value: dict, at: str) -> str:
+    """Why the raw and the round-tripped instance give a different reference or score; "" when they agree
+    (or when the raw instance cannot be used at all: the methods were written for the JSON form)."""
+    changes = value.get("changes") or []
+    where_types = (f"; sample() returned types JSON does not keep: {'; '.join(changes)}" if changes else "")
+    fix = ("; the platform only ever hands prompt, reference and score the JSON round-tripped instance, so "
+           "return only JSON types from sample() (lists, not tuples; str dict keys; plain dicts) or read the "
+           "instance the way JSON gives it back")
+    raw_reference = value.get("raw_reference")
+    if raw_reference is not None and raw_reference.strip() != value["reference"].strip():
+        return (f"reference({at}) changes with the JSON round trip: {raw_reference.strip()[:80]!r} on the instance "
+                f"sample() returned, {value['reference'].strip()[:80]!r} on the instance after json.dumps/json.loads"
+                + where_types + fix)
+    raw_score = value.get("raw_score")
+    if raw_score is not None and raw_score != value["score"]:
+        return (f"score(instance, reference) at {at} changes with the JSON round trip: {raw_score:g} on the "
+                f"instance sample() returned, {value['score']:g} on the instance after json.dumps/json.loads"
+                + where_types + fix)
+    return ""
+
+
+def _roundtrip_and_sweep(candidate: Candidate, ctx: AdmissionContext, info: EnvInfo,
+                         pairs: list[tuple[int, int]]) -> StageResult | dict:
+    """The ``roundtrip`` op on L2's pairs, then on ``sweep_seeds`` more seeds at level 1 and the two highest
+    levels (as many as fit ``sweep_budget_s``, judged by the time the first job took). A failure, or a
+    summary of what ran."""
+    config = ctx.config
+
+    def run(level_pairs):
+        return ctx.sandbox.run(candidate.code, [{"op": "roundtrip", "seed": s, "difficulty": d}
+                                                for s, d in level_pairs], ctx.limits)
+
+    def judge(level_pairs, job, doing) -> StageResult | None:
+        if not job.ok:
+            return failed(job_failure(job, doing, ctx.limits), outcome=job.outcome)
+        for (seed, difficulty), item in zip(level_pairs, job.results):
+            at = where(seed, difficulty)
+            if not item.ok:
+                error = item.error or {}
+                if _is_score_value_error(error):
+                    candidate.observed.sweep.append((seed, difficulty, "", _score_value_problem(error)))
+                    continue
+                fallback = _call_error("score", at, error).replace(f"score({at})", f"score(instance, reference) at {at}")
+                return failed(_locate_render_error(ctx, candidate, seed, difficulty, fallback) +
+                              f"; found when {doing}", seed=seed, difficulty=difficulty, error=item.error)
+            difference = _roundtrip_difference(item.value, at)
+            if difference:
+                return failed(difference, seed=seed, difficulty=difficulty, changes=item.value.get("changes"),
+                              raw_error=item.value.get("raw_error"))
+            candidate.observed.sweep.append((seed, difficulty, item.value["reference"], item.value["score"]))
+        return None
+
+    candidate.observed.sweep = []
+    first = run(pairs)
+    problem = judge(pairs, first, f"rendering the {len(pairs)} instances on the raw and the round-tripped instance")
+    if problem:
+        return problem
+    levels = config.sweep_levels(info.max_difficulty)
+    # cost of one call at the top level, at most: assume the whole first job was spent there
+    per_call = max(first.duration_s, 1e-3) / max(1, config.n_seeds)
+    count = min(config.sweep_seeds, int(config.sweep_budget_s / (per_call * len(levels))))
+    seeds = config.sweep_seeds_after(count)
+    if not seeds:
+        return {"summary": "no sweep over more seeds (renders too slow for the time budget)", "seeds": 0,
+                "levels": levels}
+    jobs_pairs = [[(s, d) for s in seeds] for d in levels]
+    with ThreadPoolExecutor(len(jobs_pairs)) as pool:
+        jobs = list(pool.map(run, jobs_pairs))
+    for level_pairs, job in zip(jobs_pairs, jobs):
+        doing = (f"rendering seeds {seeds[0]}..{seeds[-1]} at difficulty {level_pairs[0][1]} (the sweep for rare "
+                 f"failures; the first renders took {per_call:.3f} s each at most)")
+        problem = judge(level_pairs, job, doing)
+        if problem:
+            return problem
+    return {"summary": f"{len(seeds)} more seeds each at difficulties {', '.join(map(str, levels))} render alike "
+                       "before and after the JSON round trip", "seeds": len(seeds), "levels": levels}

@@ -162,8 +162,107 @@ def extra_content(ref: str, rng: random.Random) -> list[tuple[str, str]]:
     return [(name, answer) for name, answer in variants if " ".join(answer.split()) != " ".join(text.split())]
 
 
-def junk_answers(huge_bytes: int = 1 << 20) -> list[tuple[str, str]]:
-    """Answers no task accepts: empty, garbage, special values, a 1 MB answer, wrong types."""
+def _scalar_lists(value) -> list[list]:
+    """Every list of numbers or strings inside an instance (at any depth), iteratively."""
+    out, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if item and all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in item):
+                out.append(item)
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return out
+
+
+def _sizes(value) -> set[int]:
+    """Candidate element counts: lengths of the instance's lists and its integer fields (``n``, up to
+    10000; numbers inside lists are data, not sizes)."""
+    out, stack = set(), [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            out.update(v for v in item.values() if type(v) is int and 0 < v <= 10_000)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            out.add(len(item))
+            stack.extend(item)
+    return out
+
+
+def universe(parts: list[str], instance: dict) -> list[str] | None:
+    """The smallest set of elements the answer's elements are drawn from, as text: a list of values in the
+    instance that holds every element, or the indices 0..n-1 (or 1..n) for a size n of the instance. None
+    when nothing in the instance holds the answer's elements."""
+    wanted = set(parts)
+    options = []
+    for values in _scalar_lists(instance):
+        texts = list(dict.fromkeys(str(v) for v in values))
+        if wanted <= set(texts) and len(texts) > len(wanted):
+            options.append(texts)
+    if all(re.fullmatch(r"\d{1,5}", p) for p in parts):
+        numbers = [int(p) for p in parts]
+        for n in _sizes(instance):
+            if n > len(wanted):
+                if max(numbers) < n:
+                    options.append([str(i) for i in range(n)])
+                if min(numbers) >= 1 and max(numbers) <= n:
+                    options.append([str(i) for i in range(1, n + 1)])
+    return min(options, key=len) if options else None
+
+
+def set_misses(ref: str, instance: dict, rng: random.Random) -> list[tuple[str, str]]:
+    """For a list answer: the reference plus one element of the instance it lacks (``superset``), minus one
+    element (``subset``), and every element or index at once (``all_elements``, e.g. ``0 1 ... n-1``). A
+    scorer that checks only "the required elements are there" (with or without a duplicate check) accepts
+    the first and the third; one that checks only "every element is allowed" accepts the second. A sound
+    scorer rejects them unless they happen to be another valid answer. Superset and subset need distinct
+    elements (a set); ``all_elements`` applies to sequences too (a colouring with n colours)."""
+    split = _split_list(ref)
+    if not split:
+        return []
+    prefix, sep, parts, suffix = split
+    out = []
+    elements = universe(parts, instance)
+    distinct = len(set(parts)) == len(parts)
+    if elements is not None:
+        missing = [e for e in elements if e not in set(parts)]
+        if distinct and missing:
+            out.append(("superset", prefix + sep.join(parts + [rng.choice(missing)]) + suffix))
+        if set(elements) != set(parts):
+            out.append(("all_elements", prefix + sep.join(elements) + suffix))
+    if distinct:
+        drop = rng.randrange(len(parts))
+        out.append(("subset", prefix + sep.join(parts[:drop] + parts[drop + 1:]) + suffix))
+    return out
+
+
+def integer_near_misses(ref: str) -> list[tuple[str, str]]:
+    """For a one-integer answer: the reference +1, -1, +2, -2 and doubled. An exact scorer rejects them all;
+    one that allows a tolerance, or checks ">= the answer", accepts some on most instances."""
+    text = ref.strip()
+    if not re.fullmatch(r"-?\d{1,4000}", text):
+        return []
+    value = int(text)
+    variants = [("+1", value + 1), ("-1", value - 1), ("+2", value + 2), ("-2", value - 2), ("x2", 2 * value)]
+    return [(kind, str(v)) for kind, v in variants if v != value]
+
+
+#: Characters for which ``str.isdigit()`` (or ``isnumeric()``) is True but ``int()`` raises: a scorer that
+#: guards ``int(answer)`` with ``answer.isdigit()`` crashes on them (``isdecimal()`` or ``[0-9]`` is safe).
+DIGIT_TRAPS = (
+    ("superscript_digit", "²"),
+    ("circled_digit", "①"),
+    ("digit_then_superscript", "1²"),
+    ("vulgar_fraction", "½"),
+    ("roman_numeral_sign", "Ⅻ"),
+)
+
+
+def junk_answers(long_chars: int = 4096) -> list[tuple[str, str]]:
+    """Answers no task accepts: empty, garbage, special values, Unicode digits, a long answer (the platform's
+    answer cap: longer ones never reach the scorer), wrong types."""
     return [
         ("empty", ""),
         ("whitespace", "  \n\t "),
@@ -175,5 +274,7 @@ def junk_answers(huge_bytes: int = 1 << 20) -> list[tuple[str, str]]:
         ("1e999", "1e999"),
         ("json_object", '{"a": 1}'),
         ("nested_list", "[[[]]]"),
-        ("huge_1MB", "9" * huge_bytes),
+        *DIGIT_TRAPS,
+        ("arabic_indic_digit", "٣"),  # a decimal digit: int() reads it as 3
+        ("long_digits", "9" * long_chars),
     ]

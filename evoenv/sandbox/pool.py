@@ -16,7 +16,9 @@ from typing import Any
 
 from evoenv.sandbox import layers as L
 from evoenv.sandbox import policy
-from evoenv.sandbox.base import CRASH, TIMEOUT, JobResult, Limits, SandboxUnavailable, new_nonce, protocol
+from evoenv.answers import over_answer_cap
+from evoenv.sandbox.base import (CRASH, OK, TIMEOUT, CallResult, JobResult, Limits, SandboxUnavailable, new_nonce,
+                                 protocol)
 
 #: Seconds the host waits beyond a job's own wall limit before it gives the worker up.
 HOST_GRACE_S = 5.0
@@ -149,6 +151,20 @@ class WorkerPool:
             fresh_hash_seed: int | None = None) -> JobResult:
         if self._closed:
             raise RuntimeError("sandbox is closed")
+        # The platform owns the answer-size cap: an over-long answer scores 0 here, on the host, and never
+        # reaches the environment (one place that every scoring path, admission included, goes through).
+        capped = [over_answer_cap(call) for call in calls]
+        if not any(capped):
+            return self._run_job(code, calls, limits, fresh_hash_seed)
+        sent = [call for call, cap in zip(calls, capped) if not cap]
+        result = self._run_job(code, sent, limits, fresh_hash_seed) if sent else JobResult(OK)
+        if result.ok:
+            answered = iter(result.results)
+            result.results = [CallResult(True, 0.0) if cap else next(answered) for cap in capped]
+        return result
+
+    def _run_job(self, code: str, calls: list[dict], limits: Limits | None,
+                 fresh_hash_seed: int | None) -> JobResult:
         limits = limits or self.limits
         if self.static_policy:
             refused = policy.gate(code)

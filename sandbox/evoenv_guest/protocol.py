@@ -49,7 +49,10 @@ OUTCOMES = (OK, ERROR, TIMEOUT, MEMORY, OUTPUT_LIMIT, CRASH, POLICY)
 #   prompt  instance         -> str
 #   reference instance       -> str
 #   score   instance answer  -> float in [0, 1]
-OPS = ("describe", "sample", "render", "prompt", "reference", "score")
+#   roundtrip seed difficulty -> {"reference", "score", "raw_reference", "raw_score", "raw_error", "changes"}:
+#                               reference and score(reference) on the round-tripped instance (what the
+#                               platform uses) and on the raw one sample() returned (admission compares them)
+OPS = ("describe", "sample", "render", "prompt", "reference", "score", "roundtrip")
 
 #: The environment contract: method name -> number of parameters after ``self``.
 CONTRACT_METHODS = {"sample": 2, "prompt": 1, "reference": 1, "score": 2}
@@ -256,6 +259,22 @@ def _checked_describe(value) -> dict:
     return {"name": name, "description": description, "max_difficulty": level, "class_name": class_name}
 
 
+def _checked_roundtrip(value) -> dict:
+    """The ``roundtrip`` probe's report: the raw side may be missing (None) when it did not run."""
+    if type(value) is not dict:
+        raise TypeError(f"roundtrip must return an object, got {type(value).__name__}")
+    raw_reference, raw_score = value.get("raw_reference"), value.get("raw_score")
+    changes = value.get("changes")
+    if type(changes) is not list:
+        raise TypeError(f"roundtrip changes must be a list, got {type(changes).__name__}")
+    return {"reference": _checked_text(value.get("reference"), "reference()"),
+            "score": checked_score(value.get("score")),
+            "raw_reference": None if raw_reference is None else _checked_text(raw_reference, "reference()"),
+            "raw_score": None if raw_score is None else checked_score(raw_score),
+            "raw_error": _checked_text(value.get("raw_error", ""), "raw error"),
+            "changes": [_checked_text(change, "roundtrip change") for change in changes]}
+
+
 def checked_value(op, value):
     """The value of a successful ``op`` call if it keeps the contract (see OPS), rebuilt with exactly
     the contract's fields; raises TypeError or ValueError saying what is wrong otherwise."""
@@ -273,6 +292,8 @@ def checked_value(op, value):
                 "reference": _checked_text(value.get("reference"), "reference()")}
     if op == "describe":
         return _checked_describe(value)
+    if op == "roundtrip":
+        return _checked_roundtrip(value)
     raise ValueError(f"unknown op {op!r}")
 
 

@@ -10,9 +10,11 @@ job can rebind anything here, so the host checks every value again
 from __future__ import annotations
 
 import builtins
+import copy
 import json
 import math
 import os
+import re
 import sys
 import traceback
 import types
@@ -141,6 +143,70 @@ def as_score(value) -> float:
     return score
 
 
+def json_changes(value, limit: int = 3) -> list[str]:
+    """Where the JSON round trip changes an instance's types: tuples become lists, non-str dict keys
+    become str, subclasses (defaultdict, IntEnum, namedtuple) become plain values. At most ``limit``."""
+    out, stack, shapes = [], [("instance", value)], set()
+    while stack and len(out) < limit:
+        path, item = stack.pop()
+        kind = type(item)
+        shape = re.sub(r"\[\d+\]", "[]", path)  # one report per field, not one per list element
+        if shape in shapes:
+            continue
+        shapes.add(shape)
+        if isinstance(item, dict):
+            if kind is not dict:
+                out.append(f"{path} is a {kind.__name__} (arrives as a dict)")
+            odd = [k for k in item if type(k) is not str]
+            if odd:
+                arrived = next(iter(_loads(_dumps({odd[0]: 0}))))
+                out.append(f"{path} has {type(odd[0]).__name__} keys such as {odd[0]!r} (they arrive as strings, "
+                           f"{arrived!r})")
+            stack.extend((f"{path}[{k!r}]", v) for k, v in reversed(list(item.items())))
+        elif isinstance(item, (list, tuple)):
+            if kind is not list:
+                out.append(f"{path} is a {kind.__name__} (arrives as a list)")
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+        elif isinstance(item, (int, float, str)) and kind not in (int, float, str, bool):
+            plain = next(t for t in (int, float, str) if isinstance(item, t))
+            out.append(f"{path} is a {kind.__name__} (arrives as a plain {plain.__name__})")
+    return out[:limit]
+
+
+def _attempt(fn, *args):
+    """(value, "") or (None, "TypeName: message") when fn raises."""
+    try:
+        return fn(*args), ""
+    except Exception as exc:  # noqa: BLE001 - the raw instance is a probe; its errors are reported, not raised
+        return None, f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def roundtrip(env, seed: int, difficulty: int) -> dict:
+    """The reference and the score of the reference on the instance as the platform hands it (after the
+    JSON round trip), and, when the round trip changes the instance's types (``changes``), also on the
+    instance exactly as sample() returned it. The platform only ever uses the first; a difference means
+    a method reads the instance differently after the round trip (a tuple that is a list now, an int key
+    that is a str). Errors on the JSON side raise as usual; errors on the raw side go to ``raw_error``."""
+    raw = env.sample(seed, difficulty)
+    instance = _as_json(raw, "sample()")
+    _as_text(env.prompt(_loads(_dumps(instance))), "prompt()")
+    reference = _as_text(env.reference(_loads(_dumps(instance))), "reference()")
+    score = as_score(env.score(_loads(_dumps(instance)), reference.strip()))
+    changes = json_changes(raw)
+    out = {"reference": reference, "score": score, "raw_reference": None, "raw_score": None, "raw_error": "",
+           "changes": changes}
+    if not changes:  # the round trip gives back an equal instance: nothing to compare
+        return out
+    # a copy for score: reference() may change its instance in place
+    raw_copy, error = _attempt(copy.deepcopy, raw)
+    if not error:
+        out["raw_reference"], error = _attempt(lambda: _as_text(env.reference(raw), "reference()"))
+    if not error:
+        out["raw_score"], error = _attempt(lambda: as_score(env.score(raw_copy, reference.strip())))
+    out["raw_error"] = error
+    return out
+
+
 def call(env, spec: dict):
     """One call's value, checked against the contract as the host will check it again."""
     return P.checked_value(spec.get("op"), _value(env, spec))
@@ -164,6 +230,8 @@ def _value(env, spec: dict):
             "prompt": _as_text(env.prompt(_loads(_dumps(instance))), "prompt()"),
             "reference": _as_text(env.reference(_loads(_dumps(instance))), "reference()"),
         }
+    if op == "roundtrip":
+        return roundtrip(env, int(spec["seed"]), int(spec["difficulty"]))
     if op == "prompt":
         return _as_text(env.prompt(spec["instance"]), "prompt()")
     if op == "reference":

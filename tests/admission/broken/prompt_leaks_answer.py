@@ -22,6 +22,6 @@ class Broken:
 
     def score(self, instance, answer):
         parts = [p.strip() for p in answer.split(",")]
-        if not all(p.isdigit() and len(p) < 12 for p in parts):
+        if not all(p.isascii() and p.isdigit() and len(p) < 12 for p in parts):
             return 0.0
         return float([int(p) for p in parts] == sorted(instance["values"]))

@@ -21,4 +21,4 @@ class Broken:
 
     def score(self, instance, answer):
         text = answer.strip()
-        return float(text.isdigit() and len(text) < 12)
+        return float(text.isascii() and text.isdigit() and len(text) < 12)

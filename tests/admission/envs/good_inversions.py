@@ -22,6 +22,6 @@ class CountInversions:
 
     def score(self, instance, answer):
         text = answer.strip()
-        if not text.lstrip("-").isdigit() or len(text) > 12:
+        if not text.lstrip("-").isdecimal() or len(text) > 12:  # isdigit() is True for '²', which int() rejects
             return 0.0
         return 1.0 if int(text) == int(self.reference(instance)) else 0.0

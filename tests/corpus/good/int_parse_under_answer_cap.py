@@ -1,10 +1,9 @@
-# expect: L5 raise & /huge|1 ?MB|4300/
-# broken: the scorer calls int() on a digit string of any length (CPython refuses over 4300 digits)
-"""Sliding-window maxima, broken on purpose: the scorer calls int() on a digit string of any length (CPython refuses over 4300 digits).
+"""Sliding-window maxima whose scorer calls int() on digit strings of any length.
 
-A challenge-corpus environment for admission: apart from the one defect named
-in the header, it is a sound environment (kind 1: a deque or a loop computes
-every window's maximum; by hand, long lists invite slips).
+Once in broken/ (CPython's int() refuses more than 4300 digits, so a 1 MB digit answer made the
+scorer raise); the platform now owns an answer-size cap (evoenv.answers.MAX_ANSWER_CHARS, 4096
+characters, below that limit): longer answers score 0 without reaching the scorer, so this common,
+correct pattern is admitted. Its digit test is ASCII-only (t.isascii()), so '²' does not reach int().
 """
 
 import random
