@@ -52,7 +52,7 @@ class Worker:
         started = time.monotonic()
         deadline = started + limits.wall_s + HOST_GRACE_S
         try:
-            self._send(protocol.encode(job), deadline)
+            self._send(protocol.encode_job(job), deadline)
             reply = self._read(deadline)
         except TimeoutError:
             self._abandon()
