@@ -108,8 +108,9 @@ class WorkerPool:
         refuse here, before any job, when the configured minimum is not met."""
         first = self._launch()
         self.layers, self.notes = first.layers, first.notes
+        self.required_layers = L.required_layers(self.limits, self.layers, self.kind)
         try:
-            L.enforce(self.kind, self.layers, self.required_layers)
+            L.enforce(self.kind, self.layers, self.required_layers, self.notes)
         except SandboxUnavailable:
             self.close()
             raise

@@ -418,6 +418,9 @@ def serve(zygote: Zygote) -> None:
 
 
 def main() -> None:
+    # ``python -m`` put its start directory first on sys.path; the guest comes from
+    # PYTHONPATH, and no directory a job might write to may ever be searched for modules.
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     preload()
     state = isolation.setup_zygote(int(os.environ.get("EVOENV_SANDBOX_UID", "65534")))
     layers = isolation.probe_layers(state)
