@@ -49,8 +49,9 @@ CONTAINER_LAYERS = {
 }
 #: What the zygote, root in the container, needs to give each job its own PID and mount
 #: namespace (SYS_ADMIN), a uid of its own (SETUID, SETGID, CHOWN) and to end it (KILL);
-#: DAC_OVERRIDE and FOWNER let it remove files a job owned. A job keeps none of them.
-ZYGOTE_CAPS = ["SYS_ADMIN", "SETUID", "SETGID", "CHOWN", "KILL", "DAC_OVERRIDE", "FOWNER"]
+#: DAC_OVERRIDE and FOWNER let it remove files a job owned; SYS_CHROOT enters the minimal
+#: root (Docker's seccomp profile refuses pivot_root). A job keeps none of them.
+ZYGOTE_CAPS = ["SYS_ADMIN", "SYS_CHROOT", "SETUID", "SETGID", "CHOWN", "KILL", "DAC_OVERRIDE", "FOWNER"]
 #: Jobs of a container take uids JOB_UID .. JOB_UID + JOB_UID_SPAN - 1 in turn: one per job.
 JOB_UID, JOB_UID_SPAN = 100000, 1000
 _STREAM_HEADER = struct.Struct(">BxxxI")

@@ -436,8 +436,15 @@ def _pivot_root(new_root: str) -> None:
     """Make ``new_root`` "/" and detach the old root, so no path leads back to the host."""
     os.chdir(new_root)
     # pivot_root(".", "."): the old root is stacked on the new one, then detached lazily.
-    _check(_libc.syscall(SYSCALLS["deny_kill"]["pivot_root"], b".", b"."), "pivot_root")
-    _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
+    if _libc.syscall(SYSCALLS["deny_kill"]["pivot_root"], b".", b".") == 0:
+        _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
+    elif ctypes.get_errno() == errno.EPERM:
+        # Docker's seccomp profile refuses pivot_root: switch roots the way switch_root does
+        # (the old root stays under the new one, reachable by no path; jobs cannot chroot).
+        mount(new_root, "/", None, MS_MOVE)
+        os.chroot(".")
+    else:
+        _check(-1, "pivot_root")
     os.chdir("/")
 
 
@@ -578,10 +585,12 @@ def fork_job(state: ZygoteState) -> int:
     if state.pid_ns_fd is None:
         return os.fork()
     unshare(CLONE_NEWPID)
+    pid = -1
     try:
-        return os.fork()
+        pid = os.fork()
+        return pid
     finally:
-        if os.getpid() != 1:  # the parent goes back so the next job gets a fresh namespace too
+        if pid != 0:  # the parent goes back so the next job gets a fresh namespace too
             setns(state.pid_ns_fd, CLONE_NEWPID)
 
 
