@@ -325,14 +325,18 @@ BUFFER = bytearray(200 << 20)
 FILES = [open("f%d" % i, "w") for i in range(20)]
 ''')
 
-#: Pre-creates the names a zygote might give the next job's scratch.
+#: Pre-creates the names a zygote might give the next job's scratch, as read-only folders
+#: with a file inside (which a cleaner that does not chmod cannot remove).
 SQUAT_SCRATCH = env('''
 import os
 MADE = 0
 for folder in ("/tmp", "/dev/shm"):
     for name in ["job", "evoenv-zygote"] + ["job-%d" % i for i in range(400)]:
+        path = os.path.join(folder, name)
         try:
-            os.mkdir(os.path.join(folder, name), 0o555)
+            os.mkdir(path)
+            open(os.path.join(path, "squat"), "w").close()
+            os.chmod(path, 0o555)
             MADE += 1
         except OSError:
             pass

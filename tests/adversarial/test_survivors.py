@@ -148,24 +148,3 @@ def test_no_container_survives_an_interrupted_host_process(how):
         host.wait()
         for leftover in _pool_containers(client, info):
             client.api.remove_container(leftover["Id"], force=True)
-
-
-@pytest.mark.docker
-def test_no_container_survives_its_zygote():
-    """The zygote is the container's PID 1: when it dies the container goes, at once."""
-    ok, why = docker_available()
-    require(ok, why)
-    import docker
-
-    client = docker.from_env()
-    host, info = _start_host("docker")
-    try:
-        assert _docker_job_running(client, info), "the sleeping job never started"
-        client.api.kill(info["container"])
-        left = _wait_until(lambda: not _pool_containers(client, info)) or _pool_containers(client, info)
-        assert left is True, f"containers left after the zygote was killed: {left}"
-    finally:
-        host.kill()
-        host.wait()
-        for leftover in _pool_containers(client, info):
-            client.api.remove_container(leftover["Id"], force=True)
