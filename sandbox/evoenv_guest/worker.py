@@ -21,6 +21,7 @@ When the host goes away (its end of stdin closes) the running job is killed at o
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -378,7 +379,12 @@ def _send_reply(reply_fd: int, reply: dict | tuple[int, int]) -> None:
     try:
         moved = 0
         while moved < length:  # memfd -> host, inside the kernel
-            moved += os.splice(sink, reply_fd, length - moved, offset_src=moved)
+            try:
+                moved += os.splice(sink, reply_fd, length - moved, offset_src=moved)
+            except OSError as exc:  # reply fd is not a pipe (a socket, a file): sendfile can
+                if exc.errno != errno.EINVAL:
+                    raise
+                moved += os.sendfile(reply_fd, sink, moved, length - moved)
     finally:
         os.close(sink)
 

@@ -308,7 +308,7 @@ except ImportError:
 
 #: Lowers the limits of every process it can name: PID 1 (the container's zygote), its parent.
 PRLIMIT_OTHERS = env('''
-import os, resource
+import errno, os, resource
 CHANGED = []
 for pid in sorted(({1, os.getppid()} | set(range(2, 64))) - {0, os.getpid()}):  # never itself
     try:
@@ -317,7 +317,12 @@ for pid in sorted(({1, os.getppid()} | set(range(2, 64))) - {0, os.getpid()}):  
         CHANGED.append(pid)
     except OSError:
         pass
-''', sample='return {"changed": CHANGED}')
+try:  # a pid no process has: ESRCH unless the seccomp filter refuses prlimit on others first
+    resource.prlimit(4000000, resource.RLIMIT_NOFILE)
+    REFUSED = "allowed"
+except OSError as exc:
+    REFUSED = errno.errorcode[exc.errno]
+''', sample='return {"changed": CHANGED, "other_pid": REFUSED}')
 
 #: An honest job that needs some memory and some files: fails if its limits were lowered.
 NEEDS_MEMORY = env('''
