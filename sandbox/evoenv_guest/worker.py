@@ -15,7 +15,7 @@ The zygote never reads a job's data or its reply: it reads only the job's envelo
 (nonce and limits), moves the job frame from stdin to the child's pipe with ``splice``
 and the child's reply through a memfd to the host the same way, checking only its length
 and its nonce prefix. So every child is forked from a process whose memory never held
-any job's source, instances, answers or results (docs/security.md, "Cross-job").
+any job's source, instances, answers or results (docs/security.md, "How a job runs").
 When the host goes away (its end of stdin closes) the running job is killed at once.
 """
 

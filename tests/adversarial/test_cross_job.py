@@ -112,3 +112,13 @@ def test_proc_1_is_hidden(backend):
     assert seen["/proc"] in ([], "FileNotFoundError"), seen
     for name in ("status", "cmdline", "environ", "limits"):
         assert seen[name] in ("FileNotFoundError", "PermissionError"), (name, seen[name])
+
+
+@pytest.mark.parametrize("backend", DOCKER)
+def test_each_docker_job_has_a_uid_of_its_own(backend):
+    """Not root, not the zygote's, not the previous job's."""
+    pool = one_worker(backend)
+    probe = env("import os", sample='return {"uid": os.getuid(), "euid": os.geteuid()}')
+    uids = [value(pool.run(probe, SAMPLE)) for _ in range(3)]
+    assert all(u["uid"] == u["euid"] >= 100000 for u in uids), uids
+    assert uids[0]["uid"] != uids[1]["uid"] != uids[2]["uid"], uids
