@@ -57,7 +57,11 @@ def test_container_flags_and_no_exec(client):
         assert "no-new-privileges" in host["SecurityOpt"]
         assert host["PidsLimit"] == 256 and host["Memory"] == (256 + 512) * 2 ** 20 and host["NanoCpus"] == 10 ** 9
         assert "/tmp" in host["Tmpfs"]
-        assert container.attrs["Config"]["User"] == "65534:65534"
+        # container root, with only the capabilities that isolate each job (which keeps none)
+        assert container.attrs["Config"]["User"] == "0:0"
+        assert sorted(host["CapAdd"]) == sorted(docker_pool.ZYGOTE_CAPS)
+        assert host["AutoRemove"] is True and container.attrs["Config"]["StdinOnce"] is True
+        assert container.attrs["Config"]["WorkingDir"] == "/"
         assert container.labels[docker_pool.LABEL] == "1"
         assert not container.attrs.get("ExecIDs")  # jobs went over stdin, never exec_run
         assert pool_containers(client, pool)[0].id == container.id  # one warm container served all jobs
@@ -94,7 +98,8 @@ def test_fresh_hash_seed(client):
 def test_guest_layers_reported(client):
     with open_sandbox("docker", workers=1, limits=Limits(min_layers=("all",))) as pool:
         assert all(pool.layers.values())
-        assert any("unshare" in note for note in pool.notes)  # namespaces come from the container, not the guest
+        # the zygote (container root with SYS_ADMIN) isolates each job itself, as in the process backend
+        assert any(note.startswith("minimal root: /") for note in pool.notes), pool.notes
 
 
 def test_missing_or_stale_image_is_refused(client, monkeypatch):

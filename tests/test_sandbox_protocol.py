@@ -25,8 +25,20 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 
 def frame(message) -> bytes:
-    body = json.dumps(message).encode()
+    body = json.dumps(message, separators=(",", ":")).encode()  # as the guest's runner writes it
     return P.HEADER.pack(len(body)) + body
+
+
+def classify(job: dict, body: bytes, problem: str, status, limits: dict, cpu_used: float = 0.0) -> dict:
+    """The zygote's verdict on ``body`` as the child left it (in a memfd, which the zygote
+    never reads beyond the length and the nonce prefix); an accepted frame is OK here."""
+    sink = os.memfd_create("test-reply")
+    try:
+        os.write(sink, body)
+        failure = worker._classify(job.get("nonce"), limits, sink, len(body), problem, status, cpu_used)
+    finally:
+        os.close(sink)
+    return failure or {"nonce": job.get("nonce"), "outcome": OK}
 
 
 def test_round_trip():
@@ -55,29 +67,33 @@ def test_depth_cap():
 def test_classify_accepts_only_this_jobs_nonce():
     job = {"nonce": "abc"}
     good = frame({"nonce": "abc", "outcome": "ok", "results": []})
-    assert worker._classify(job, good, "", 0, LIMITS)["outcome"] == OK
+    assert classify(job, good, "", 0, LIMITS)["outcome"] == OK
     forged = frame({"nonce": "xyz", "outcome": "ok", "results": []})
-    assert worker._classify(job, forged, "", 0, LIMITS)["outcome"] == CRASH
-    unknown = frame({"nonce": "abc", "outcome": "great", "results": []})
-    assert worker._classify(job, unknown, "", 0, LIMITS)["outcome"] == CRASH
+    assert classify(job, forged, "", 0, LIMITS)["outcome"] == CRASH
+    spaced = P.HEADER.pack(len(b'{"nonce": "abc"}')) + b'{"nonce": "abc"}'  # not how the runner writes
+    assert classify(job, spaced, "", 0, LIMITS)["outcome"] == CRASH
+    # the zygote passes a reply on unread; the host refuses an unknown outcome
+    unknown = {"nonce": "abc", "outcome": "great", "results": []}
+    assert classify(job, frame(unknown), "", 0, LIMITS)["outcome"] == OK
+    assert JobResult.from_reply(unknown, 0).outcome == CRASH
 
 
 def test_exit_zero_without_frame_is_crash():
-    assert worker._classify({"nonce": "a"}, b"", "", 0, LIMITS)["outcome"] == CRASH
+    assert classify({"nonce": "a"}, b"", "", 0, LIMITS)["outcome"] == CRASH
 
 
 def test_seccomp_signal_is_policy_and_cpu_kill_is_timeout():
     sigsys = signal.SIGSYS  # a raw wait status for "killed by signal N" is N
-    assert worker._classify({"nonce": "a"}, b"", "", sigsys, LIMITS)["outcome"] == "policy"
-    assert worker._classify({"nonce": "a"}, b"", "", signal.SIGKILL, LIMITS, cpu_used=10.0)["outcome"] == "timeout"
-    assert worker._classify({"nonce": "a"}, b"", "", signal.SIGKILL, LIMITS, cpu_used=0.1)["outcome"] == CRASH
+    assert classify({"nonce": "a"}, b"", "", sigsys, LIMITS)["outcome"] == "policy"
+    assert classify({"nonce": "a"}, b"", "", signal.SIGKILL, LIMITS, cpu_used=10.0)["outcome"] == "timeout"
+    assert classify({"nonce": "a"}, b"", "", signal.SIGKILL, LIMITS, cpu_used=0.1)["outcome"] == CRASH
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300), st.sampled_from(["", "timeout", "output_limit"]),
        st.sampled_from([0, 256, signal.SIGKILL, signal.SIGSEGV, signal.SIGSYS, None]))
 def test_fuzz_classify_never_raises(body, problem, status):
-    reply = worker._classify({"nonce": "n"}, body, problem, status, LIMITS)
+    reply = classify({"nonce": "n"}, body, problem, status, LIMITS)
     assert reply["outcome"] in P.OUTCOMES
     if reply["outcome"] == OK:
         assert reply["nonce"] == "n"
@@ -87,7 +103,7 @@ def test_fuzz_classify_never_raises(body, problem, status):
 @given(JSON)
 def test_fuzz_classify_with_valid_json(value):
     body = frame(value)
-    reply = worker._classify({"nonce": "n"}, body, "", 0, LIMITS)
+    reply = classify({"nonce": "n"}, body, "", 0, LIMITS)
     assert reply["outcome"] in P.OUTCOMES
     assert reply["outcome"] != OK or (isinstance(value, dict) and value.get("nonce") == "n")
 
@@ -140,7 +156,12 @@ class ScriptedWorker(Worker):
         self.answer, self.sent, self.abandoned = answer, [], False
 
     def _send(self, frame_bytes, deadline):
-        self.sent.append(json.loads(frame_bytes[P.HEADER.size:]))
+        # the envelope (what the zygote reads), then the job (which it passes on unread)
+        (size,) = P.HEADER.unpack(frame_bytes[:P.HEADER.size])
+        envelope = json.loads(frame_bytes[P.HEADER.size:P.HEADER.size + size])
+        job = json.loads(frame_bytes[2 * P.HEADER.size + size:])
+        assert envelope == {"nonce": job["nonce"], "limits": job["limits"]}
+        self.sent.append(job)
 
     def _read(self, deadline):
         return self.answer(self.sent[-1])

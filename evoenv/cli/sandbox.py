@@ -36,6 +36,7 @@ def check(
             active, notes = dict(pool.layers), list(pool.notes)
     except SandboxUnavailable as exc:
         fail(str(exc))
+    required = L.required_layers(None, active, backend)
     rows = L.report(active, required)
     missing = L.missing_layers(active, required)
     if json_out:

@@ -4,10 +4,15 @@ A container starts once (``python3 -m evoenv_guest.worker``) and is fed jobs as
 frames on its stdin through one attach socket; replies come back on its stdout
 through the same socket (Docker's 8-byte stream headers are removed here). No
 ``exec_run`` per call. Containers run with no network, a read-only root
-filesystem, a tmpfs ``/tmp``, every capability dropped, ``no-new-privileges``,
-pids/memory/CPU limits and a non-root user. A container is recycled after
-``recycle_after`` jobs or after any job that ended in a violation, and every
-container carries labels so ``close()`` (and tests) can find and remove them.
+filesystem, a tmpfs ``/tmp``, ``no-new-privileges``, pids/memory/CPU limits and
+only the capabilities the zygote (container root) needs to isolate each job the way
+the process backend does: its own PID and mount namespace, a private tmpfs ``/tmp``,
+an empty ``/proc``, a uid of its own. Jobs drop every capability with that uid.
+A container is recycled after ``recycle_after`` jobs or after any job that ended in a
+violation, and every container carries labels so ``close()`` (and tests) can find and
+remove them. It also removes itself when it exits (``AutoRemove``), and it exits when
+the host goes away (``StdinOnce``: the attach socket closing ends its stdin), so even a
+killed host leaves no container behind.
 
 The image is built offline by ``sandbox/build-image``; its ``evoenv.guest_hash``
 label must match the guest code of this checkout.
@@ -36,12 +41,19 @@ POOL_LABEL = "evoenv.sandbox.pool"  # the pool's own id
 #: Outcomes after which a container is still trusted; anything else recycles it.
 CLEAN_OUTCOMES = (OK, ERROR)
 #: Layers the container flags provide even where the zygote cannot set them up itself.
+#: (mount, pid and non_root are the zygote's own, per job: see ``ZYGOTE_CAPS``.)
 CONTAINER_LAYERS = {
     "net": "network_mode=none", "ipc": "private IPC namespace", "uts": "own UTS namespace",
-    "mount": "read-only rootfs + tmpfs /tmp", "rootfs": "the image's own root filesystem; no host path is "
-    "mounted into the container", "pid": "container PID namespace; the zygote (PID 1) "
-    "kills every other process after each job", "nproc": "pids_limit", "non_root": "user 65534",
+    "rootfs": "the image's own root filesystem; no host path is mounted into the container",
+    "nproc": "pids_limit",
 }
+#: What the zygote, root in the container, needs to give each job its own PID and mount
+#: namespace (SYS_ADMIN), a uid of its own (SETUID, SETGID, CHOWN) and to end it (KILL);
+#: DAC_OVERRIDE and FOWNER let it remove files a job owned; SYS_CHROOT enters the minimal
+#: root (Docker's seccomp profile refuses pivot_root). A job keeps none of them.
+ZYGOTE_CAPS = ["SYS_ADMIN", "SYS_CHROOT", "SETUID", "SETGID", "CHOWN", "KILL", "DAC_OVERRIDE", "FOWNER"]
+#: Jobs of a container take uids JOB_UID .. JOB_UID + JOB_UID_SPAN - 1 in turn: one per job.
+JOB_UID, JOB_UID_SPAN = 100000, 1000
 _STREAM_HEADER = struct.Struct(">BxxxI")
 
 
@@ -94,16 +106,20 @@ class Container(Worker):
         api = client.api
         memory = int(limits.memory_mb) + 512  # the zygote + a spare child + the job
         host_config = api.create_host_config(
-            network_mode="none", read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            tmpfs={"/tmp": "rw,nosuid,nodev,size=256m,mode=1777"},
+            network_mode="none", read_only=True, cap_drop=["ALL"], cap_add=ZYGOTE_CAPS,
+            security_opt=["no-new-privileges"], tmpfs={"/tmp": "rw,nosuid,nodev,size=256m,mode=0755"},
             pids_limit=256, mem_limit=f"{memory}m", memswap_limit=f"{memory}m", nano_cpus=1_000_000_000,
-            ulimits=[], log_config={"type": "none", "config": {}}, init=False,
+            ulimits=[], log_config={"type": "none", "config": {}}, init=False, auto_remove=True,
         )
-        env = {"EVOENV_CONTAINER": "1", "PYTHONHASHSEED": str(hash_seed) if hash_seed is not None else "random"}
-        created = api.create_container(
-            image, stdin_open=True, tty=False, user="65534:65534", environment=env, host_config=host_config,
-            labels={LABEL: "1", POOL_LABEL: pool_id}, network_disabled=True,
+        env = {"EVOENV_CONTAINER": "1", "PYTHONHASHSEED": str(hash_seed) if hash_seed is not None else "random",
+               "EVOENV_SANDBOX_UID": str(JOB_UID), "EVOENV_SANDBOX_UID_SPAN": str(JOB_UID_SPAN)}
+        # working_dir "/": python -m puts its start directory first on sys.path (never /tmp)
+        config = api.create_container_config(
+            image, None, stdin_open=True, tty=False, user="0:0", environment=env, host_config=host_config,
+            labels={LABEL: "1", POOL_LABEL: pool_id}, network_disabled=True, working_dir="/",
         )
+        config["StdinOnce"] = True  # the host's attach socket closing ends the zygote's stdin
+        created = api.create_container_from_config(config)
         self.id = created["Id"]
         try:
             raw = api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})

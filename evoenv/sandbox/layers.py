@@ -32,24 +32,39 @@ def parse_layer_list(text: str) -> tuple[str, ...]:
     return names
 
 
-def required_layers(limits: Limits | None) -> tuple[str, ...]:
+#: Required by default wherever the machine gives jobs a mount namespace (the zygote could
+#: isolate itself): losing the minimal root there must not pass silently.
+DEFAULT_WITH_MOUNT = ("rootfs",)
+#: Required by default in Docker: the zygote, container root, gives each job these itself.
+DEFAULT_DOCKER = ("mount", "pid", "non_root")
+
+
+def required_layers(limits: Limits | None, active: dict[str, bool] | None = None,
+                    backend: str | None = None) -> tuple[str, ...]:
+    """The configured minimum, else the default for this backend and what it reported."""
     if limits is not None and limits.min_layers is not None:
         return parse_layer_list(",".join(limits.min_layers)) if limits.min_layers else ()
     if ENV_VAR in os.environ:
         return parse_layer_list(os.environ[ENV_VAR])
-    return DEFAULT_MIN_LAYERS
+    required = DEFAULT_MIN_LAYERS
+    if backend == "docker":
+        required += DEFAULT_DOCKER
+    if (active or {}).get("mount") or backend == "docker":
+        required += DEFAULT_WITH_MOUNT
+    return required
 
 
 def missing_layers(active: dict[str, bool], required: tuple[str, ...]) -> list[str]:
     return [name for name in required if not active.get(name)]
 
 
-def enforce(backend: str, active: dict[str, bool], required: tuple[str, ...]) -> None:
+def enforce(backend: str, active: dict[str, bool], required: tuple[str, ...], notes: list[str] = ()) -> None:
     missing = missing_layers(active, required)
     if missing:
         how = "\n".join(f"  - {name}: {LAYERS[name]}" for name in missing)
+        why = "".join(f"\n  the worker says: {note}" for note in notes[:8])
         raise SandboxUnavailable(
-            f"the {backend} sandbox lacks required isolation layer(s): {', '.join(missing)}\n{how}\n"
+            f"the {backend} sandbox lacks required isolation layer(s): {', '.join(missing)}\n{how}{why}\n"
             f"See `evoenv sandbox check`. To accept fewer layers set {ENV_VAR} "
             f"(e.g. {ENV_VAR}={','.join(n for n in required if n not in missing) or 'none'}) "
             "or Limits(min_layers=...)."

@@ -54,7 +54,7 @@ class Worker:
         started = time.monotonic()
         deadline = started + limits.wall_s + HOST_GRACE_S
         try:
-            self._send(protocol.encode(job), deadline)
+            self._send(protocol.encode_job(job), deadline)
             reply = self._read(deadline)
         except TimeoutError:
             self._abandon()
@@ -110,8 +110,9 @@ class WorkerPool:
         refuse here, before any job, when the configured minimum is not met."""
         first = self._launch()
         self.layers, self.notes = first.layers, first.notes
+        self.required_layers = L.required_layers(self.limits, self.layers, self.kind)
         try:
-            L.enforce(self.kind, self.layers, self.required_layers)
+            L.enforce(self.kind, self.layers, self.required_layers, self.notes)
         except SandboxUnavailable:
             self.close()
             raise

@@ -61,7 +61,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET, CLONE_THREAD = 0x20000000, 0x40000000, 0x00010000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MS_MOVE = 0x20, 0x1000, 0x4000, 0x40000, 0x2000
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x400, 0x800, 0x200000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 38, 22
 SECCOMP_MODE_FILTER = 2
@@ -131,7 +131,7 @@ _X86_64 = {
         "setdomainname": 171, "settimeofday": 164, "clock_settime": 227, "adjtimex": 159,
         "clock_adjtime": 305, "migrate_pages": 256, "move_pages": 279,
     },
-    "clone": 56, "clone3": 435, "kill": 62, "tkill": 200, "tgkill": 234, "x32": True,
+    "clone": 56, "clone3": 435, "kill": 62, "tkill": 200, "tgkill": 234, "prlimit64": 302, "x32": True,
 }
 _AARCH64 = {
     "arch": 0xC00000B7,
@@ -157,7 +157,7 @@ _AARCH64 = {
         "setdomainname": 162, "settimeofday": 170, "clock_settime": 112, "adjtimex": 171,
         "clock_adjtime": 266, "migrate_pages": 238, "move_pages": 239,
     },
-    "clone": 220, "clone3": 435, "kill": 129, "tkill": 130, "tgkill": 131, "x32": False,
+    "clone": 220, "clone3": 435, "kill": 129, "tkill": 130, "tgkill": 131, "prlimit64": 261, "x32": False,
 }
 SYSCALLS = {"x86_64": _X86_64, "amd64": _X86_64, "aarch64": _AARCH64, "arm64": _AARCH64}.get(
     platform.machine().lower())
@@ -182,6 +182,9 @@ def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
     neg = (-own_pid) & 0xFFFFFFFF
     prog += [(JEQ_K, 0, 6, table["kill"]), (LD_ABS_W, 0, 0, OFF_ARG0), (JEQ_K, 3, 0, own_pid),
              (JEQ_K, 2, 0, 0), (JEQ_K, 1, 0, neg), (RET_K, 0, 0, RET_ERRNO | errno.EPERM), (RET_K, 0, 0, RET_ALLOW)]
+    # prlimit64(pid, ...): only itself (0 or its pid), so no job changes another's limits.
+    prog += [(JEQ_K, 0, 5, table["prlimit64"]), (LD_ABS_W, 0, 0, OFF_ARG0), (JEQ_K, 2, 0, 0),
+             (JEQ_K, 1, 0, own_pid), (RET_K, 0, 0, RET_ERRNO | errno.EPERM), (RET_K, 0, 0, RET_ALLOW)]
     # tgkill(tgid, ...) and tkill(tid, ...): only threads of this process.
     for name in ("tgkill", "tkill"):
         prog += [(JEQ_K, 0, 4, table[name]), (LD_ABS_W, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, own_pid),
@@ -208,6 +211,9 @@ class ZygoteState:
     def __init__(self):
         self.namespaces: dict[str, bool] = {"net": False, "ipc": False, "uts": False, "mount": False, "pid": False}
         self.job_uid: int | None = None  # uid jobs drop to (None: already non-root, no drop)
+        self.job_uid_span = 1  # jobs take uids job_uid .. job_uid + span - 1 in turn (Docker: one per job)
+        self.carried: dict[str, list[str]] = {}  # entries of the root's /tmp (an install there) kept in each fresh tmpfs
+        self.own_limits: dict[int, tuple[int, int]] = {}  # the zygote's rlimits at start (no job may change them)
         self.pid_ns_fd: int | None = None  # our own PID namespace, to return to after each job's fork
         self.scratch_root = "/tmp"
         self.clean_dirs: list[str] = []  # emptied after every job (private to this zygote)
@@ -269,10 +275,38 @@ def _private_filesystem(state: ZygoteState) -> None:
         _read_only(state, under="/")
     for path, size in (("/tmp", "512m"), ("/dev/shm", "16m")):
         if os.path.isdir(path):
-            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+            fresh_tmpfs(state, path, size)
             state.clean_dirs.append(path)
     # Jobs see no processes at all: an empty, read-only /proc.
     mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
+
+
+#: An empty directory of the minimal root where a fresh tmpfs is filled before it is moved
+#: into place (``/proc``: the empty tmpfs of jobs, or still a bare mount point).
+HOLD = "/proc"
+
+
+def fresh_tmpfs(state: ZygoteState, path: str, size: str) -> None:
+    """Mount an empty tmpfs on ``path``, keeping what the minimal root holds there: when the
+    interpreter or the guest lies under /tmp (a CI venv, a clone), their read-only binds are
+    bound again into the new tmpfs, which is filled at HOLD and then moved onto ``path``."""
+    options = f"mode=1777,size={size}"
+    carried = state.carried.get(path)
+    if not carried:
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options)
+        return
+    mount("tmpfs", HOLD, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    for name in carried:
+        source, target = f"{path}/{name}", f"{HOLD}/{name}"
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), target)
+        elif os.path.isdir(source):
+            os.mkdir(target, 0o755)
+            mount(source, target, None, MS_BIND | MS_REC)
+        else:
+            open(target, "a").close()
+            mount(source, target, None, MS_BIND)
+    mount(HOLD, path, None, MS_MOVE)
 
 
 def _read_only(state: ZygoteState, under: str) -> None:
@@ -281,7 +315,7 @@ def _read_only(state: ZygoteState, under: str) -> None:
                   "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
     prefix = under.rstrip("/") + "/"
     for point, options in reversed(_mount_points()):
-        if point.startswith("/proc") or point.startswith("/sys"):
+        if under == "/" and (point.startswith("/proc") or point.startswith("/sys")):
             continue
         if point != under and not point.startswith(prefix):
             continue
@@ -297,9 +331,10 @@ def _read_only(state: ZygoteState, under: str) -> None:
 
 # --- the minimal root -----------------------------------------------------------------
 
-#: Where the new root is assembled: a tmpfs over /tmp of the zygote's own mount namespace
-#: (the host's /tmp is untouched; a needed path under it means falling back).
-STAGING = "/tmp"
+#: Where the new root is assembled: a tmpfs over /sys in the zygote's own mount namespace
+#: (sysfs is detached there first; the host's /sys is untouched). No Python install, venv
+#: or checkout can lie under /sys, so every needed path can be bound wherever it lives.
+STAGING = "/sys"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
 #: Empty mount points: the private tmpfs and the empty /proc are mounted on them after the pivot.
 MOUNT_POINTS = ("/tmp", "/dev/shm", "/proc")
@@ -401,8 +436,15 @@ def _pivot_root(new_root: str) -> None:
     """Make ``new_root`` "/" and detach the old root, so no path leads back to the host."""
     os.chdir(new_root)
     # pivot_root(".", "."): the old root is stacked on the new one, then detached lazily.
-    _check(_libc.syscall(SYSCALLS["deny_kill"]["pivot_root"], b".", b"."), "pivot_root")
-    _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
+    if _libc.syscall(SYSCALLS["deny_kill"]["pivot_root"], b".", b".") == 0:
+        _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
+    elif ctypes.get_errno() == errno.EPERM:
+        # Docker's seccomp profile refuses pivot_root: switch roots the way switch_root does
+        # (the old root stays under the new one, reachable by no path; jobs cannot chroot).
+        mount(new_root, "/", None, MS_MOVE)
+        os.chroot(".")
+    else:
+        _check(-1, "pivot_root")
     os.chdir("/")
 
 
@@ -438,12 +480,15 @@ def _minimal_root(state: ZygoteState) -> bool:
     try:
         dirs, files = _root_contents()
         inside = [path for path in [*dirs, *files] if _is_under(path, STAGING)]
-        if inside:  # the staging tmpfs would hide it (e.g. a virtual environment under /tmp)
+        if inside:  # cannot happen with /sys; kept so a change of STAGING cannot hide a path
             raise OSError(errno.EBUSY, f"{inside[0]} lies under {STAGING}, where the root is built")
+        _libc.umount2(STAGING.encode(), MNT_DETACH)  # sysfs and its submounts: none needed
         mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
         staged = True
         _bind_into_staging(dirs, files)
         state.root_entries = set(os.listdir(STAGING))
+        state.carried = {p: sorted(os.listdir(STAGING + p)) for p in ("/tmp", "/dev/shm")
+                         if os.listdir(STAGING + p)}
         _read_only(state, under=STAGING)
         _pivot_root(STAGING)
         pivoted = True
@@ -468,6 +513,8 @@ def setup_zygote(job_uid: int) -> ZygoteState:
         state.notes.append("could not make the zygote non-dumpable")
     if os.getuid() == 0:
         state.job_uid = job_uid
+        state.job_uid_span = max(1, int(os.environ.get("EVOENV_SANDBOX_UID_SPAN", "1")))
+    state.own_limits = _rlimits()
     for name, flag in (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS)):
         try:
             unshare(flag)
@@ -503,6 +550,18 @@ def setup_zygote(job_uid: int) -> ZygoteState:
     return state
 
 
+def _rlimits() -> dict[int, tuple[int, int]]:
+    return {res: resource.getrlimit(res) for res in (
+        resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE,
+        resource.RLIMIT_CORE, resource.RLIMIT_STACK, resource.RLIMIT_NPROC, resource.RLIMIT_DATA)}
+
+
+def own_limits_intact(state: ZygoteState) -> bool:
+    """Whether the zygote's rlimits are still those it started with: every job starts from
+    them and sets its own, so a change (a job's ``prlimit`` on the zygote) must end it."""
+    return _rlimits() == state.own_limits
+
+
 def remove_scratch_root(state: ZygoteState) -> None:
     """At zygote exit: remove a scratch root it made on the shared filesystem."""
     if os.path.basename(state.scratch_root).startswith("evoenv-zygote-"):
@@ -526,10 +585,12 @@ def fork_job(state: ZygoteState) -> int:
     if state.pid_ns_fd is None:
         return os.fork()
     unshare(CLONE_NEWPID)
+    pid = -1
     try:
-        return os.fork()
+        pid = os.fork()
+        return pid
     finally:
-        if os.getpid() != 1:  # the parent goes back so the next job gets a fresh namespace too
+        if pid != 0:  # the parent goes back so the next job gets a fresh namespace too
             setns(state.pid_ns_fd, CLONE_NEWPID)
 
 
@@ -599,9 +660,9 @@ def private_tmp(state: ZygoteState) -> str:
     """In the child, still privileged: a mount namespace of its own with fresh tmpfs /tmp and
     /dev/shm. Whatever the job writes there vanishes with it; no job sees another's files."""
     unshare(CLONE_NEWNS)
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m")
+    fresh_tmpfs(state, "/tmp", "256m")
     if os.path.isdir("/dev/shm"):
-        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m")
+        fresh_tmpfs(state, "/dev/shm", "16m")
     os.mkdir(JOB_SCRATCH, 0o700)
     if state.job_uid is not None:
         os.chown(JOB_SCRATCH, state.job_uid, state.job_uid)
@@ -615,10 +676,12 @@ def prepare_child(state: ZygoteState, scratch: str | None, seccomp: bool = True)
     ``scratch`` None: make a private tmpfs scratch (needs the mount layer)."""
     pid = os.getpid()
     os.setpgid(0, 0)  # its own group: kill(0) cannot reach the zygote's group
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.chdir(private_tmp(state) if scratch is None else scratch)
     if state.job_uid is not None:
         drop_privileges(state.job_uid)
+    # After the uid change, which clears it: the job dies with the zygote. (Had the zygote
+    # died before this line, the job's read of its frame ends at once: nobody holds the pipe.)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     if seccomp and SYSCALLS is not None:
         install_seccomp(pid)

@@ -3,16 +3,20 @@
 Frames are a 4-byte big-endian length followed by UTF-8 JSON. Never pickle:
 a frame decodes to plain dicts, lists, strings, numbers, booleans and None.
 
-A job (host -> zygote, on the zygote's stdin)::
+A job (host -> zygote, on the zygote's stdin) is TWO frames (``encode_job``): an envelope
+the zygote reads, then the job itself, which the zygote moves to the job's child with
+``splice`` without ever reading it (so no later child can find it in the zygote's memory)::
 
+    {"nonce": "9f..", "limits": {...}}                        (envelope)
     {"nonce": "9f..", "code": "<environment source>",
      "calls": [{"op": "render", "seed": 3, "difficulty": 5}, ...],
      "limits": {"cpu_s": 10, "memory_mb": 1024, "wall_s": 20, "result_bytes": 8388608}}
 
-A reply (zygote -> host, on the zygote's result fd)::
+A reply (zygote -> host, on the zygote's result fd), written by the child with ``nonce``
+as its first key, and passed on by the zygote unread (it checks only the length and that
+prefix)::
 
-    {"nonce": "9f..", "outcome": "ok", "results": [{"ok": true, "value": ...}, ...],
-     "detail": "", "duration_s": 0.004}
+    {"nonce": "9f..", "outcome": "ok", "results": [{"ok": true, "value": ...}, ...], "detail": ""}
 
 Per-call results are ``{"ok": true, "value": V}`` or
 ``{"ok": false, "error": {"type": "ValueError", "message": "...", "traceback": "..."}}``.
@@ -95,6 +99,20 @@ def job_limits(job: dict) -> dict:
 
 class ProtocolError(ValueError):
     """A frame that is malformed, too large or too deep."""
+
+
+#: Cap on the envelope frame (nonce and limits only).
+ENVELOPE_BYTES = 4096
+
+
+def encode_job(job: dict) -> bytes:
+    """The bytes the host sends for one job: the envelope, then the job frame."""
+    return encode({"nonce": job["nonce"], "limits": job_limits(job)}) + encode(job)
+
+
+def nonce_prefix(nonce: str) -> bytes:
+    """How every reply frame's JSON begins (the zygote checks it without reading further)."""
+    return ('{"nonce":' + json.dumps(nonce) + ",").encode("utf-8")
 
 
 def encode(message: dict) -> bytes:

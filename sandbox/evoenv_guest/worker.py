@@ -10,10 +10,18 @@ process group, applies isolation (``isolation.prepare_child``, then ``apply_job_
 loads the environment source, runs the job's calls, and writes ONE frame carrying the
 job's nonce to a pipe made for this job.
 The zygote trusts nothing else: exit status 0 without a frame is a crash.
+
+The zygote never reads a job's data or its reply: it reads only the job's envelope
+(nonce and limits), moves the job frame from stdin to the child's pipe with ``splice``
+and the child's reply through a memfd to the host the same way, checking only its length
+and its nonce prefix. So every child is forked from a process whose memory never held
+any job's source, instances, answers or results (docs/security.md, "How a job runs").
+When the host goes away (its end of stdin closes) the running job is killed at once.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -47,6 +55,14 @@ def preload() -> list[str]:
     return loaded
 
 
+class HostGone(Exception):
+    """The host closed our stdin mid-job: kill the job and exit."""
+
+
+class LimitsTampered(Exception):
+    """The zygote's own rlimits are not those it started with."""
+
+
 class Spare:
     """A child forked ahead of its job: isolated, waiting for the job on a pipe."""
 
@@ -66,6 +82,9 @@ class Zygote:
         self.finished: list[tuple[int, str]] = []  # (pid, scratch) of jobs still to reap and clean
 
     def fork_spare(self) -> Spare:
+        if not isolation.own_limits_intact(self.state):
+            # Something changed our rlimits (a job's prlimit): no later job may inherit them.
+            raise LimitsTampered("the zygote's own rlimits changed; it exits so a fresh one starts")
         self.jobs += 1
         # With the mount layer the child makes its own private tmpfs scratch.
         scratch = None if self.state.namespaces["mount"] else isolation.make_scratch(self.state, self.jobs)
@@ -73,6 +92,8 @@ class Zygote:
         result_r, result_w = os.pipe()
         pid = isolation.fork_job(self.state)
         if pid == 0:
+            if self.state.job_uid is not None:  # a uid of this job's own where the zygote has a span
+                self.state.job_uid += self.jobs % self.state.job_uid_span
             _child(self, job_r, result_w, scratch)
         os.close(job_r)
         os.close(result_w)
@@ -97,7 +118,7 @@ class Zygote:
 
         Reaping waits for nothing while more jobs may come: a killed child that is still
         tearing down its memory is reaped at a later call (its scratch is removed then)."""
-        if fork_next and self.spare is None and self.state.namespaces["mount"]:
+        if fork_next and self.spare is None and self.state.namespaces["mount"] and not self.container_init:
             self.spare = self.fork_spare()  # first, so it isolates itself while we clean up
         blocking = self.container_init or not fork_next
         waiting = []
@@ -147,36 +168,80 @@ def _child(zygote: Zygote, job_r: int, result_w: int, scratch: str) -> None:
         os._exit(status)
 
 
-def _collect(pid: int, fd: int, deadline: float, cap: int) -> tuple[bytes, str]:
-    """Read the child's frame until EOF or its exit; returns (bytes, problem outcome or '')."""
+def _splice_exact(src: int, dst: int, count: int) -> int:
+    """Move ``count`` bytes from ``src`` to ``dst`` inside the kernel (never through our
+    memory); returns how many moved before the source ended or ``dst`` broke."""
+    moved = 0
+    while moved < count:
+        try:
+            n = os.splice(src, dst, min(count - moved, 1 << 20))
+        except BrokenPipeError:
+            break
+        if n == 0:
+            break
+        moved += n
+    return moved
+
+
+def _forward_job(length: int, job_w: int) -> None:
+    """The job frame: stdin -> the child's pipe, unread. A child that died early gets the
+    rest dropped into /dev/null, so the next frame on stdin is still where it should be."""
+    try:
+        P.write_all(job_w, P.HEADER.pack(length), os.write)
+        moved = _splice_exact(0, job_w, length)
+    except BrokenPipeError:
+        moved = 0
+    if moved < length:
+        with open(os.devnull, "wb") as sink:
+            moved += _splice_exact(0, sink.fileno(), length - moved)
+        if moved < length:
+            raise HostGone("stdin ended inside a job frame")
+
+
+def _collect(pid: int, fd: int, deadline: float, cap: int, sink: int) -> tuple[int, str]:
+    """Move the child's frame into ``sink`` (a memfd) until EOF or its exit, unread but for
+    its 4-byte header; returns (bytes moved, problem outcome or ''). Raises ``HostGone``
+    when the host closes our stdin meanwhile."""
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
-    data = bytearray()  # grows in place: no re-join of every chunk so far per read
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    poller.register(0, 0)  # only POLLHUP/POLLERR: the host went away
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    got, exited = 0, False
     try:
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return bytes(data), P.TIMEOUT
-            watch = [fd] if pidfd is None else [fd, pidfd]
-            ready = select.select(watch, [], [], remaining)[0]
-            if not ready:
-                return bytes(data), P.TIMEOUT
-            if fd not in ready:  # exited; drain what it wrote (a straggler may still hold the pipe)
-                os.set_blocking(fd, False)
-                ready, pidfd = [fd], None
+            if not exited:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return got, P.TIMEOUT
+                events = dict(poller.poll(remaining * 1000))
+                if not events:
+                    return got, P.TIMEOUT
+                if events.get(0, 0) & (select.POLLHUP | select.POLLERR):
+                    raise HostGone("the host closed the job stream")
+                if 0 in events:
+                    poller.unregister(0)  # data out of turn: the host is not waiting on us
+                if fd not in events:
+                    if pidfd in events:  # exited; drain what it wrote (a straggler may still hold the pipe)
+                        exited = True
+                    continue
             try:
-                chunk = os.read(fd, 1 << 16)
+                n = os.splice(fd, sink, 1 << 20, flags=os.SPLICE_F_NONBLOCK)
             except BlockingIOError:
-                return bytes(data), ""
-            if not chunk:
-                return bytes(data), ""
-            if len(data) + len(chunk) > cap + P.HEADER.size:
-                return b"", P.OUTPUT_LIMIT
-            data += chunk
-            if _complete(data):
-                return bytes(data), ""  # no need to wait for its exit
+                if exited:
+                    return got, ""
+                continue
+            if n == 0:
+                return got, ""
+            got += n
+            if got > cap + P.HEADER.size:
+                return 0, P.OUTPUT_LIMIT
+            if _complete(sink, got):
+                return got, ""  # no need to wait for its exit
     finally:
         if pidfd is not None:
             os.close(pidfd)
@@ -205,28 +270,36 @@ def _sweep_container() -> None:
             break
 
 
-def run_one(zygote: Zygote, job: dict) -> dict:
-    limits = P.job_limits(job)
+def run_one(zygote: Zygote, envelope: dict) -> dict | tuple[int, int]:
+    """One job, announced by ``envelope``; its frame is next on stdin. Returns a failure
+    reply, or (memfd, length) of the child's own reply frame to pass on unread."""
+    nonce = envelope.get("nonce")
+    limits = P.job_limits(envelope)
+    header = P.read_exact(lambda n: os.read(0, n), P.HEADER.size)
+    if len(header) < P.HEADER.size:
+        raise HostGone("stdin ended before the job frame")
+    (length,) = P.HEADER.unpack(header)
+    if length > P.MAX_FRAME_BYTES:
+        raise P.ProtocolError(f"job frame announces {length} bytes, cap is {P.MAX_FRAME_BYTES}")
     started = time.monotonic()
     deadline = started + float(limits["wall_s"])
     spare = zygote.take_spare()
     pid = spare.pid
+    sink = os.memfd_create("evoenv-reply", os.MFD_CLOEXEC)
     try:
         try:
-            P.write_all(spare.job_w, P.encode(job), os.write)
-        except BrokenPipeError:
-            pass  # the spare died early; its status tells why
+            _forward_job(length, spare.job_w)
         finally:
             os.close(spare.job_w)
         if not zygote.container_init and zygote.state.namespaces["mount"]:
             # Fork the next job's child now, while this job runs (on another core if there is one).
             zygote.spare = zygote.fork_spare()
         try:
-            body, problem = _collect(pid, spare.result_r, deadline, int(limits["result_bytes"]))
+            got, problem = _collect(pid, spare.result_r, deadline, int(limits["result_bytes"]), sink)
         finally:
             os.close(spare.result_r)
         status = usage = None
-        if problem or not _complete(body):
+        if problem or not _complete(sink, got):
             # No valid frame: the exit status says why. Kill first (a no-op if it exited).
             _kill(pid)
             _, status, usage = os.wait4(pid, 0)
@@ -235,23 +308,32 @@ def run_one(zygote: Zygote, job: dict) -> dict:
             isolation.clean_after_job(zygote.state, spare.scratch)
         else:
             zygote.finished.append((pid, spare.scratch))  # reaped after the reply is sent
+    except HostGone:
+        _kill(pid)
+        os.close(sink)
+        zygote.finished.append((pid, spare.scratch))
+        raise
     except BaseException:
+        os.close(sink)
         zygote.finished.append((pid, spare.scratch))
         raise
     cpu_used = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
-    reply = _classify(job, body, problem, status, limits, cpu_used)
-    reply["duration_s"] = round(time.monotonic() - started, 6)
-    return reply
+    failure = _classify(nonce, limits, sink, got, problem, status, cpu_used)
+    if failure is not None:
+        os.close(sink)
+        return failure
+    return sink, got
 
 
-def _classify(job: dict, body: bytes, problem: str, status: int | None, limits: dict,
-              cpu_used: float = 0.0) -> dict:
-    nonce = job.get("nonce")
+def _classify(nonce, limits: dict, sink: int, got: int, problem: str, status: int | None,
+              cpu_used: float = 0.0) -> dict | None:
+    """A failure reply, or None when the child's frame in ``sink`` is whole and is this job's."""
     if problem == P.TIMEOUT:
         return _failure(nonce, P.TIMEOUT, f"wall-clock limit of {limits['wall_s']} s exceeded")
     if problem == P.OUTPUT_LIMIT:
         return _failure(nonce, P.OUTPUT_LIMIT, f"result larger than {limits['result_bytes']} bytes")
-    if status is not None and os.WIFSIGNALED(status) and not _complete(body):
+    complete = _complete(sink, got)
+    if status is not None and os.WIFSIGNALED(status) and not complete:
         sig = os.WTERMSIG(status)
         cpu_limit = float(limits["cpu_s"])
         # The kernel's SIGKILL at RLIMIT_CPU; rusage can read well under the limit on a busy
@@ -265,32 +347,46 @@ def _classify(job: dict, body: bytes, problem: str, status: int | None, limits: 
             return _failure(nonce, P.OUTPUT_LIMIT, f"file size limit exceeded")
         return _failure(nonce, P.CRASH, f"killed by signal {signal.Signals(sig).name} "
                                         f"after {cpu_used:.2f} s of CPU")
-    if len(body) < P.HEADER.size:
+    if not complete:
+        if got >= P.HEADER.size:
+            return _failure(nonce, P.CRASH, "malformed result: frame length does not match the bytes sent")
         code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None
         return _failure(nonce, P.CRASH, f"exited (status {code}) without a result")
-    try:
-        (length,) = P.HEADER.unpack(body[: P.HEADER.size])
-        if length != len(body) - P.HEADER.size:
-            raise P.ProtocolError("frame length does not match the bytes sent")
-        reply = P.decode(body[P.HEADER.size :], int(limits["result_bytes"]))
-    except P.ProtocolError as exc:
-        return _failure(nonce, P.CRASH, f"malformed result: {exc}")
-    if reply.get("nonce") != nonce:
+    if got - P.HEADER.size > int(limits["result_bytes"]):
+        return _failure(nonce, P.OUTPUT_LIMIT, f"result larger than {limits['result_bytes']} bytes")
+    prefix = P.nonce_prefix(str(nonce))
+    if os.pread(sink, len(prefix), P.HEADER.size) != prefix:
         return _failure(nonce, P.CRASH, "result did not carry this job's nonce")
-    if reply.get("outcome") not in P.OUTCOMES:
-        return _failure(nonce, P.CRASH, "result carried an unknown outcome")
-    return reply
+    return None
 
 
-def _complete(body: bytes) -> bool:
-    """A whole frame arrived (the child may still be killed after writing it: that is fine)."""
-    if len(body) < P.HEADER.size:
+def _complete(sink: int, got: int) -> bool:
+    """A whole frame arrived in ``sink`` (the child may still be killed after writing it)."""
+    if got < P.HEADER.size:
         return False
-    return P.HEADER.unpack(body[: P.HEADER.size])[0] == len(body) - P.HEADER.size
+    return P.HEADER.unpack(os.pread(sink, P.HEADER.size, 0))[0] == got - P.HEADER.size
 
 
 def _failure(nonce, outcome: str, detail: str) -> dict:
     return {"nonce": nonce, "outcome": outcome, "results": [], "detail": detail}
+
+
+def _send_reply(reply_fd: int, reply: dict | tuple[int, int]) -> None:
+    if isinstance(reply, dict):
+        P.write_all(reply_fd, _encode_reply(reply), os.write)
+        return
+    sink, length = reply
+    try:
+        moved = 0
+        while moved < length:  # memfd -> host, inside the kernel
+            try:
+                moved += os.splice(sink, reply_fd, length - moved, offset_src=moved)
+            except OSError as exc:  # reply fd is not a pipe (a socket, a file): sendfile can
+                if exc.errno != errno.EINVAL:
+                    raise
+                moved += os.sendfile(reply_fd, sink, moved, length - moved)
+    finally:
+        os.close(sink)
 
 
 def serve(zygote: Zygote) -> None:
@@ -300,31 +396,46 @@ def serve(zygote: Zygote) -> None:
         if zygote.finished and not select.select([0], [], [], 0.02)[0]:
             zygote.settle(fork_next=False)  # idle: reap the last job now, leave no zombie
         try:
-            job = P.read_frame(stdin_read)
+            envelope = P.read_frame(stdin_read, P.ENVELOPE_BYTES)
         except P.ProtocolError as exc:
             P.write_all(reply_fd, P.encode(_failure(None, P.CRASH, f"bad job frame: {exc}")), os.write)
             continue
-        if job is None:
+        if envelope is None:
             zygote.shutdown()
             return
         try:
-            reply = run_one(zygote, job)
+            reply = run_one(zygote, envelope)
+        except HostGone:
+            zygote.shutdown()
+            return
+        except LimitsTampered as exc:
+            P.write_all(reply_fd, P.encode(_failure(envelope.get("nonce"), P.CRASH, str(exc))), os.write)
+            zygote.shutdown()
+            return
         except Exception as exc:  # noqa: BLE001 - the zygote itself must survive
-            reply = _failure(job.get("nonce"), P.CRASH, f"zygote error: {exc!r}\n{traceback.format_exc(limit=3)}")
-        P.write_all(reply_fd, _encode_reply(job, reply), os.write)
-        zygote.settle()
+            reply = _failure(envelope.get("nonce"), P.CRASH,
+                             f"zygote error: {exc!r}\n{traceback.format_exc(limit=3)}")
+        _send_reply(reply_fd, reply)
+        try:
+            zygote.settle()
+        except LimitsTampered:
+            zygote.shutdown()
+            return
 
 
-def _encode_reply(job: dict, reply: dict) -> bytes:
-    """The reply's frame; a reply that cannot be sent (too big, not strict JSON) is sent as a crash, so
-    no job's value can make the zygote itself fail."""
+def _encode_reply(reply: dict) -> bytes:
+    """The frame of a reply the zygote itself writes; one that cannot be sent (too big, not strict JSON)
+    is sent as a crash, so nothing a job left in it can make the zygote fail."""
     try:
         return P.encode(reply)
     except (ValueError, TypeError, RecursionError) as exc:  # ProtocolError is a ValueError
-        return P.encode(_failure(job.get("nonce"), P.CRASH, f"the job's reply could not be sent: {exc}"[:500]))
+        return P.encode(_failure(reply.get("nonce"), P.CRASH, f"the job's reply could not be sent: {exc}"[:500]))
 
 
 def main() -> None:
+    # ``python -m`` put its start directory first on sys.path; the guest comes from
+    # PYTHONPATH, and no directory a job might write to may ever be searched for modules.
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     preload()
     state = isolation.setup_zygote(int(os.environ.get("EVOENV_SANDBOX_UID", "65534")))
     layers = isolation.probe_layers(state)

@@ -118,8 +118,8 @@ class Child(Base):
     Program("eval_literal", env('X = eval("1 + 1")'), "policy", "ok"),
     Program("random_private_os", env(f'import random\nrandom._os.system("touch {MARKER}")'), "policy", "policy"),
     # files
-    # process backend: the minimal root has no /etc/passwd; Docker: the image's own, not the host's
-    Program("read_etc_passwd", env('DATA = open("/etc/passwd").read()'), "policy", {"process": "error", "docker": "ok"}),
+    # the minimal root has no /etc/passwd (in Docker the zygote builds it inside the image's root too)
+    Program("read_etc_passwd", env('DATA = open("/etc/passwd").read()'), "policy", "error"),
     Program("read_etc_shadow", env('DATA = open("/etc/shadow").read()'), "policy", "error"),
     Program("read_proc_1_environ", env('DATA = open("/proc/1/environ").read()'), "policy", "error"),
     Program("write_etc", env(f'open("{ETC_MARKER}", "w").write("x")'), "policy", "error"),
@@ -180,7 +180,7 @@ class Child(Base):
     Program("monkeypatch_json", env('import json\njson.dumps = lambda *a, **k: "{}"\njson.JSONEncoder.encode = lambda *a: "{}"'),
             "policy", "ok", check=describe_is_honest, os_check=describe_is_honest),
     Program("builtins_open_via_dict", env('B = __builtins__\nDATA = (B["open"] if isinstance(B, dict) else B.open)("/etc/passwd")'),
-            "policy", {"process": "error", "docker": "ok"}),
+            "policy", "error"),
     Program("input_stdin", env('X = input()'), "policy", "error"),
 ]
 
@@ -309,3 +309,208 @@ FORGED_VALUES = [
     Program("error_traceback_frames", env(score='return 1 / 0'), "ok", "ok", check=environment_frames_only(2)),
 ]
 PROGRAMS += FORGED_VALUES
+
+# ==== issue 18, isolation: cross-job memory, shared container state, survivors ==============
+# These need more than one job (or a host process to signal), so they are not in PROGRAMS:
+# tests/adversarial/test_cross_job.py, test_survivors.py and test_minimal_root.py run them,
+# all with the language layers off (only the OS layers stand in the way).
+
+#: str.translate / bytes.translate table: every byte + 1. A hunting job holds only the
+#: SHIFTED form of what it looks for and compares shifted memory with it, so it never
+#: creates the secret itself (a shift of 1 would need 255 more rounds to come back).
+SHIFT = bytes((i + 1) % 256 for i in range(256))
+
+
+def shifted(text: str) -> str:
+    return text.encode("ascii").translate(SHIFT).decode("latin-1")
+
+
+def secret_carrier(source_secret: str, generated_secret_reversed: str) -> str:
+    """Job A: its source holds one secret; the instance it generates holds another."""
+    return env(f'SOURCE_SECRET = {source_secret!r}',
+               sample=f'return {{"planted": "".join(reversed({generated_secret_reversed!r}))}}')
+
+
+MEMORY_HUNT = '''
+import ctypes, gc, os
+NEEDLES = {needles}
+STR_TABLE = {{i: (i + 1) % 256 for i in range(256)}}
+BYTE_TABLE = bytes((i + 1) % 256 for i in range(256))
+FOUND = set()
+
+def look(shifted_text):
+    for name, needle in NEEDLES.items():
+        if needle in shifted_text:
+            FOUND.add(name)
+
+# 1. every string held by a live object (a job dict, a reply, a local of the zygote)
+for obj in gc.get_objects():
+    if type(obj) is dict:  # exact types: a subclass's methods might do anything (lazy imports)
+        items = list(dict.values(obj)) + list(dict.keys(obj))
+    elif type(obj) in (list, tuple):
+        items = list(obj)
+    else:
+        continue
+    for item in items:
+        if type(item) is str and len(item) < (1 << 20):
+            look(item.translate(STR_TABLE))
+
+# 2. raw memory, freed blocks included: the brk heap and every MiB that holds a Python
+# object, read through a pipe (write() from an unmapped address fails with EFAULT, no crash)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.write.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+libc.write.restype = ctypes.c_ssize_t
+libc.sbrk.argtypes = [ctypes.c_long]
+libc.sbrk.restype = ctypes.c_void_p
+R, W = os.pipe()
+PAGE = 4096
+
+def page(addr):
+    n = libc.write(W, addr, PAGE)
+    if n <= 0:
+        return None
+    return os.read(R, n)
+
+def scan(pages):
+    run = []
+    for addr in pages:
+        data = page(addr)
+        if data is None:
+            look(b"".join(run).translate(BYTE_TABLE).decode("latin-1"))
+            run = []
+        else:
+            run.append(data)
+    look(b"".join(run).translate(BYTE_TABLE).decode("latin-1"))
+
+top = libc.sbrk(0) // PAGE * PAGE
+heap, addr = [], top - PAGE
+while len(heap) < 65536 and page(addr) is not None:
+    heap.append(addr)
+    addr -= PAGE
+scan(reversed(heap))
+for mib in sorted({{id(o) >> 20 for o in gc.get_objects()}}):
+    scan(range(mib << 20, (mib + 1) << 20, PAGE))
+'''
+
+
+def memory_hunt(secrets: dict[str, str]) -> str:
+    """Job B: which of ``secrets`` (name -> text) are anywhere in its own memory."""
+    needles = {name: shifted(text) for name, text in secrets.items()}
+    return env(MEMORY_HUNT.format(needles=repr(needles)), sample='return {"found": sorted(FOUND)}')
+
+
+#: Plants modules where a later job might import them from (``/tmp`` was on sys.path in
+#: Docker), and reports what it managed to write.
+PLANT_MODULES = env('''
+import os, sys
+WROTE = []
+for folder in ["/tmp", "/dev/shm", os.getcwd()] + [p for p in sys.path if p]:
+    for name in ("evoenv_planted.py", "scipy/__init__.py"):
+        path = os.path.join(folder, name)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write("PLANTED = True\\n")
+            os.chmod(path, 0o444)
+            os.chmod(os.path.dirname(path), 0o555)
+            WROTE.append(path)
+        except OSError:
+            pass
+''', sample='return {"wrote": WROTE}')
+
+#: What a later job sees: writable sys.path entries, and whether a planted module imports.
+SYS_PATH_PROBE = env('''
+import os, sys
+WRITABLE = [p for p in sys.path if os.access(p or ".", os.W_OK)]
+try:
+    import evoenv_planted
+    PLANTED = True
+except ImportError:
+    PLANTED = False
+''', sample='return {"writable": WRITABLE, "planted": PLANTED}')
+
+#: Lowers the limits of every process it can name: PID 1 (the container's zygote), its parent.
+PRLIMIT_OTHERS = env('''
+import errno, os, resource
+CHANGED = []
+for pid in sorted(({1, os.getppid()} | set(range(2, 64))) - {0, os.getpid()}):  # never itself
+    try:
+        resource.prlimit(pid, resource.RLIMIT_AS, (64 << 20, 64 << 20))
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (8, 8))
+        CHANGED.append(pid)
+    except OSError:
+        pass
+try:  # a pid no process has: ESRCH unless the seccomp filter refuses prlimit on others first
+    resource.prlimit(4000000, resource.RLIMIT_NOFILE)
+    REFUSED = "allowed"
+except OSError as exc:
+    REFUSED = errno.errorcode[exc.errno]
+''', sample='return {"changed": CHANGED, "other_pid": REFUSED}')
+
+#: An honest job that needs some memory and some files: fails if its limits were lowered.
+NEEDS_MEMORY = env('''
+BUFFER = bytearray(200 << 20)
+FILES = [open("f%d" % i, "w") for i in range(20)]
+''')
+
+#: Pre-creates the names a zygote might give the next job's scratch, as read-only folders
+#: with a file inside (which a cleaner that does not chmod cannot remove).
+SQUAT_SCRATCH = env('''
+import os
+MADE = 0
+for folder in ("/tmp", "/dev/shm"):
+    for name in ["job", "evoenv-zygote"] + ["job-%d" % i for i in range(400)]:
+        path = os.path.join(folder, name)
+        try:
+            os.mkdir(path)
+            open(os.path.join(path, "squat"), "w").close()
+            os.chmod(path, 0o555)
+            MADE += 1
+        except OSError:
+            pass
+''', sample='return {"made": MADE}')
+
+#: Leaves files a cleaner cannot remove (a read-only directory) for the next job.
+LEAVE_FILES = env('''
+import os
+LEFT = []
+for folder in ("/tmp", "/dev/shm", "."):
+    keep = os.path.join(folder, "evoenv-keep")
+    try:
+        os.mkdir(keep)
+        with open(os.path.join(keep, "note"), "w") as f:
+            f.write("from an earlier job")
+        os.chmod(keep, 0o555)
+        LEFT.append(keep)
+    except OSError:
+        pass
+''', sample='return {"left": LEFT}')
+
+FIND_FILES = env('''
+import os
+def listing(folder):
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+SEEN = {folder: listing(folder) for folder in ("/tmp", "/dev/shm", ".")}
+''', sample='return SEEN')
+
+#: Reads the zygote's (the container's PID 1) entries in /proc.
+READ_PROC_1 = env('''
+import os
+SEEN = {}
+try:
+    SEEN["/proc"] = sorted(os.listdir("/proc"))
+except OSError as exc:
+    SEEN["/proc"] = type(exc).__name__
+for name in ("status", "cmdline", "environ", "limits"):
+    try:
+        with open("/proc/1/" + name, "rb") as f:
+            SEEN[name] = f.read(200).decode("latin-1")
+    except OSError as exc:
+        SEEN[name] = type(exc).__name__
+''', sample='return SEEN')
+
+#: A job that sleeps (uses no CPU) until it is killed.
+SLEEPER = env('import time\ntime.sleep(1000)')
