@@ -59,6 +59,11 @@ class Worker:
         except TimeoutError:
             self._abandon()
             return JobResult(TIMEOUT, detail=f"host wall-clock limit of {limits.wall_s} s exceeded")
+        except protocol.MalformedFrame as exc:
+            # The zygote checked the frame's length and nonce before passing it on, so the stream is
+            # in step: only this job failed, and the worker serves the next one.
+            self.jobs_run += 1
+            return JobResult(CRASH, detail=f"malformed result: {exc}")
         except (OSError, protocol.ProtocolError) as exc:
             self._abandon()
             return JobResult(CRASH, detail=f"sandbox {self.what} failed: {exc}")

@@ -101,6 +101,11 @@ class ProtocolError(ValueError):
     """A frame that is malformed, too large or too deep."""
 
 
+class MalformedFrame(ProtocolError):
+    """A complete, well-delimited frame whose body is not strict JSON (NaN, 1e999, broken UTF-8): the
+    stream is still in step, so the reader can go on with the next frame."""
+
+
 #: Cap on the envelope frame (nonce and limits only).
 ENVELOPE_BYTES = 4096
 
@@ -138,13 +143,13 @@ def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
 
 
 def _refuse_constant(name: str):
-    raise ProtocolError(f"frame carries {name}, which is not a JSON number")
+    raise MalformedFrame(f"frame carries {name}, which is not a JSON number")
 
 
 def _finite_float(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):  # 1e400 parses to inf
-        raise ProtocolError(f"frame carries the number {text[:40]}, which does not fit a finite float")
+        raise MalformedFrame(f"frame carries the number {text[:40]}, which does not fit a finite float")
     return number
 
 
@@ -158,9 +163,9 @@ def decode(body: bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: also ints over 4300 digits
         if isinstance(exc, ProtocolError):
             raise
-        raise ProtocolError(f"frame is not valid JSON: {exc}") from None
+        raise MalformedFrame(f"frame is not valid JSON: {exc}") from None
     if not isinstance(message, dict):
-        raise ProtocolError("frame must be a JSON object")
+        raise MalformedFrame("frame must be a JSON object")
     json_depth(message)
     return message
 

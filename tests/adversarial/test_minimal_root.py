@@ -133,8 +133,8 @@ def listing(path):
 def test_guest_package_holds_only_itself():
     pool = _pool("os")
     guest = os.path.realpath(guest_root())
-    seen = _job_value(pool, 'import os', f'return sorted(os.listdir({guest!r}))')
-    assert seen == ["evoenv_guest"]
+    seen = _job_value(pool, 'import os', f'return {{"entries": sorted(os.listdir({guest!r}))}}')
+    assert seen == {"entries": ["evoenv_guest"]}
 
 
 LAZY = '''
