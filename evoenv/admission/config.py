@@ -61,6 +61,18 @@ class AdmissionConfig:
     leak_offered_share: float = 0.5
     huge_answer_bytes: int = 1 << 20
 
+    # --- blind: answer-blind strategies (constants, the most frequent reference, offered words, size
+    # functions) must not pay. A level where one passes more than blind_max_rate rejects: the paper's
+    # target pass rate is 0.3, so a guess at 0.2 would earn most of the reward a calibrated level pays
+    blind_max_rate: float = 0.2
+    blind_seeds: int = 32  # fresh instances per level (disjoint from L2 and calibration seeds)
+    blind_confirm_seeds: int = 64  # a level over the limit is measured again on this many before it rejects
+    blind_seed_base: int = 300_000
+    #: every strategy is scored on this many instances per level; only those that pass one are scored on the rest
+    blind_screen: int = 12
+    blind_levels: int = 10  # every level when max_difficulty <= this, else this many spread from 1 to the top
+    blind_parallel: int = 4  # levels measured side by side (one render and one score job each)
+
     # --- self-review (paper: K=3 at temperature 0.6)
     review_k: int = 3
     review_temperature: float = 0.6
