@@ -34,8 +34,8 @@ from evoenv.sandbox import SandboxedEnv
 HERE = Path(__file__).resolve().parent
 GOOD = sorted((HERE / "good").glob("*.py"))
 BROKEN = sorted((HERE / "broken").glob("*.py"))
-MECHANICAL = ("L1", "L2", "L3", "L4", "L5")
-EXPECT = re.compile(r"^# expect: (L[1-5]) (.+)$", re.MULTILINE)
+MECHANICAL = ("L1", "L2", "L3", "L4", "L5", "blind")
+EXPECT = re.compile(r"^# expect: (L[1-5]|blind|novelty) (.+)$", re.MULTILINE)
 
 # A lower CPU limit than the default 10 s keeps the one endless-loop candidate cheap; the good
 # environments render in milliseconds, so 4 s of CPU per job is still a wide margin.
