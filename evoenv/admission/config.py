@@ -96,6 +96,16 @@ class AdmissionConfig:
     novelty_threshold: float = 0.80
     novelty_neighbours: int = 5
     fingerprint_seeds: int = 4  # seeds 0..3 at low, middle and max difficulty
+    #: behaviour decides (docs/admission.md, Novelty): the nearest this many are compared by behaviour
+    novelty_behaviour_neighbours: int = 3
+    #: below this embedding similarity only code structure is compared (running each program on the
+    #: other's instances costs two sandbox jobs per neighbour)
+    novelty_behaviour_gate: float = 0.6
+    #: a copy: at least this share of equal answers (same seeds, or one's reference on the other's instances)
+    novelty_behaviour_share: float = 0.5
+    #: a copy: syntax trees this similar with names and constants dropped (distinct tasks: <= 0.53 among
+    #: the seeds and test environments; renamed copies >= 0.98)
+    novelty_structure_threshold: float = 0.85
     embed_threads: int = 1  # torch threads while embedding (restored after); 0 = leave torch's setting
 
     # --- generator reward: penalty if L1-L4 fails, else Q + novelty_bonus * (1 - max similarity)

@@ -6,8 +6,12 @@ Two tests, both against the admitted pool:
   canonical seeds and difficulties) catches a renamed or reformatted copy
   exactly, whatever its code looks like;
 - MiniLM embeddings of the rendered prompt and the code, mixed with lambda
-  (see ``embedding``): reject at similarity >= threshold, and store the
-  nearest neighbours with the result.
+  (see ``embedding``), pick the nearest admitted environments; behaviour
+  then decides (see ``behaviour``): a neighbour whose answers agree with the
+  candidate's, or whose code has the same structure, is a copy whatever the
+  wording; a neighbour that only reads alike (similarity >= threshold) rejects
+  unless the behaviour shows a different task (one program answers the
+  other's instances differently, or the answers are of another type).
 
 ``NoveltyIndex`` keeps the admitted vectors in one float32 matrix, so a query
 is one matrix-vector product plus a partial sort (about 768 x N flops: a few
@@ -24,6 +28,7 @@ from typing import Callable, Hashable
 
 import numpy as np
 
+from evoenv.admission.behaviour import compare, structure_similarity
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.embedding import DIM, embed_environments, model_key
@@ -69,7 +74,8 @@ class NoveltyIndex:
 
     def __init__(self, lam: float = 0.5, name_of: Callable[[Hashable], str] | None = None,
                  find_fingerprint: Callable[[str], tuple[Hashable, str] | None] | None = None,
-                 find_key_of_hash: Callable[[str], Hashable | None] | None = None):
+                 find_key_of_hash: Callable[[str], Hashable | None] | None = None,
+                 code_of: Callable[[Hashable], str] | None = None):
         self.lam = lam
         self.model = model_key(lam)
         self.keys: list[Hashable] = []
@@ -82,14 +88,22 @@ class NoveltyIndex:
         self._row: dict[Hashable, int] = {}
         self._key_of_hash: dict[str, Hashable] = {}  # code_sha256 -> key, to skip a candidate's own entry
         self._find_key_of_hash = find_key_of_hash
+        self._codes: dict[Hashable, str] = {}
+        self._code_of = code_of
+        self._renders: dict[Hashable, list[Rendered]] = {}  # canonical renders, for behaviour comparisons
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def add(self, key: Hashable, name: str, vector: np.ndarray, fp: str | None = None,
-            code_sha256: str | None = None) -> None:
+            code_sha256: str | None = None, code: str | None = None,
+            renders: list[Rendered] | None = None) -> None:
         with self._lock:
+            if code is not None:
+                self._codes[key] = code
+            if renders:
+                self._renders[key] = list(renders)
             self._row[key] = len(self.keys)
             self.keys.append(key)
             self._names[key] = name
@@ -105,7 +119,7 @@ class NoveltyIndex:
         observed = candidate.observed
         if observed.embedding is not None:
             self.add(record.id, record.name, observed.embedding, observed.fingerprint,
-                     code_sha256=candidate.code_sha256)
+                     code_sha256=candidate.code_sha256, code=candidate.code, renders=observed.renders)
 
     def add_many(self, keys: list[Hashable], matrix: np.ndarray) -> None:
         """Many entries at once (names are looked up with ``name_of`` when a query shows them)."""
@@ -155,6 +169,27 @@ class NoveltyIndex:
             out.append(Neighbour(self.keys[i], self.name(self.keys[i]), float(sims[i]), prompt_sim, code_sim))
         return out
 
+    def behaviour(self, key: Hashable, sandbox: Sandbox, config: AdmissionConfig) -> tuple[str, list[Rendered]] | None:
+        """An entry's code and canonical renders (rendered in the sandbox on first use, then kept); None
+        when its code is unknown or no longer renders."""
+        code = self._codes.get(key)
+        if code is None and self._code_of is not None:
+            code = self._code_of(key)
+            with self._lock:
+                self._codes[key] = code
+        if code is None:
+            return None
+        renders = self._renders.get(key)
+        if renders is None:
+            try:
+                env = SandboxedEnv(code, sandbox)
+                renders = env.render_many(config.pairs(env.info().max_difficulty))
+            except Exception:  # noqa: BLE001 - an entry that no longer renders has no behaviour to compare
+                return None
+            with self._lock:
+                self._renders[key] = renders
+        return code, renders
+
     def find_fingerprint(self, fp: str) -> tuple[Hashable, str] | None:
         with self._lock:
             hit = self._fingerprints.get(fp)
@@ -179,7 +214,10 @@ class NoveltyIndex:
             record = registry.by_hash(sha)
             return None if record is None else record.id
 
-        index = cls(lam, name_of=name_of, find_fingerprint=lookup, find_key_of_hash=key_of_hash)
+        def code_of(key):
+            return registry.get(key).code
+
+        index = cls(lam, name_of=name_of, find_fingerprint=lookup, find_key_of_hash=key_of_hash, code_of=code_of)
         ids, matrix = registry.admitted_embeddings(index.model)
         if len(ids):
             index.add_many(list(ids), matrix)
@@ -196,11 +234,11 @@ class NoveltyIndex:
             env = SandboxedEnv(code, sandbox)
             info = env.info()
             renders = env.render_many(config.pairs(info.max_difficulty))
-            rows.append((name, fingerprint(renders, info.max_difficulty, config), code_sha256(code)))
+            rows.append((name, fingerprint(renders, info.max_difficulty, config), code_sha256(code), code, renders))
             items.append((canonical_prompt(renders, info.max_difficulty, config), code))
         vectors = embed_environments(items, config.novelty_lambda, config.embed_threads)
-        for (name, fp, sha), vector in zip(rows, vectors):
-            index.add(name, name, vector, fp, code_sha256=sha)
+        for (name, fp, sha, code, renders), vector in zip(rows, vectors):
+            index.add(name, name, vector, fp, code_sha256=sha, code=code, renders=renders)
         return index
 
 
@@ -237,15 +275,63 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
     shown = [n.as_dict() for n in neighbours]
     top = neighbours[0] if neighbours else None
     similarity = top.similarity if top else 0.0
-    if top and similarity >= config.novelty_threshold:
-        result = failed(f"too similar to admitted environment {top.name!r} ({top.key}): similarity "
-                        f"{similarity:.3f} >= {config.novelty_threshold:.2f} (prompt {top.prompt_similarity:.3f}, "
-                        f"code {top.code_similarity:.3f}, lambda {config.novelty_lambda:g})",
-                        neighbours=shown, fingerprint=fp, model=index.model)
+    # Behaviour decides: the closest few neighbours are compared by what they compute and how the code is
+    # built; wording (the embedding) rejects on its own only when behaviour cannot tell the two apart.
+    readalike = []
+    for neighbour, entry in zip(shown, neighbours[:config.novelty_behaviour_neighbours]):
+        known = index.behaviour(entry.key, ctx.sandbox, config)
+        if known is None:
+            if entry.similarity >= config.novelty_threshold:
+                readalike.append((entry, None))
+            continue
+        if entry.similarity < config.novelty_behaviour_gate:  # far apart: only the (cheap) structure check
+            neighbour["behaviour"] = {"structure": round(structure_similarity(candidate.code, known[0]), 3)}
+            if neighbour["behaviour"]["structure"] < config.novelty_structure_threshold:
+                continue
+            evidence = {"same": 0.0, **neighbour["behaviour"]}
+        else:
+            evidence = compare(candidate.code, observed.renders, known[0], known[1], ctx.sandbox, ctx.limits)
+            neighbour["behaviour"] = evidence
+        copy = []
+        if evidence["same"] >= config.novelty_behaviour_share:
+            copy.append(f"the same answers on {evidence['same']:.0%} of the compared instances (same seeds "
+                        f"{evidence['same_seed']:.0%}; the candidate's reference on its instances: "
+                        f"{evidence['candidate_on_its_instances']}; its reference on the candidate's: "
+                        f"{evidence['it_on_candidate_instances']})")
+        if evidence["structure"] >= config.novelty_structure_threshold:
+            copy.append(f"the same code structure ({evidence['structure']:.2f} >= "
+                        f"{config.novelty_structure_threshold:.2f}, names and constants aside)")
+        if copy:
+            result = failed(f"too similar to admitted environment {entry.name!r} ({entry.key}): "
+                            f"{' and '.join(copy)}; a renamed or reworded copy computes a new quantity only in "
+                            f"name (embedding similarity {entry.similarity:.3f})",
+                            neighbours=shown, fingerprint=fp, model=index.model)
+            result.score = 1.0 - similarity
+            return result
+        if entry.similarity >= config.novelty_threshold:
+            readalike.append((entry, evidence))
+    blocking = [(e, ev) for e, ev in readalike if ev is None or not ev["differs"]]
+    if blocking:
+        entry, evidence = blocking[0]
+        why = ("its code is not available to compare behaviour" if evidence is None else
+               "and behaviour does not show a different task (neither program answers the other's instances "
+               "differently, and the answers are of the same type)")
+        result = failed(f"too similar to admitted environment {entry.name!r} ({entry.key}): similarity "
+                        f"{entry.similarity:.3f} >= {config.novelty_threshold:.2f} (prompt "
+                        f"{entry.prompt_similarity:.3f}, code {entry.code_similarity:.3f}, lambda "
+                        f"{config.novelty_lambda:g}), {why}", neighbours=shown, fingerprint=fp, model=index.model)
         result.score = 1.0 - similarity
         return result
-    result = passed((f"nearest admitted environment is {top.name!r} at similarity {similarity:.3f} "
-                     f"(< {config.novelty_threshold:.2f})") if top else "no admitted environments to compare with",
-                    neighbours=shown, fingerprint=fp, model=index.model, compared=len(index))
+    if readalike:
+        entry, evidence = readalike[0]
+        reason = (f"reads like admitted environment {entry.name!r} (similarity {entry.similarity:.3f} >= "
+                  f"{config.novelty_threshold:.2f}) but computes something else: the candidate's reference on "
+                  f"its instances: {evidence['candidate_on_its_instances']}; its reference on the candidate's: "
+                  f"{evidence['it_on_candidate_instances']}; code structure {evidence['structure']:.2f}")
+    elif top:
+        reason = f"nearest admitted environment is {top.name!r} at similarity {similarity:.3f} (< {config.novelty_threshold:.2f})"
+    else:
+        reason = "no admitted environments to compare with"
+    result = passed(reason, neighbours=shown, fingerprint=fp, model=index.model, compared=len(index))
     result.score = 1.0 - similarity
     return result
