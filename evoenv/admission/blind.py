@@ -142,28 +142,32 @@ def _measure_level(candidate: Candidate, ctx: AdmissionContext, difficulty: int,
         value = item.value
         renders.append(Rendered(seed, difficulty, value["instance"], value["prompt"], value["reference"]))
     strategies = _level_strategies(renders)
-    # Screen first: every strategy on the first few instances; on the rest only those that passed at least
-    # once (a strategy that pays a quarter of the time fails the screen of 12 with probability 3%). Scoring
-    # is where the time goes: each call runs the environment's own scorer.
+    # An answer equal to the reference passes (the reference scores 1: L2 and L5 checked the scorer), so
+    # exact matches cost nothing. Whether the scorer also accepts OTHER answers (a feasibility task, a
+    # lenient parser) is screened on the first few instances, every distinct answer scored there; only the
+    # strategies that passed there with a non-reference answer are scored on the rest. Scoring is where the
+    # time goes: each call runs the environment's own scorer.
+    scores: dict[tuple[int, str], float] = {
+        (i, text): 1.0 for i, (r, answers) in enumerate(zip(renders, strategies))
+        for text in answers.values() if text.strip() == r.reference.strip()}
     screen = min(config.blind_screen, len(renders))
-    scores: dict[tuple[int, str], float] = {}
     problem = _score_answers(candidate, ctx, renders, strategies, range(screen), None, scores)
     if problem:
         return problem
-    alive = {label for i in range(screen) for label, text in strategies[i].items()
-             if scores[(i, text)] >= config.pass_threshold}
-    problem = _score_answers(candidate, ctx, renders, strategies, range(screen, len(renders)), alive, scores)
+    lenient = {label for i in range(screen) for label, text in strategies[i].items()
+               if text.strip() != renders[i].reference.strip() and scores[(i, text)] >= config.pass_threshold}
+    problem = _score_answers(candidate, ctx, renders, strategies, range(screen, len(renders)), lenient, scores)
     if problem:
         return problem
     # a strategy that applies to only some instances counts over all of them (it answers nothing elsewhere);
-    # one screened out passed none of the screen instances: rate 0
+    # an answer never scored is neither the reference nor accepted by a scorer that rejected this strategy's
+    # other answers on the screen: it counts as a miss
     passes: Counter[str] = Counter()
     tried: set[str] = set()
     for i, answers in enumerate(strategies):
         for label, text in answers.items():
             tried.add(label)
-            if label in alive:
-                passes[label] += scores[(i, text)] >= config.pass_threshold
+            passes[label] += scores.get((i, text), 0.0) >= config.pass_threshold
     rates = sorted(((passes[label] / len(renders), label) for label in tried), key=lambda x: (-x[0], x[1]))
     rate, best = rates[0]
     return LevelResult(difficulty, len(renders), best, rate, [(label, r) for r, label in rates[:3]])

@@ -68,8 +68,10 @@ class AdmissionConfig:
     blind_seeds: int = 32  # fresh instances per level (disjoint from L2 and calibration seeds)
     blind_confirm_seeds: int = 64  # a level over the limit is measured again on this many before it rejects
     blind_seed_base: int = 300_000
-    #: every strategy is scored on this many instances per level; only those that pass one are scored on the rest
-    blind_screen: int = 12
+    #: every answer-blind answer is scored on this many instances per level; on the rest, a strategy's answers
+    #: are scored only when the scorer accepted one of its non-reference answers here (else only exact
+    #: matches of the reference count)
+    blind_screen: int = 8
     blind_levels: int = 10  # every level when max_difficulty <= this, else this many spread from 1 to the top
     blind_parallel: int = 4  # levels measured side by side (one render and one score job each)
 
@@ -106,7 +108,7 @@ class AdmissionConfig:
     #: a copy: syntax trees this similar with names and constants dropped (distinct tasks: <= 0.53 among
     #: the seeds and test environments; renamed copies >= 0.98)
     novelty_structure_threshold: float = 0.85
-    embed_threads: int = 1  # torch threads while embedding (restored after); 0 = leave torch's setting
+    embed_threads: int = 1  # BLAS threads while embedding (restored after); 0 = leave the setting
 
     # --- generator reward: penalty if L1-L4 fails, else Q + novelty_bonus * (1 - max similarity)
     invalid_penalty: float = -1.0

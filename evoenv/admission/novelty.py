@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from typing import Callable, Hashable
@@ -44,6 +45,35 @@ def fingerprint(renders: list[Rendered], max_difficulty: int, config: AdmissionC
                   if r.seed in seeds and r.difficulty in levels)
     body = json.dumps([max_difficulty, rows], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def canonical_renders(code: str, sandbox: Sandbox, config: AdmissionConfig) -> tuple[int, list[Rendered]]:
+    """max_difficulty and the renders at ``config.pairs`` of an admitted program, from the disk cache
+    (keyed by code hash and seeds; renders are deterministic, L3 checked it) or rendered in the sandbox.
+    Raises what ``SandboxedEnv`` raises when the program no longer renders."""
+    from evoenv.paths import cache_dir
+
+    key = hashlib.sha256(json.dumps(["renders-1", code_sha256(code), config.seed_base, config.n_seeds]).encode()).hexdigest()
+    path = cache_dir() / "renders" / f"{key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        renders = [Rendered(int(s), int(d), dict(i), str(p), str(r)) for s, d, i, p, r in data["renders"]]
+        if renders and isinstance(data["max_difficulty"], int):
+            return data["max_difficulty"], renders
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    env = SandboxedEnv(code, sandbox)
+    max_difficulty = env.info().max_difficulty
+    renders = env.render_many(config.pairs(max_difficulty))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"max_difficulty": max_difficulty, "renders": [
+            [r.seed, r.difficulty, r.instance, r.prompt, r.reference] for r in renders]}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full cache only costs speed
+    return max_difficulty, renders
 
 
 def canonical_prompt(renders: list[Rendered], max_difficulty: int, config: AdmissionConfig) -> str:
@@ -182,8 +212,7 @@ class NoveltyIndex:
         renders = self._renders.get(key)
         if renders is None:
             try:
-                env = SandboxedEnv(code, sandbox)
-                renders = env.render_many(config.pairs(env.info().max_difficulty))
+                renders = canonical_renders(code, sandbox, config)[1]
             except Exception:  # noqa: BLE001 - an entry that no longer renders has no behaviour to compare
                 return None
             with self._lock:
@@ -231,11 +260,9 @@ class NoveltyIndex:
         index = cls(config.novelty_lambda)
         items, rows = [], []
         for name, code in sources:
-            env = SandboxedEnv(code, sandbox)
-            info = env.info()
-            renders = env.render_many(config.pairs(info.max_difficulty))
-            rows.append((name, fingerprint(renders, info.max_difficulty, config), code_sha256(code), code, renders))
-            items.append((canonical_prompt(renders, info.max_difficulty, config), code))
+            max_difficulty, renders = canonical_renders(code, sandbox, config)
+            rows.append((name, fingerprint(renders, max_difficulty, config), code_sha256(code), code, renders))
+            items.append((canonical_prompt(renders, max_difficulty, config), code))
         vectors = embed_environments(items, config.novelty_lambda, config.embed_threads)
         for (name, fp, sha, code, renders), vector in zip(rows, vectors):
             index.add(name, name, vector, fp, code_sha256=sha, code=code, renders=renders)
