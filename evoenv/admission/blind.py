@@ -98,11 +98,15 @@ class LevelResult:
                 "top": [[s, round(r, 3)] for s, r in self.top]}
 
 
+MODE = "the most frequent reference"
+
+
 def blind_answers(render: Rendered, mode: str | None, words: list[str]) -> dict[str, str]:
-    """Strategy label -> the answer it gives for this instance (never looking at the reference)."""
+    """Strategy label -> the answer it gives for this instance (never looking at the reference). Labels
+    do not depend on the level, so what the screen learns about a strategy holds at every level."""
     answers: dict[str, str] = {}
     if mode is not None:
-        answers[f"the most frequent reference {mode[:40]!r}"] = mode
+        answers[MODE] = mode
     for constant in CONSTANTS:
         answers[f"the constant {constant}"] = constant
     for word in words:
@@ -113,91 +117,122 @@ def blind_answers(render: Rendered, mode: str | None, words: list[str]) -> dict[
     return answers
 
 
-def _level_strategies(renders: list[Rendered]) -> list[dict[str, str]]:
-    """Each render's strategy answers; the most frequent reference comes from the other half of the seeds."""
-    halves = [renders[0::2], renders[1::2]]
-    modes = [Counter(r.reference.strip() for r in half).most_common(1) for half in halves]
-    words = offered_words([r.prompt for r in renders])
-    out = []
-    for i, r in enumerate(renders):
-        other = modes[1 - i % 2]
-        out.append(blind_answers(r, other[0][0] if other else None, words))
-    return out
+@dataclass
+class Level:
+    """One level's renders and each render's strategy answers (the most frequent reference comes from
+    the other half of the seeds), and the known scores of (render index, answer)."""
+
+    difficulty: int
+    renders: list[Rendered]
+    answers: list[dict[str, str]]
+    modes: list[str | None]
+    scores: dict[tuple[int, str], float]
+
+    @classmethod
+    def of(cls, difficulty: int, renders: list[Rendered]) -> "Level":
+        halves = [renders[0::2], renders[1::2]]
+        tops = [Counter(r.reference.strip() for r in half).most_common(1) for half in halves]
+        modes = [tops[1 - i % 2][0][0] if tops[1 - i % 2] else None for i in range(len(renders))]
+        words = offered_words([r.prompt for r in renders])
+        answers = [blind_answers(r, m, words) for r, m in zip(renders, modes)]
+        # An answer equal to the reference passes (the reference scores 1: L2 and L5 checked the scorer), so
+        # exact matches cost no scoring call.
+        scores = {(i, text): 1.0 for i, (r, a) in enumerate(zip(renders, answers))
+                  for text in a.values() if text.strip() == r.reference.strip()}
+        return cls(difficulty, renders, answers, modes, scores)
+
+    def unscored(self, indices, labels: set[str] | None) -> list[tuple[int, str]]:
+        out = []
+        for i in indices:
+            texts = {t for label, t in self.answers[i].items() if labels is None or label in labels}
+            out += [(i, t) for t in sorted(texts) if (i, t) not in self.scores]
+        return out
+
+    def result(self, threshold: float) -> LevelResult:
+        passes: Counter[str] = Counter()
+        for i, answers in enumerate(self.answers):
+            for label, text in answers.items():
+                passes[label] += self.scores.get((i, text), 0.0) >= threshold
+        labels = {label for a in self.answers for label in a}
+        rates = sorted(((passes[label] / len(self.renders), label) for label in labels), key=lambda x: (-x[0], x[1]))
+        mode = Counter(m for m in self.modes if m is not None).most_common(1)
+
+        def shown(label: str) -> str:
+            return f"{label} {mode[0][0][:40]!r}" if label == MODE and mode else label
+
+        rate, best = rates[0]
+        return LevelResult(self.difficulty, len(self.renders), shown(best), rate,
+                           [(shown(label), r) for r, label in rates[:3]])
 
 
-def _measure_level(candidate: Candidate, ctx: AdmissionContext, difficulty: int, count: int) -> LevelResult | str:
-    """One level over ``count`` seeds: render, then score the blind answers (three sandbox jobs).
-    Returns a reason string when a job or a call fails."""
-    config = ctx.config
-    seeds = range(config.blind_seed_base, config.blind_seed_base + count)
+def _render_level(candidate: Candidate, ctx: AdmissionContext, difficulty: int, count: int) -> Level | str:
+    seeds = range(ctx.config.blind_seed_base, ctx.config.blind_seed_base + count)
     job = ctx.sandbox.run(candidate.code, [{"op": "render", "seed": s, "difficulty": difficulty} for s in seeds],
                           ctx.limits)
-    doing = f"rendering {len(seeds)} instances at difficulty {difficulty} to try answer-blind strategies"
     if not job.ok:
-        return job_failure(job, doing, ctx.limits)
+        return job_failure(job, f"rendering {len(seeds)} instances at difficulty {difficulty} to try "
+                                "answer-blind strategies", ctx.limits)
     renders = []
     for seed, item in zip(seeds, job.results):
         if not item.ok:
             return _call_error("render", where(seed, difficulty), item.error or {})
         value = item.value
         renders.append(Rendered(seed, difficulty, value["instance"], value["prompt"], value["reference"]))
-    strategies = _level_strategies(renders)
-    # An answer equal to the reference passes (the reference scores 1: L2 and L5 checked the scorer), so
-    # exact matches cost nothing. Whether the scorer also accepts OTHER answers (a feasibility task, a
-    # lenient parser) is screened on the first few instances, every distinct answer scored there; only the
-    # strategies that passed there with a non-reference answer are scored on the rest. Scoring is where the
-    # time goes: each call runs the environment's own scorer.
-    scores: dict[tuple[int, str], float] = {
-        (i, text): 1.0 for i, (r, answers) in enumerate(zip(renders, strategies))
-        for text in answers.values() if text.strip() == r.reference.strip()}
-    screen = min(config.blind_screen, len(renders))
-    problem = _score_answers(candidate, ctx, renders, strategies, range(screen), None, scores)
-    if problem:
-        return problem
-    lenient = {label for i in range(screen) for label, text in strategies[i].items()
-               if text.strip() != renders[i].reference.strip() and scores[(i, text)] >= config.pass_threshold}
-    problem = _score_answers(candidate, ctx, renders, strategies, range(screen, len(renders)), lenient, scores)
-    if problem:
-        return problem
-    # a strategy that applies to only some instances counts over all of them (it answers nothing elsewhere);
-    # an answer never scored is neither the reference nor accepted by a scorer that rejected this strategy's
-    # other answers on the screen: it counts as a miss
-    passes: Counter[str] = Counter()
-    tried: set[str] = set()
-    for i, answers in enumerate(strategies):
-        for label, text in answers.items():
-            tried.add(label)
-            passes[label] += scores.get((i, text), 0.0) >= config.pass_threshold
-    rates = sorted(((passes[label] / len(renders), label) for label in tried), key=lambda x: (-x[0], x[1]))
-    rate, best = rates[0]
-    return LevelResult(difficulty, len(renders), best, rate, [(label, r) for r, label in rates[:3]])
+    return Level.of(difficulty, renders)
 
 
-def _score_answers(candidate: Candidate, ctx: AdmissionContext, renders: list[Rendered],
-                   strategies: list[dict[str, str]], indices: range, labels: set[str] | None,
-                   scores: dict[tuple[int, str], float]) -> str:
-    """Score the distinct answers of the given strategies (all when ``labels`` is None) on the given
-    instances, in one sandbox job, into ``scores``. Returns a reason when the job or a call fails."""
-    calls, keys = [], []
-    for i in indices:
-        texts = {text for label, text in strategies[i].items() if labels is None or label in labels}
-        for text in sorted(t for t in texts if (i, t) not in scores):
-            calls.append({"op": "score", "instance": renders[i].instance, "answer": text})
-            keys.append((i, text))
-    if not calls:
+def _score(candidate: Candidate, ctx: AdmissionContext, pool: ThreadPoolExecutor,
+           wanted: list[tuple[Level, int, str]]) -> str:
+    """Score (level, render index, answer) triples into each level's scores, in ``blind_parallel`` jobs
+    side by side. Returns a reason when a job or a call fails."""
+    if not wanted:
         return ""
-    difficulty = renders[0].difficulty
+    parts = max(1, min(ctx.config.blind_parallel, len(wanted) // 50))
+    chunks = [wanted[k::parts] for k in range(parts)]
+    return next((p for p in pool.map(lambda c: _score_chunk(candidate, ctx, c), chunks) if p), "")
+
+
+def _score_chunk(candidate: Candidate, ctx: AdmissionContext, wanted: list[tuple[Level, int, str]]) -> str:
+    calls = [{"op": "score", "instance": level.renders[i].instance, "answer": text} for level, i, text in wanted]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
-        return job_failure(job, f"scoring {len(calls)} answer-blind answers at difficulty {difficulty}", ctx.limits,
+        return job_failure(job, f"scoring {len(calls)} answer-blind answers", ctx.limits,
                            "score() must return quickly for any answer")
-    for (i, text), item in zip(keys, job.results):
+    for (level, i, text), item in zip(wanted, job.results):
         if not item.ok:
-            r = renders[i]
+            r = level.renders[i]
             return (f"score() raised {(item.error or {}).get('type', 'Error')} on the answer-blind answer "
                     f"{text[:40]!r} at {where(r.seed, r.difficulty)}; the scorer must never raise")
-        scores[(i, text)] = float(item.value)
+        level.scores[(i, text)] = float(item.value)
     return ""
+
+
+def _measure(candidate: Candidate, ctx: AdmissionContext, pool: ThreadPoolExecutor, difficulties: list[int],
+             count: int, screen_levels: list[int], lenient: set[str]) -> list[Level] | str:
+    """Render ``count`` seeds at each level, screen, score the lenient strategies; returns the levels
+    (or a reason). ``lenient`` (strategies the scorer accepted with a non-reference answer) grows."""
+    config = ctx.config
+    levels = list(pool.map(lambda d: _render_level(candidate, ctx, d, count), difficulties))
+    problem = next((m for m in levels if isinstance(m, str)), None)
+    if problem:
+        return problem
+    # Screen: every distinct non-reference answer on the first few instances of a few levels. Whether a
+    # scorer accepts other answers than the reference (a feasibility task, a lenient parser) is a property
+    # of the scorer and the strategy, not of the level.
+    screened = [lv for lv in levels if lv.difficulty in screen_levels]
+    wanted = [(lv, i, t) for lv in screened for i, t in lv.unscored(range(min(config.blind_screen, len(lv.renders))), None)]
+    problem = _score(candidate, ctx, pool, wanted)
+    if problem:
+        return problem
+    for lv in screened:
+        for i in range(min(config.blind_screen, len(lv.renders))):
+            lenient |= {label for label, text in lv.answers[i].items()
+                        if text.strip() != lv.renders[i].reference.strip()
+                        and lv.scores.get((i, text), 0.0) >= config.pass_threshold}
+    # The lenient strategies everywhere; other answers that are not the reference count as misses.
+    wanted = [(lv, i, t) for lv in levels for i, t in lv.unscored(range(len(lv.renders)), lenient)]
+    problem = _score(candidate, ctx, pool, wanted)
+    return problem or levels
 
 
 @timed("blind")
@@ -207,24 +242,26 @@ def check_blind(candidate: Candidate, ctx: AdmissionContext):
     info = candidate.observed.info
     if info is None:
         return failed("no environment description from L2 (run L2 first)")
-    levels = blind_levels(info.max_difficulty, config.blind_levels)
-    with ThreadPoolExecutor(max(1, min(config.blind_parallel, len(levels)))) as pool:
-        measured = list(pool.map(lambda d: _measure_level(candidate, ctx, d, config.blind_seeds), levels))
-        problems = [m for m in measured if isinstance(m, str)]
-        if problems:
-            return failed(problems[0])
+    difficulties = blind_levels(info.max_difficulty, config.blind_levels)
+    screen_levels = (1, info.max_difficulty)  # the smallest and the largest instances
+    lenient: set[str] = set()
+    with ThreadPoolExecutor(max(1, min(config.blind_parallel, len(difficulties)))) as pool:
+        measured = _measure(candidate, ctx, pool, difficulties, config.blind_seeds,
+                            [d for d in difficulties if d in screen_levels], lenient)
+        if isinstance(measured, str):
+            return failed(measured)
+        results = [lv.result(config.pass_threshold) for lv in measured]
         # A level over the limit is measured again on more seeds before it rejects: with 32 instances a
         # strategy that truly pays 12% shows 22% about one time in ten; with 64, about one in thirty.
-        suspects = [i for i, m in enumerate(measured) if m.rate > config.blind_max_rate]
-        confirmed = list(pool.map(lambda i: _measure_level(candidate, ctx, levels[i], config.blind_confirm_seeds),
-                                  suspects))
-    problems = [m for m in confirmed if isinstance(m, str)]
-    if problems:
-        return failed(problems[0])
-    for i, m in zip(suspects, confirmed):
-        measured[i] = m
-    results: list[LevelResult] = measured  # type: ignore[assignment]
-    details = {"threshold": config.blind_max_rate, "levels": {r.difficulty: r.as_dict() for r in results}}
+        suspects = [r.difficulty for r in results if r.rate > config.blind_max_rate]
+        if suspects:
+            again = _measure(candidate, ctx, pool, suspects, config.blind_confirm_seeds, suspects, lenient)
+            if isinstance(again, str):
+                return failed(again)
+            confirmed = {lv.difficulty: lv.result(config.pass_threshold) for lv in again}
+            results = [confirmed.get(r.difficulty, r) for r in results]
+    details = {"threshold": config.blind_max_rate, "levels": {r.difficulty: r.as_dict() for r in results},
+               "lenient_strategies": sorted(lenient)}
     worst = max(results, key=lambda r: r.rate)
     details.update(best=worst.best, max_rate=round(worst.rate, 3), difficulty=worst.difficulty)
     guessable = [r for r in results if r.rate > config.blind_max_rate]
