@@ -34,5 +34,7 @@ class FewestCoinsRareImpossible:
         return "impossible" if best[amount] is None else str(best[amount])
 
     def score(self, instance, answer):
+        if not isinstance(answer, str):
+            return 0.0
         text = answer.strip().lower()
         return 1.0 if len(text) < 40 and text == self.reference(instance) else 0.0

@@ -50,5 +50,7 @@ class PlantedComponents:
         return str(len({find(v) for v in range(instance["vertices"])}))
 
     def score(self, instance, answer):
+        if not isinstance(answer, str):
+            return 0.0
         text = answer.strip()
         return 1.0 if len(text) < 20 and text == self.reference(instance) else 0.0

@@ -35,4 +35,6 @@ class FirstRepeatRareNone:
         return "none"
 
     def score(self, instance, answer):
+        if not isinstance(answer, str):
+            return 0.0
         return float(answer.strip().lower() == self.reference(instance))
