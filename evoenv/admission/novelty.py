@@ -280,7 +280,8 @@ def embed_candidate(candidate: Candidate, config: AdmissionConfig) -> np.ndarray
 
 @timed("novelty")
 def check_novelty(candidate: Candidate, ctx: AdmissionContext):
-    """Not a renamed copy (fingerprint) and not too similar (MiniLM) to any admitted environment."""
+    """Not a copy of an admitted environment (fingerprint, answers, code structure), and not one that reads
+    alike (MiniLM) unless its behaviour shows a different task."""
     config = ctx.config
     observed = candidate.observed
     if not observed.renders or observed.info is None:
@@ -305,7 +306,9 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
     # Behaviour decides: the closest few neighbours are compared by what they compute and how the code is
     # built; wording (the embedding) rejects on its own only when behaviour cannot tell the two apart.
     readalike = []
-    for neighbour, entry in zip(shown, neighbours[:config.novelty_behaviour_neighbours]):
+    compared = [(n, e) for rank, (n, e) in enumerate(zip(shown, neighbours))
+                if rank < config.novelty_behaviour_neighbours or e.similarity >= config.novelty_threshold]
+    for neighbour, entry in compared:
         known = index.behaviour(entry.key, ctx.sandbox, config)
         if known is None:
             if entry.similarity >= config.novelty_threshold:
