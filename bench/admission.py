@@ -1,12 +1,15 @@
-"""Admission throughput: wall time per candidate for L1-L5 + novelty, candidates per minute,
-and novelty query time at 100k admitted environments.
+"""Admission throughput: wall time per candidate for L1-L5 + blind + novelty, candidates per minute,
+novelty query time at 100k admitted environments, and `evoenv validate` wall time per file.
 
     PYTHONPATH=. python3 bench/admission.py [--rounds 3] [--workers 2]
+    PYTHONPATH=. python3 bench/admission.py --validate [--files 4] [--baseline-rev e893599]
 
 Baselines measured in the same run:
 - "one job": the same environment's sandbox work in ONE job (describe, 24 renders, 24
   reference scores), i.e. what running the code costs without the admission checks;
-- novelty queries are compared with the MiniLM embedding of one candidate.
+- novelty queries are compared with the MiniLM embedding of one candidate;
+- ``--validate``: `evoenv validate` of the SAME revision before issue 14 (``--baseline-rev``, unpacked with
+  `git archive` into a temporary folder) run in the same way, file by file, in fresh processes.
 Figures go in docs/benchmarks.md (## Admission). Nothing here is asserted.
 """
 
@@ -16,7 +19,11 @@ import argparse
 import itertools
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,10 +36,12 @@ from evoenv.admission.l2_execute import check_execution
 from evoenv.admission.l3_determinism import check_determinism
 from evoenv.admission.l4_nontrivial import check_nontrivial
 from evoenv.admission.l5_scorer import check_scorer
+from evoenv.admission.blind import check_blind
 from evoenv.admission.novelty import NoveltyIndex, check_novelty
 from evoenv.sandbox import open_sandbox
 
-STAGES = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer, check_novelty)
+STAGES = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer, check_blind,
+          check_novelty)
 
 
 def sources() -> list[tuple[str, str]]:
@@ -63,11 +72,55 @@ def one_job(code: str, ctx: AdmissionContext) -> float:
     return time.perf_counter() - started
 
 
+def _validate_seconds(tree: Path, files: list[Path], cache: Path, cwd: Path) -> float:
+    """Wall seconds of one `evoenv validate --json FILES` process run from the checkout ``tree``."""
+    env = {k: v for k, v in os.environ.items() if k != "EVOENV_DB"}  # novelty against the seeds
+    env.update(PYTHONPATH=str(tree), EVOENV_CACHE=str(cache))
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "evoenv", "validate", "--json", *map(str, files)], env=env,
+                          cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1) or not done.stdout.lstrip().startswith("{"):
+        raise SystemExit(f"validate failed under {tree}: {done.stderr[-2000:]}")
+    return elapsed
+
+
+def validate_timing(count: int, baseline_rev: str) -> None:
+    """`evoenv validate` per file: the baseline revision vs this checkout, fresh processes, same files."""
+    files = sorted((ROOT / "tests" / "corpus" / "good").glob("*.py"))[: count + 1]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        old = tmp / "baseline"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", baseline_rev], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+        print(f"\n`evoenv validate FILE`, one fresh process per file, novelty against the seeds "
+              f"(load average {os.getloadavg()[0]:.1f}):")
+        old_times = [_validate_seconds(old, [f], tmp / "old-cache", tmp) for f in files[1:]]
+        first = _validate_seconds(ROOT, [files[0]], tmp / "cache", tmp)  # an empty cache: model and seeds
+        new_times = [_validate_seconds(ROOT, [f], tmp / "cache", tmp) for f in files[1:]]  # other files after it
+        o, n = statistics.median(old_times), statistics.median(new_times)
+        print(f"  baseline {baseline_rev} p50 {o:.2f} s (max {max(old_times):.2f} s) over {len(old_times)} files")
+        print(f"  this checkout, first call (empty cache) {first:.2f} s = {first / o:.2f}x the baseline")
+        print(f"  this checkout, after the first p50 {n:.2f} s (max {max(new_times):.2f} s) = {n / o:.2f}x the baseline"
+              f" ({o / n:.1f}x faster)")
+        together = _validate_seconds(ROOT, files[1:], tmp / "cache2", tmp)
+        old_together = _validate_seconds(old, files[1:], tmp / "old-cache2", tmp)
+        print(f"  {len(files) - 1} files in ONE call, empty cache: {together:.2f} s = {together / (len(files) - 1):.2f} s "
+              f"per file; baseline in one call {old_together:.2f} s ({old_together / together:.1f}x slower)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--validate", action="store_true", help="only time `evoenv validate` against --baseline-rev")
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--baseline-rev", default="e893599", help="the revision before issue 14's changes")
     args = parser.parse_args()
+    if args.validate:
+        validate_timing(args.files, args.baseline_rev)
+        return
     envs = sources()
     print(f"{len(envs)} candidates ({', '.join(n for n, _ in envs)}); {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.1f}")
@@ -90,7 +143,7 @@ def main() -> None:
                     stages.setdefault(stage, []).append(seconds)
                 base.append(one_job(code, ctx))
         p50, mean = statistics.median(serial), statistics.fmean(serial)
-        print(f"\nL1-L5 + novelty, one candidate at a time ({len(serial)} runs):")
+        print(f"\nL1-L5 + blind + novelty, one candidate at a time ({len(serial)} runs):")
         print(f"  per candidate  p50 {p50 * 1000:.0f} ms   mean {mean * 1000:.0f} ms   max {max(serial) * 1000:.0f} ms")
         print(f"  baseline (the same renders and scores as one sandbox job) p50 {statistics.median(base) * 1000:.0f} ms"
               f"  -> admission costs {p50 / statistics.median(base):.1f}x the bare sandbox work")

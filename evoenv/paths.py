@@ -43,3 +43,15 @@ def guest_root() -> Path:
     import evoenv_guest
 
     return Path(evoenv_guest.__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """Where derived data is cached between runs (embeddings of texts, the seeds' renders for
+    novelty): ``$EVOENV_CACHE``, else ``$XDG_CACHE_HOME/evoenv``, else ``~/.cache/evoenv``. Everything
+    in it can be deleted; it is rebuilt on use."""
+    import os
+
+    explicit = os.environ.get("EVOENV_CACHE")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "evoenv"

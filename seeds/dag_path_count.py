@@ -20,8 +20,11 @@ class DagPathCount:
 
     def sample(self, seed: int, difficulty: int) -> dict:
         rng = random.Random(f"{seed}:{difficulty}")
-        n = 6 + 3 * difficulty  # 9 .. 36 nodes
-        p = 0.3 + 0.03 * difficulty  # denser graphs have exponentially more paths
+        n = 8 + 3 * difficulty  # 11 .. 38 nodes
+        # denser graphs have exponentially more paths; the density is drawn per instance so that the
+        # count spreads over many values even at the lowest level (a fixed sparse density made 1 a
+        # guess that paid in a third of the instances)
+        p = rng.uniform(0.3, 0.5) + 0.02 * difficulty
         # A hidden topological order with shuffled labels, so labels give nothing away.
         order = list(range(n))
         rng.shuffle(order)

@@ -18,18 +18,21 @@ class EditDistance:
 
     def sample(self, seed: int, difficulty: int) -> dict:
         rng = random.Random(f"{seed}:{difficulty}")
-        alphabet = "abcdefgh"[: 3 + difficulty // 2]  # 3 .. 8 letters
-        source = [rng.choice(alphabet) for _ in range(3 + 3 * difficulty)]  # 6 .. 33 letters
-        # The target is the source after random edits, so the two strings stay related.
-        target = list(source)
-        for _ in range(1 + difficulty):
-            kind = rng.choice(("insert", "delete", "substitute"))
-            if kind == "insert" or not target:
-                target.insert(rng.randint(0, len(target)), rng.choice(alphabet))
-            elif kind == "delete":
-                del target[rng.randrange(len(target))]
-            else:
-                target[rng.randrange(len(target))] = rng.choice(alphabet)
+        alphabet = "abcdefgh"[: 4 + difficulty // 3]  # 4 .. 7 letters
+        source = [rng.choice(alphabet) for _ in range(rng.randint(12 + 3 * difficulty, 22 + 4 * difficulty))]
+        # The target is the source with one edit at each of k distinct positions, so the two strings stay
+        # related and the distance is close to k. k is drawn from 1 .. 10 + 3 * difficulty, independent of
+        # the lengths (15-26 .. 42-62 letters): neither the level nor a length gives the distance away.
+        edits = set(rng.sample(range(len(source)), rng.randint(1, min(len(source), 10 + 3 * difficulty))))
+        target = []
+        for position, letter in enumerate(source):
+            kind = rng.choice(("insert", "delete", "substitute")) if position in edits else "keep"
+            if kind == "insert":
+                target += [rng.choice(alphabet), letter]
+            elif kind == "substitute":
+                target.append(rng.choice([other for other in alphabet if other != letter]))
+            elif kind == "keep":
+                target.append(letter)
         return {"source": "".join(source), "target": "".join(target)}
 
     def prompt(self, instance: dict) -> str:

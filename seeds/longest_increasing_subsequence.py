@@ -19,9 +19,17 @@ class LongestIncreasingSubsequence:
 
     def sample(self, seed: int, difficulty: int) -> dict:
         rng = random.Random(f"{seed}:{difficulty}")
-        length = 6 + 5 * difficulty  # 11 .. 56 numbers
+        length = 14 + 5 * difficulty  # 19 .. 64 numbers
         high = 10 + 10 * difficulty
-        return {"values": [rng.randint(1, high) for _ in range(length)]}
+        values = [rng.randint(1, high) for _ in range(length)]
+        # The LIS of random numbers concentrates near 2*sqrt(length), a guess that pays; a planted
+        # increasing subsequence of random length spreads the answer over a quarter to three quarters
+        # of the length.
+        planted = rng.randint(length // 4, 3 * length // 4)
+        positions = sorted(rng.sample(range(length), planted))
+        for position, value in zip(positions, sorted(rng.sample(range(1, high + 1), planted))):
+            values[position] = value
+        return {"values": values}
 
     def prompt(self, instance: dict) -> str:
         values = instance["values"]

@@ -509,3 +509,25 @@ def test_feasibility_rules_on_hand_made_instances(sandbox, seed_sources, name):
     instance, cases = FEASIBILITY_CASES[name]
     scores = _scores(sandbox, seed_sources, name, [(instance, a) for a in cases])
     assert dict(zip(cases, scores)) == cases
+
+
+# ---------------------------------------------------------------------------------------------
+# answer-blind strategies (issue 14): no guess pays more than the blind stage's limit at any level
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_no_answer_blind_strategy_pays_at_any_level(sandbox, seed_sources, name):
+    """The admission blind stage at every one of the ten levels: the most frequent reference, 0, 1, -1,
+    words offered by the prompt and simple functions of the instance's sizes each pass at most 20%."""
+    from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate
+    from evoenv.admission.blind import check_blind
+    from evoenv.admission.l2_execute import check_execution
+
+    ctx = AdmissionContext(sandbox, AdmissionConfig())
+    candidate = Candidate(seed_sources[name])
+    assert check_execution(candidate, ctx).passed
+    result = check_blind(candidate, ctx)
+    assert result.passed is True, result.reason
+    levels = result.details["levels"]
+    assert sorted(levels) == list(DIFFICULTIES)
+    assert all(level["rate"] <= 0.2 for level in levels.values()), levels

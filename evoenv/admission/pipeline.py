@@ -1,7 +1,7 @@
 """Run the admission stages in order and decide.
 
-L1..L5 stop at the first failure (later mechanical stages need what earlier
-ones observed). Once L5 passes, novelty, review and calibration all run (by
+L1..L5 and blind stop at the first failure (later mechanical stages need what earlier
+ones observed). Once they pass, novelty, review and calibration all run (by
 default calibration runs even when review or novelty rejected, so the reward
 never depends on the review). Without a policy, review and calibration are
 "not run: no policy" -- never passed -- and the candidate is admitted only when
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from evoenv.admission.blind import check_blind
 from evoenv.admission.calibration import check_calibration
 from evoenv.admission.candidate import AdmissionContext, Candidate, not_run
 from evoenv.admission.l1_parse import check_parse
@@ -25,9 +26,9 @@ from evoenv.admission.result import STAGES, StageResult
 from evoenv.admission.review import check_review
 from evoenv.admission.reward import generator_reward
 
-MECHANICAL = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer)
+MECHANICAL = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer, check_blind)
 #: the order stages run in (STAGES in result.py is the registry's list; same names)
-ORDER = ("L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration")
+ORDER = ("L1", "L2", "L3", "L4", "L5", "blind", "novelty", "review", "calibration")
 assert set(ORDER) == set(STAGES)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-STAGES = ("L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty")
+STAGES = ("L1", "L2", "L3", "L4", "L5", "blind", "review", "calibration", "novelty")
 
 
 @dataclass

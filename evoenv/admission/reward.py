@@ -5,7 +5,7 @@
 
 Q is the calibration's difficulty reward exp(-(p - 0.3)^2 / (2 sigma^2)), 0 when
 calibration found no level with 0 < p < 1, failed or did not run (no policy,
-or L5 failed). The novelty term counts only when the novelty stage passed, so a
+or L5 or blind failed). The novelty term counts only when the novelty stage passed, so a
 copy of an admitted environment earns Q alone. The self-review verdict is
 never an input: a reviewer cannot be talked into raising a reward.
 """

@@ -14,7 +14,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-CHECKLIST = ("data_flow", "instance_trace", "algorithm", "scorer")
+CHECKLIST = ("data_flow", "instance_trace", "algorithm", "scorer", "edge_cases", "tie_break", "answer_format",
+             "valid_answers")
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.IGNORECASE | re.DOTALL)
 _VERDICT_WORD = re.compile(r"""["']?verdict["']?\s*[:=]\s*["']?\s*(accept|reject)""", re.IGNORECASE)
 MAX_SCAN = 200_000  # a reviewer reply longer than this is scanned from its end

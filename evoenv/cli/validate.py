@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import typer
@@ -19,11 +21,15 @@ class _DeferredIndex:
     def __init__(self, sandbox, config):
         self._sandbox, self._config = sandbox, config
         self._index = None
+        self._lock = threading.Lock()  # candidates run side by side: build the index once
         self.against = "nothing yet (no file reached novelty)"
 
     def __getattr__(self, name):
-        if self._index is None:
-            self._index, self.against = _novelty_index(self._sandbox, self._config)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        with self._lock:
+            if self._index is None:
+                self._index, self.against = _novelty_index(self._sandbox, self._config)
         return getattr(self._index, name)
 
     def __len__(self) -> int:
@@ -98,11 +104,17 @@ def validate(
         ctx = AdmissionContext(sandbox, config, policy=policy, novelty=index)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=err_console, disable=json_out, transient=True) as progress:
-            task = progress.add_task("validating", total=len(candidates))
-            for source, candidate in zip(sources, candidates):
-                progress.update(task, description=f"validating {shown(source.path, one_line=True)}")
-                outcomes.append(admit_candidate(candidate, ctx))
+            task = progress.add_task(f"validating {len(candidates)} file(s)", total=len(candidates))
+
+            def admit(candidate):
+                outcome = admit_candidate(candidate, ctx)
                 progress.advance(task)
+                return outcome
+
+            # Candidates run side by side (the sandbox has several workers; the embedding model is loaded
+            # once, on first use, and shared), and the results keep the order of the files.
+            with ThreadPoolExecutor(max(1, min(len(candidates), os.cpu_count() or 1, 4))) as pool:
+                outcomes = list(pool.map(admit, candidates))
         if policy is not None:
             policy.close()
 

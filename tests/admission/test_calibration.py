@@ -20,7 +20,7 @@ def inversions_solver(correct_when):
 
     def respond(prompt: str, call: int) -> str:
         values = ast.literal_eval(re.search(r"of (\[.*?\])", prompt).group(1))
-        difficulty = (len(values) - 3) // 2
+        difficulty = (len(values) - 7) // 2  # the sampler draws 7 + 2 * difficulty values
         right = sum(1 for i in range(len(values)) for j in range(i + 1, len(values)) if values[i] > values[j])
         return f"Counting... <answer>{right if correct_when(difficulty, call) else right + 1}</answer>"
 

@@ -28,15 +28,17 @@ def test_help():
 
 @pytest.mark.slow
 def test_good_file_json_passes_with_novelty_against_the_seeds(tmp_path, seed_sources):
-    good = HERE / "envs" / "good_inversions.py"
+    # (not good_inversions: it counts inversions exactly like the count_inversions seed, and novelty,
+    # which compares behaviour, rightly calls it a copy)
+    good = HERE / "envs" / "good_sdk_paths.py"
     result = evoenv(str(good), "--json", env={"EVOENV_DB": f"sqlite:///{tmp_path}/absent.db"})
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
     assert data["ok"] is True and data["novelty_against"] == "the 10 seeds"
     (only,) = data["files"]
-    assert only["file"].endswith("good_inversions.py")
+    assert only["file"].endswith("good_sdk_paths.py")
     stages = {s["stage"]: s for s in only["stages"]}
-    assert [stages[f"L{i}"]["passed"] for i in range(1, 6)] == [True] * 5
+    assert [stages[f"L{i}"]["passed"] for i in range(1, 6)] == [True] * 5 and stages["blind"]["passed"] is True
     assert stages["novelty"]["passed"] is True and len(stages["novelty"]["details"]["neighbours"]) == 5
     assert (stages["review"]["passed"], stages["review"]["reason"]) == (None, "not run: no policy")
     assert (stages["calibration"]["passed"], stages["calibration"]["reason"]) == (None, "not run: no policy")
@@ -56,7 +58,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_policy_spec_runs_review_and_calibration(tmp_path):
+def test_policy_spec_runs_review_and_calibration(tmp_path, sandbox):
     """With --policy (the replay TEST DOUBLE: recorded texts, no model), review and calibration run."""
     import importlib
 
@@ -67,12 +69,22 @@ def test_policy_spec_runs_review_and_calibration(tmp_path):
     verdict = {"data_flow": {"ok": True, "notes": ""}, "instance_trace": {"ok": True, "notes": ""},
                "algorithm": {"ok": True, "notes": ""}, "scorer": {"ok": True, "notes": ""},
                "verdict": "accept", "reason": "traced by hand"}
+    # The solver double answers the calibration instances by their prompt: right on even seeds, one off on
+    # odd ones, so every level has pass rate 0.5. (A constant answer would need a guessable task, which
+    # the blind stage rejects before calibration.)
+    from evoenv.admission import AdmissionConfig
+    from evoenv.sandbox import SandboxedEnv
+
+    path, config = HERE / "envs" / "good_sdk_paths.py", AdmissionConfig()
+    env = SandboxedEnv(path.read_text(), sandbox)
+    seeds = range(config.calibration_seed_base, config.calibration_seed_base + config.calibration_m)
+    renders = env.render_many([(s, d) for d in range(1, env.info().max_difficulty + 1) for s in seeds])
+    lines = [json.dumps({"text": "Checked.\n" + json.dumps(verdict), "when": "Checklist", "repeat": True})]
+    lines += [json.dumps({"text": f"<answer>{int(r.reference) + r.seed % 2}</answer>", "when": r.prompt,
+                          "unless": "Checklist", "repeat": True}) for r in renders]
     records = tmp_path / "replay.jsonl"
-    records.write_text(
-        json.dumps({"text": "Checked.\n" + json.dumps(verdict), "when": "Checklist", "repeat": True}) + "\n"
-        + json.dumps({"text": "Looks two-colourable. <answer>yes</answer>", "unless": "Checklist", "repeat": True})
-        + "\n")
-    result = evoenv(str(HERE / "envs" / "good_bipartite_yesno.py"), "--json", "--policy", f"replay:{records}",
+    records.write_text("\n".join(lines) + "\n")
+    result = evoenv(str(path), "--json", "--policy", f"replay:{records}",
                     env={"EVOENV_DB": f"sqlite:///{tmp_path}/absent.db"})
     data = json.loads(result.stdout)
     stages = {s["stage"]: s for s in data["files"][0]["stages"]}
@@ -80,7 +92,6 @@ def test_policy_spec_runs_review_and_calibration(tmp_path):
     assert [r["text"].startswith("Checked.") for r in stages["review"]["details"]["reviews"]] == [True] * 3
     curve = stages["calibration"]["details"]["curve"]
     assert curve and all(p["n"] == 8 for p in curve)
-    # "always yes" passes exactly on the bipartite instances: in band, so calibration passes
     assert stages["calibration"]["passed"] is True and 0 < stages["calibration"]["details"]["pass_rate"] < 1
     assert result.returncode == (0 if data["ok"] else 1)
 

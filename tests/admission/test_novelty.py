@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -104,3 +106,114 @@ def test_nearest_matches_brute_force_on_many_vectors():
 def test_code_text_drops_comments_and_docstrings():
     text = code_text('"""doc"""\n# comment\nclass A:\n    """more"""\n    x = 1  # note\n')
     assert "doc" not in text and "comment" not in text and "more" not in text and "x = 1" in text
+
+
+# --- issue 14 item 8: behaviour decides, not wording
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+@pytest.fixture(scope="module")
+def seed_index(sandbox, seed_sources):
+    return NoveltyIndex.from_sources(sorted(seed_sources.items()), sandbox, AdmissionConfig())
+
+
+def test_mst_weight_printing_the_same_edge_lines_is_novel_although_it_reads_like_shortest_path(seed_index, ctx):
+    ctx.novelty = seed_index
+    result = run((CORPUS / "good" / "mst_weight_edge_lines.py").read_text(), ctx)
+    top = result.details["neighbours"][0]
+    # the embedding alone would reject it (the old rule): the prompts read alike
+    assert top["name"] == "shortest_path" and top["similarity"] >= 0.8 and top["prompt_similarity"] > 0.85
+    assert result.passed is True, result.reason
+    assert result.reason.startswith("reads like admitted environment 'shortest_path'") and "computes something else" in result.reason
+    behaviour = top["behaviour"]
+    assert behaviour["differs"] is True and behaviour["same"] == 0.0 and behaviour["structure"] < 0.6
+
+
+@pytest.mark.parametrize("name, evidence", [("novelty_reworded_shortest_path", "the same answers on 100%"),
+                                            ("novelty_renamed_shortest_path", "the same code structure")])
+def test_reworded_and_renamed_copies_of_shortest_path_are_still_rejected(seed_index, ctx, name, evidence):
+    ctx.novelty = seed_index
+    result = run((CORPUS / "broken" / f"{name}.py").read_text(), ctx)
+    assert result.passed is False and result.reason.startswith("too similar to admitted environment 'shortest_path'")
+    assert evidence in result.reason
+
+
+DIGIT_SUM = """
+import random
+
+
+class DigitSum:
+    name = "digit_sum"
+    description = "Sum the decimal digits of a number."
+    max_difficulty = 10
+
+    def sample(self, seed, difficulty):
+        rng = random.Random(f"{seed}:{difficulty}")
+        return {"number": rng.randint(10 ** difficulty, 10 ** (difficulty + 1))}
+
+    def prompt(self, instance):
+        return (f"What is the sum of the decimal digits of {instance['number']}? "
+                "Give the sum inside <answer>...</answer>.")
+
+    def reference(self, instance):
+        return str(sum(int(d) for d in str(instance["number"])))
+
+    def score(self, instance, answer):
+        return 1.0 if answer.strip() == self.reference(instance) else 0.0
+"""
+
+DIGIT_SUM_REWRITTEN = """
+import random
+
+
+def digits_of(value):
+    total = 0
+    while value:
+        total += value % 10
+        value //= 10
+    return total
+
+
+class AddDigits:
+    name = "add_digits"
+    description = "Add up the decimal digits of a number."
+    max_difficulty = 10
+
+    def sample(self, seed, difficulty):
+        rng = random.Random(seed * 7919 + difficulty)
+        low = 10 ** difficulty
+        return {"n": low + rng.randrange(9 * low)}
+
+    def prompt(self, instance):
+        return (f"What is the sum of the decimal digits of {instance['n']}? "
+                "Give the sum inside <answer>...</answer>.")
+
+    def reference(self, instance):
+        return str(digits_of(instance["n"]))
+
+    def score(self, instance, answer):
+        text = answer.strip()
+        if not text.isdigit() or len(text) > 6:
+            return 0.0
+        return float(text == self.reference(instance))
+"""
+
+
+def test_similar_wording_without_behavioural_evidence_still_rejects(ctx, sandbox):
+    """The embedding gate still rejects when behaviour cannot tell the two apart: the same task rewritten
+    (other fields, seeding and code) cannot read the other's instances and answers integers too."""
+    ctx.novelty = NoveltyIndex.from_sources([("digit_sum", DIGIT_SUM)], sandbox, AdmissionConfig())
+    result = run(DIGIT_SUM_REWRITTEN, ctx)
+    assert result.passed is False and result.reason.startswith("too similar to admitted environment 'digit_sum'")
+    assert "behaviour does not show a different task" in result.reason, result.reason
+
+
+def test_structure_similarity_separates_copies_from_other_tasks(seed_sources):
+    from evoenv.admission.behaviour import structure_similarity
+
+    renamed = (CORPUS / "broken" / "novelty_renamed_shortest_path.py").read_text()
+    assert structure_similarity(seed_sources["shortest_path"], renamed) > 0.95
+    names = sorted(seed_sources)
+    distinct = max(structure_similarity(seed_sources[a], seed_sources[b]) for i, a in enumerate(names) for b in names[i + 1:])
+    assert distinct < AdmissionConfig().novelty_structure_threshold - 0.2

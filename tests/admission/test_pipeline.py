@@ -42,7 +42,7 @@ def test_admitted_with_policy_and_reward_is_q_plus_bonus(ctx, empty_index):
     ctx.novelty, ctx.policy = empty_index, ScriptedPolicy(scripted(ACCEPT))
     outcome = admit_candidate(Candidate(env_code("good_inversions")), ctx)
     assert outcome.admitted is True and outcome.reason == "admitted"
-    assert [s.stage for s in outcome.stages] == ["L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration"]
+    assert [s.stage for s in outcome.stages] == ["L1", "L2", "L3", "L4", "L5", "blind", "novelty", "review", "calibration"]
     assert all(s.passed for s in outcome.stages)
     q = outcome.stage("calibration").score
     assert outcome.reward == pytest.approx(q + ctx.config.novelty_bonus * 1.0)  # nothing admitted yet: novelty 1

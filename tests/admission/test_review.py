@@ -52,6 +52,35 @@ def test_reviewer_prompt_has_code_checklist_and_an_instance(rendered):
     assert low.reference in text and json.dumps(low.instance) in text
 
 
+def test_reviewer_prompt_asks_for_the_four_semantic_bugs_with_an_instance_in_front(rendered):
+    """Issue 14 item 9: the four bugs only a reader sees are each asked for by name, with an example, and
+    the sample instance, its prompt and its reference are in the same prompt."""
+    text = reviewer_prompt(rendered)
+    asked = {
+        "edge case (Kadane from 0 on all-negative input)": ["**edge_cases**", "Kadane", "all-negative"],
+        "tie-break different from the prompt's": ["**tie_break**", "break the tie exactly as the prompt says"],
+        "answer format the prompt never states": ["**answer_format**", "from the prompt text alone",
+                                                 "only the code states"],
+        "several valid answers scored against one": ["**valid_answers**", "several valid answers",
+                                                    "accept each of them"],
+    }
+    missing = {kind: [p for p in phrases if p not in text] for kind, phrases in asked.items()}
+    assert not any(missing.values()), missing
+    low = min(rendered.observed.renders, key=lambda r: (r.difficulty, r.seed))
+    assert json.dumps(low.instance) in text and low.prompt in text and f"Reference answer: `{low.reference}`" in text
+    # the verdict shape names the four new checklist items, so a reviewer reports each one
+    for item in ("edge_cases", "tie_break", "answer_format", "valid_answers"):
+        assert f'"{item}": {{"ok": true' in text
+
+
+def test_a_failed_tie_break_item_rejects_even_when_the_review_says_accept(rendered, ctx):
+    tie = {**ACCEPT, "tie_break": {"ok": False, "notes": "keeps the last maximum; the prompt asks for the first"}}
+    ctx.policy = ScriptedPolicy(lambda prompt, i: json.dumps(tie if i == 0 else ACCEPT))
+    result = check_review(rendered, ctx)
+    assert result.passed is False and "review 1 says accept but marks tie_break as failed" in result.reason
+    assert parse_verdict(json.dumps({**ACCEPT, "valid_answers": {"ok": False}})).failed_items == ["valid_answers"]
+
+
 def test_reviewer_prompt_inserts_code_verbatim(rendered):
     """Template syntax inside the environment's own code is text, never expanded."""
     rendered.code += "\n# {{reference}} {% if x %} {# note #}\n"

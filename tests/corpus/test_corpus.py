@@ -3,9 +3,10 @@
 ``good/`` holds sound environments written in deliberately unusual styles
 (a dataclass environment, static and class methods, a ``match`` statement,
 partial credit, a special answer word, max_difficulty 5, ...): each must pass
-every mechanical stage, L1 to L5. ``broken/`` holds environments broken in
-exactly one way; each file's header says where admission must stop and what
-its reason must name::
+every mechanical stage, L1 to L5 and blind, and novelty against the ten seeds.
+``broken/`` holds environments broken in exactly one way; each file's header
+says where admission must stop (a mechanical stage or novelty) and what its
+reason must name::
 
     # expect: L3 unit
     # expect: L1 WindowMaxima & WindowMinima     (every keyword must appear)
@@ -28,14 +29,15 @@ from pathlib import Path
 import pytest
 
 from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, StageResult, run_stages
+from evoenv.admission.novelty import NoveltyIndex
 from evoenv.answers import extract_answer
 from evoenv.sandbox import SandboxedEnv
 
 HERE = Path(__file__).resolve().parent
 GOOD = sorted((HERE / "good").glob("*.py"))
 BROKEN = sorted((HERE / "broken").glob("*.py"))
-MECHANICAL = ("L1", "L2", "L3", "L4", "L5")
-EXPECT = re.compile(r"^# expect: (L[1-5]) (.+)$", re.MULTILINE)
+MECHANICAL = ("L1", "L2", "L3", "L4", "L5", "blind")
+EXPECT = re.compile(r"^# expect: (L[1-5]|blind|novelty) (.+)$", re.MULTILINE)
 
 # A lower CPU limit than the default 10 s keeps the one endless-loop candidate cheap; the good
 # environments render in milliseconds, so 4 s of CPU per job is still a wide margin.
@@ -73,17 +75,19 @@ def expectation(path: Path) -> Expectation:
     return Expectation(stage, tuple(k.strip() for k in keywords.split(" & ") if k.strip()))
 
 
-def _admit(path: Path, sandbox) -> list[StageResult]:
-    ctx = AdmissionContext(sandbox=sandbox, config=CONFIG)  # no policy, no novelty index: mechanical stages only
+def _admit(path: Path, sandbox, novelty: NoveltyIndex) -> list[StageResult]:
+    # no policy: review and calibration do not run; novelty compares with the ten seeds
+    ctx = AdmissionContext(sandbox=sandbox, config=CONFIG, novelty=novelty)
     return run_stages(Candidate(path.read_text(), name=path.stem), ctx)
 
 
 @pytest.fixture(scope="module")
-def outcomes(sandbox) -> dict[Path, list[StageResult]]:
+def outcomes(sandbox, seed_sources) -> dict[Path, list[StageResult]]:
     """Every corpus file through the pipeline once; a few candidates in flight keep both sandbox workers busy."""
     paths = GOOD + BROKEN
+    novelty = NoveltyIndex.from_sources(sorted(seed_sources.items()), sandbox, CONFIG)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip(paths, pool.map(lambda p: _admit(p, sandbox), paths)))
+        return dict(zip(paths, pool.map(lambda p: _admit(p, sandbox, novelty), paths)))
 
 
 def _table(stages: list[StageResult]) -> str:
@@ -96,7 +100,8 @@ def test_corpus_is_complete():
     by_stage: dict[str, int] = {}
     for path in BROKEN:
         by_stage[expectation(path).stage] = by_stage.get(expectation(path).stage, 0) + 1
-    assert sorted(by_stage) == list(MECHANICAL) and min(by_stage.values()) >= 3, by_stage
+    assert set(by_stage) == {*MECHANICAL, "novelty"} and min(by_stage.values()) >= 2, by_stage
+    assert min(n for stage, n in by_stage.items() if stage in MECHANICAL) >= 3, by_stage
     assert not any(EXPECT.search(p.read_text()) for p in GOOD), "good environments carry no '# expect:' header"
 
 
@@ -104,10 +109,10 @@ def test_corpus_is_complete():
 @pytest.mark.parametrize("path", _cases(GOOD))
 def test_good_environment_passes_every_mechanical_stage(path, outcomes):
     stages = {s.stage: s for s in outcomes[path]}
-    failed = [name for name in MECHANICAL if stages[name].passed is not True]
+    failed = [name for name in (*MECHANICAL, "novelty") if stages[name].passed is not True]
     assert not failed, f"{path.name} was rejected:\n{_table(outcomes[path])}"
-    # Without a policy or a novelty index the later stages say so; they never pass or fail.
-    for name in ("novelty", "review", "calibration"):
+    # Without a policy the later stages say so; they never pass or fail.
+    for name in ("review", "calibration"):
         assert stages[name].passed is None and stages[name].reason.startswith("not run"), _table(outcomes[path])
 
 
@@ -120,7 +125,7 @@ def test_broken_environment_fails_at_its_stage_with_a_precise_reason(path, outco
     assert failure is not None, f"{path.name} was not rejected:\n{_table(stages)}"
     assert failure.stage == expected.stage, f"{path.name} failed at {failure.stage}, expected {expected.stage}:\n{_table(stages)}"
     # every stage before the expected one passed: the file is broken in exactly one way
-    before = MECHANICAL[: MECHANICAL.index(expected.stage)]
+    before = MECHANICAL[: MECHANICAL.index(expected.stage)] if expected.stage in MECHANICAL else MECHANICAL
     assert all(s.passed is True for s in stages if s.stage in before), _table(stages)
     missing = expected.missing(failure.reason)
     assert not missing, f"{path.name}: the {failure.stage} reason lacks {missing}: {failure.reason!r}"

@@ -13,7 +13,10 @@ from evoenv.registry import open_registry
 from tests.grow.fixture import cases, write_replay
 from tests.grow.helpers import evoenv
 
-# Tight sandbox limits keep the infinite loop and the memory bomb quick to reject.
+# Tight sandbox limits keep the infinite loop and the memory bomb quick to reject. The replay double's
+# solver answers every instance of an environment with ONE constant (it cannot solve anything), so the
+# fixtures it admits are guessable by construction: the blind stage is switched off here
+# (blind_max_rate = 1.0); tests/admission/test_blind.py and the corpus test it.
 CONFIG = """
 [grow]
 rounds = 4
@@ -26,6 +29,7 @@ state_dir = "runs"
 cpu_s = 3.0
 wall_s = 6.0
 memory_mb = 512
+blind_max_rate = 1.0
 """
 
 

@@ -29,6 +29,7 @@ state_dir = "runs"
 cpu_s = 3.0
 wall_s = 6.0
 memory_mb = 512
+blind_max_rate = 1.0  # the replay solver answers constants: see test_grow_replay.CONFIG
 """
 
 # (new key, key in the main fixture): round 2 holds the infinite loop, which keeps the

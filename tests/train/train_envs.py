@@ -60,8 +60,12 @@ class CountPeaks:
 
     def sample(self, seed, difficulty):
         rng = random.Random(f"{seed}:{difficulty}")
-        n = 4 + 3 * difficulty
-        return {"values": [rng.randint(0, 9 + difficulty * 5) for _ in range(n)]}
+        n = 20 + 3 * difficulty
+        # random lists have about n/3 peaks (a guess that pays): raise a planted number of them instead
+        values = [rng.randint(0, 1) for _ in range(n)]
+        for i in rng.sample(range(1, n - 1, 2), rng.randint(0, (n - 2) // 2)):
+            values[i] = rng.randint(3, 9 + difficulty * 5)
+        return {"values": values}
 
     def prompt(self, instance):
         return ("How many positions i (0 < i < n-1) have values[i] greater than both neighbours in "

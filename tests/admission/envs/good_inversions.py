@@ -9,8 +9,8 @@ class CountInversions:
 
     def sample(self, seed, difficulty):
         rng = random.Random(f"{seed}:{difficulty}")
-        n = 3 + 2 * difficulty
-        return {"values": [rng.randint(0, 10 * difficulty) for _ in range(n)]}
+        n = 7 + 2 * difficulty  # at least 9 values: fewer leave so few possible counts that one is a good guess
+        return {"values": [rng.randint(0, 10 + 10 * difficulty) for _ in range(n)]}
 
     def prompt(self, instance):
         return (f"Count the inversions (pairs i < j with a[i] > a[j]) of {instance['values']}.\n"

@@ -13,8 +13,8 @@ class GridPaths(Base):
 
     def sample(self, seed, difficulty):
         rng = self.rng(seed, difficulty)
-        size = 2 + difficulty
-        blocked = sorted({(rng.randrange(size), rng.randrange(size)) for _ in range(difficulty + 1)} - {(0, 0), (size - 1, size - 1)})
+        size = 4 + difficulty  # at least 5x5: smaller grids have so few path counts that one is a good guess
+        blocked = sorted({(rng.randrange(size), rng.randrange(size)) for _ in range(rng.randint(1, size))} - {(0, 0), (size - 1, size - 1)})
         return {"size": size, "blocked": [list(b) for b in blocked]}
 
     def prompt(self, instance):

@@ -34,7 +34,9 @@ class LatinSquareCompletion:
         rng.shuffle(symbols)
         # A cyclic square with rows, columns and symbols permuted is still a Latin square.
         solution = ["".join(symbols[(rows[r] + cols[c]) % SIZE] for c in range(SIZE)) for r in range(SIZE)]
-        blanks = set(rng.sample(range(SIZE * SIZE), 4 + 2 * difficulty))  # 6 .. 24 of 25 cells
+        # 5 .. 19 of 25 cells: with 24 blanks any square that matches the one given digit is accepted, so a
+        # memorised square paid one time in five at the top level (the blind stage found it)
+        blanks = set(rng.sample(range(SIZE * SIZE), 4 + 3 * difficulty // 2))
         puzzle = ["".join(BLANK if r * SIZE + c in blanks else solution[r][c] for c in range(SIZE))
                   for r in range(SIZE)]
         return {"puzzle": puzzle, "solution": solution}

@@ -1,3 +1,5 @@
+# expect: blind there is no cycle
+# broken: the offered phrase 'there is no cycle' is the answer in most instances, so copying it from the prompt pays (it passes L1-L5: the multi-word offered answer probe)
 """The shortest directed cycle through a given node, or "there is no cycle".
 
 Solve-verify asymmetry, kind 1: a breadth-first search from the node finds

@@ -1,3 +1,7 @@
+# expect-stage: blind
+# expect-reason: guessed without reading the instance: difficulty 1: .*('yes'|'no')
+# Broken ONE way: a balanced yes/no question, so answering one word pays about half the time
+# (it passes L1-L5: a sound scorer for a guessable task).
 """Is this graph bipartite? A yes/no task using networkx, with only 3 levels."""
 import random
 

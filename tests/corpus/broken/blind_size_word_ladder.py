@@ -1,3 +1,5 @@
+# expect: blind len(instance['start'])
+# broken: the planted ladder's length follows the word length, so len(start)-1 is the answer about half the time (it passes L1-L5)
 """Word ladder: fewest single-letter changes, or "impossible".
 
 Solve-verify asymmetry, kind 1: breadth-first search over the word list finds

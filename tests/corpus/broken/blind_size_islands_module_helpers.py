@@ -1,3 +1,5 @@
+# expect: blind len(instance['grid']) & difficulty 1
+# broken: small maps whose island count is usually the number of rows: answering len(grid) pays (it passes L1-L5: the module-level helpers probe)
 """Count the islands of a grid map.
 
 Solve-verify asymmetry, kind 1: a flood fill counts connected land regions in

@@ -1,3 +1,5 @@
+# expect: blind most frequent reference & difficulty 1
+# broken: random bracket strings of a fixed length per level: the fewest insertions concentrate on a few values, so the most frequent answer pays about half the time (it passes L1-L5: the `from __future__ import annotations` probe)
 """Fewest bracket insertions that make a bracket string balanced.
 
 Solve-verify asymmetry, kind 1: a stack (or a DP with several bracket kinds)

@@ -1,0 +1,66 @@
+# expect-stage: blind
+# expect-reason: difficulty 1: len\(instance\['(source|target)'\]\)//3 passes
+# Broken ONE way: the edit_distance seed before issue 14: the distance tracks the string lengths, so len(source)//3 answers level 1 most of the time.
+"""Levenshtein edit distance between two strings.
+
+Solve-verify asymmetry, kind 1: the classic O(n*m) DP, hard to trace by hand
+because the cheapest alignment is rarely the obvious one.
+"""
+
+import random
+
+
+class EditDistance:
+    name = "edit_distance"
+    description = (
+        "Given two lowercase strings, find the minimum number of single-character "
+        "insertions, deletions and substitutions that turn the first into the second. "
+        "The answer is one non-negative integer in plain decimal."
+    )
+    max_difficulty = 10
+
+    def sample(self, seed: int, difficulty: int) -> dict:
+        rng = random.Random(f"{seed}:{difficulty}")
+        alphabet = "abcdefgh"[: 3 + difficulty // 2]  # 3 .. 8 letters
+        source = [rng.choice(alphabet) for _ in range(3 + 3 * difficulty)]  # 6 .. 33 letters
+        # The target is the source after random edits, so the two strings stay related.
+        target = list(source)
+        for _ in range(1 + difficulty):
+            kind = rng.choice(("insert", "delete", "substitute"))
+            if kind == "insert" or not target:
+                target.insert(rng.randint(0, len(target)), rng.choice(alphabet))
+            elif kind == "delete":
+                del target[rng.randrange(len(target))]
+            else:
+                target[rng.randrange(len(target))] = rng.choice(alphabet)
+        return {"source": "".join(source), "target": "".join(target)}
+
+    def prompt(self, instance: dict) -> str:
+        return (
+            f'First string:  "{instance["source"]}"\n'
+            f'Second string: "{instance["target"]}"\n\n'
+            "What is the edit (Levenshtein) distance between them: the fewest single-"
+            "character insertions, deletions and substitutions that turn the first string "
+            "into the second?\n"
+            "Give the distance as a plain decimal integer inside <answer>...</answer>."
+        )
+
+    def reference(self, instance: dict) -> str:
+        source, target = instance["source"], instance["target"]
+        previous = list(range(len(target) + 1))  # distances from "" to each prefix of target
+        for i, a in enumerate(source, start=1):
+            current = [i]
+            for j, b in enumerate(target, start=1):
+                current.append(min(
+                    previous[j] + 1,  # delete a
+                    current[j - 1] + 1,  # insert b
+                    previous[j - 1] + (a != b),  # keep or substitute
+                ))
+            previous = current
+        return str(previous[-1])
+
+    def score(self, instance: dict, answer: str) -> float:
+        # Exact match with the canonical integer, so "-0", "+7", "07" and "7.0" score 0.
+        if not isinstance(answer, str) or len(answer) > 100:
+            return 0.0
+        return 1.0 if answer.strip() == self.reference(instance) else 0.0
