@@ -258,13 +258,14 @@ def check_target(fmt: str, out: Path, overwrite: bool = False) -> None:
                              f"(remove it{', or pass --overwrite' if out.is_dir() else ''})")
     elif out.is_dir():
         raise ValueError(f"{out} is a folder; --format {fmt} writes one file (give a file name)")
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"cannot create {out}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot write {out}: no write permission in {parent}")
+    # Create the folder and a scratch file now: permissions, read-only mounts and a file in the way
+    # all show here, before anything renders (os.access alone says yes to root).
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write {out}: {exc.strerror or exc} ({exc.filename or out.parent})") from None
     if out.exists() and not out.is_dir() and not os.access(out, os.W_OK):
         raise ValueError(f"cannot write {out}: the file is read-only")
 
