@@ -4,58 +4,19 @@ it, tokens per admitted environment from grow's summary)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
-from evoenv.admission.result import StageResult
-from evoenv.registry import open_registry
-from evoenv.sources import load_seed
-from evoenv.web import create_app
-
-MEETS = ["L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration"]
-
-
-def _stages(fail: dict[str, str] | None = None, skip=()) -> list[StageResult]:
-    fail = fail or {}
-    return [StageResult(s, s not in fail, fail.get(s, "ok"), score=0.0 if s in fail else 1.0)
-            for s in MEETS if s not in skip]
-
-
-def _variant(name: str, n: int) -> str:
-    return load_seed("knapsack").code.replace('name = "knapsack"', f'name = "{name}"').replace(
-        "4 + 2 * difficulty", f"{n} + 2 * difficulty")
-
+import web_numbers
+from evoenv.web import charts, create_app
+from web_numbers import LONG_CHECKPOINT, MEETS
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('numbers') / 'r.db'}"
-    reg = open_registry(url, upgrade_schema=True)
-    ids = {}
-    for name in ("knapsack", "subset_sum"):  # seeds: no self-review, no calibration
-        rec = reg.add_candidate(load_seed(name).code, name=name, description="seed", max_difficulty=10, origin="seed")
-        reg.admit(rec.id, stages=_stages(skip=("review", "calibration")))
-    run = reg.start_run("grow", {"batch": 5})
-
-    def propose(name: str, n: int):
-        rec = reg.add_candidate(_variant(name, n), name=name, description="x", max_difficulty=10, run_id=run)
-        ids[name] = rec.id
-        return rec
-
-    reg.admit(propose("good", 5).id, stages=_stages())
-    # Novelty and calibration both failed (they run side by side); the decision names novelty.
-    reg.reject(propose("copycat", 6).id, reason="novelty: behaviourally identical to subset_sum",
-               stages=_stages({"novelty": "behaviourally identical to subset_sum",
-                               "calibration": "pass rate 0.00 over 8 instances: too hard"}))
-    reg.reject(propose("crashes", 7).id, reason="L2: reference() raised ZeroDivisionError",
-               stages=_stages({"L2": "reference() raised ZeroDivisionError"}, skip=MEETS[2:]))
-    reg.reject(propose("too_hard", 8).id, reason="calibration: pass rate 0.00 over 8 instances: too hard",
-               stages=_stages({"calibration": "pass rate 0.00 over 8 instances: too hard"}))
-    # What grow writes: five proposals, one an exact copy of a stored environment (not stored again).
-    outcomes = ["admitted", "rejected", "rejected", "rejected", "duplicate"]
-    reg.finish_run(run, "finished", {
-        "run_id": run, "rounds": [{"round": 1, "proposed": 5, "seconds": 40.0, "tokens": 5000}],
-        "candidates": [{"key": f"1:{i}", "outcome": o} for i, o in enumerate(outcomes)],
-        "totals": {"proposed": 5, "admitted": 1, "tokens": 5000}})
+    ids, run = web_numbers.build(url)
     with TestClient(create_app(url)) as client:
         yield client, ids, run
 
@@ -101,3 +62,23 @@ def test_funnel_is_a_funnel_with_seeds_apart_and_grows_proposed(world):
     assert "1 of the 5 proposed were exact copies of stored environments" in html
     assert "Seeds, counted apart: 2" in html
     assert "5,000" in html  # tokens per admitted environment, no longer "—"
+
+
+def test_calibration_chart_shows_every_probed_level_and_whole_legend(world):
+    client, ids, _run = world
+    curves = client.get(f"/api/envs/{ids['good']}").json()["calibration"]
+    assert charts.probed_levels(curves) == [2, 4, 5, 7, 9]
+    svg = str(charts.calibration_svg(curves, 10))
+    assert LONG_CHECKPOINT in svg and "…" not in svg
+    for level in (2, 4, 5, 7, 9):
+        assert f'font-weight="bold">{level}</text>' in svg
+    assert ">3/8</text>" in svg  # the single-point curve says what its point is
+    text = " ".join(re.sub(r"<[^>]+>", " ", client.get(f"/envs/{ids['good']}").text).split())
+    assert f"{LONG_CHECKPOINT} (1 level probed)" in text and "train/step-400 (4 levels probed)" in text
+
+
+def test_uncalibrated_environment_says_how_to_calibrate(world):
+    client, ids, _run = world
+    html = client.get(f"/envs/{ids['knapsack']}").text
+    assert "No calibration recorded yet" in html and "How to calibrate it" in html
+    assert "evoenv train --config" in html and "evoenv grow --policy" in html
