@@ -120,7 +120,8 @@ def build_rows(envs: str = "admitted", per_env: int = 16, difficulty: str = "aut
                on_skip: Callable[[str], None] | None = None,
                allow_rejected_or_retired: bool = False) -> list[dict]:
     """Render ``per_env`` instances of every selected environment (seeds S, S+1, ...), as a list.
-    ``progress`` gets 1 per row. For exports too large for memory, use ``export``."""
+    ``progress`` gets 1 per row. Too large for memory? Stream: ``write_rows(iter_rows(plan_rows(...)), ...)``
+    as ``evoenv export`` does."""
     catalog = catalog or Catalog()
     owned = sandbox is None
     sandbox = sandbox or open_sandbox()
