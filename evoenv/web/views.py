@@ -241,18 +241,36 @@ def env_detail(reg: Any, rec: Any) -> dict:
 
 # ---------------------------------------------------------------- funnel
 
-def _funnel_bars(candidates: list[tuple[Any, list[dict]]], proposed: int) -> list[dict]:
+def _turned_away_at(rec: Any, rows: list[dict] | None) -> str | None:
+    """Where the funnel loses this candidate: ``rejecting_stage`` for a rejected one, the first failed
+    stage for a candidate still in the pipeline, nowhere for an admitted one (admission means no stage
+    failed). ``rows`` None: not fetched (only needed when the recorded reason names no stage)."""
+    status = _get(rec, "status")
+    if status in EVER_ADMITTED:
+        return None
+    if status == "rejected":
+        found = rejecting_stage(_get(rec, "status_reason"), rows or [])
+    else:
+        found = next((r for r in latest_stages(rows or []) if r["passed"] is False), None)
+    return found["stage"] if found else None
+
+
+def _needs_rows(rec: Any) -> bool:
+    return _get(rec, "status") not in EVER_ADMITTED and not (
+        _get(rec, "status") == "rejected" and rejecting_stage(_get(rec, "status_reason"), []) is not None)
+
+
+def _funnel_bars(candidates: list[tuple[Any, list[dict] | None]], proposed: int) -> list[dict]:
     """Proposed, then the candidates still in after each stage, in the order a candidate meets them
-    (a stage that failed turns a candidate away; one not run does not), then admitted. Seeds are not
-    candidates and are counted apart; each bar is at most the one before it."""
-    alive = [(rec, {r["stage"]: r for r in latest_stages(rows)}) for rec, rows in candidates]
+    (the stage that rejected a candidate turns it away; a stage not run does not), then admitted.
+    Seeds are not candidates and are counted apart; each bar is at most the one before it."""
+    lost = [_turned_away_at(rec, rows) for rec, rows in candidates]
     bars = [{"step": "proposed", "count": proposed}]
+    still_in = len(candidates)
     for stage in STAGE_ORDER:
-        entered = sum(1 for _rec, latest in alive if stage in latest and latest[stage]["passed"] is not None)
-        alive = [(rec, latest) for rec, latest in alive
-                 if stage not in latest or latest[stage]["passed"] is not False]
-        bars.append({"step": stage, "count": len(alive), "entered": entered})
-    bars.append({"step": "admitted", "count": sum(1 for rec, _ in alive if _get(rec, "status") in EVER_ADMITTED)})
+        still_in -= lost.count(stage)
+        bars.append({"step": stage, "count": still_in})
+    bars.append({"step": "admitted", "count": sum(1 for rec, _ in candidates if _get(rec, "status") in EVER_ADMITTED)})
     top = max(b["count"] for b in bars) or 0
     for bar in bars:
         bar["fraction"] = round(bar["count"] / top, 4) if top else 0.0
@@ -319,13 +337,16 @@ def run_row(run: Any, candidates: list[tuple[Any, list[dict]]]) -> dict:
     }
 
 
-def _stored_candidates(reg: Any) -> list[tuple[Any, list[dict]]]:
-    """Every proposed (not seed) environment with its stage rows: one query for the records of each
-    origin and one for all their stage rows."""
+def _stored_candidates(reg: Any) -> list[tuple[Any, list[dict] | None]]:
+    """Every proposed (not seed) environment, with its stage rows where the funnel needs them (a
+    candidate whose status or recorded reason does not already say where it stopped): one query
+    per origin for the records and one for those stage rows."""
     recs = [rec for origin in inputs.ORIGINS if origin != "seed"
             for rec in reg.list_envs(origin=origin, sort="id", limit=10_000_000)]
-    results = reg.stage_results_many([int(_get(rec, "id")) for rec in recs]) if recs else {}
-    return [(rec, stage_rows(None, int(_get(rec, "id")), results.get(int(_get(rec, "id")), []))) for rec in recs]
+    wanted = [int(_get(rec, "id")) for rec in recs if _needs_rows(rec)]
+    results = reg.stage_results_many(wanted) if wanted else {}
+    return [(rec, stage_rows(None, int(_get(rec, "id")), results[int(_get(rec, "id"))])
+             if int(_get(rec, "id")) in results else None) for rec in recs]
 
 
 def funnel(reg: Any, run_id: int | None = None, max_runs: int = 50) -> dict:
