@@ -90,6 +90,7 @@ def main() -> None:
         "GET /envs?page=150 (deep page)": get("/envs?page=150"),
         "GET /api/envs": get("/api/envs"),
         "GET /rejected": get("/rejected"),
+        "GET /funnel": get("/funnel"),
     }
     print(f"\nregistry: {reg.count_envs()} environments ({url}); {args.requests} requests per row\n")
     print(f"{'case':44s} {'p50 ms':>8s} {'p95 ms':>8s} {'p50 / healthz':>14s} {'p50 / list_envs':>16s}")

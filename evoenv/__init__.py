@@ -7,11 +7,12 @@ the sandbox (see ``evoenv.sandbox``).
 __version__ = "0.1.0"
 
 
-def create_dataset(name_or_id, size=100, seed=0, difficulty="auto", registry_url=None):
-    """reasoning-gym style: an indexable dataset of ``{question, answer, metadata}``."""
+def create_dataset(name, size=100, seed=0, **config):
+    """reasoning-gym style: an indexable dataset of ``{question, answer, metadata}`` with ``.size``,
+    ``.seed`` and ``.config``; ``name="composite"`` mixes several (see ``evoenv.integrations.gym``)."""
     from evoenv.integrations.gym import create_dataset as _create
 
-    return _create(name_or_id, size=size, seed=seed, difficulty=difficulty, registry_url=registry_url)
+    return _create(name, size=size, seed=seed, **config)
 
 
 def score_answer(answer, entry) -> float:

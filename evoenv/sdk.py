@@ -12,4 +12,7 @@ from evoenv.paths import guest_root
 guest_root()  # makes ``evoenv_guest`` importable from a checkout
 from evoenv_guest.sdk import Environment, parse_int, parse_int_list  # noqa: E402
 
-__all__ = ["Environment", "parse_int", "parse_int_list"]
+#: Instance seeds are 0..MAX_SEED everywhere a user gives one (CLI, browser, exports, datasets).
+MAX_SEED = 2**31 - 1
+
+__all__ = ["MAX_SEED", "Environment", "parse_int", "parse_int_list"]

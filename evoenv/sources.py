@@ -30,7 +30,7 @@ class SourceError(ValueError):
 class EnvSource:
     name: str  # seed name, or the file's stem
     code: str
-    origin: str  # "seed" or "file"
+    origin: str  # "seed", "file" or "registry"
     path: Path | None = None
 
 

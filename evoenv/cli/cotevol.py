@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from evoenv.configfile import ConfigFileError, read_config_file
-from evoenv.cli._common import console, err_console, fail, print_json, shown
+from evoenv.cli._common import console, err_console, fail, print_json, print_table, shown
 
 METHOD_HELP = "cotevol (default), best_of_n, self_refine, a comma list, or all."
 
@@ -224,16 +224,12 @@ def _fmt(value, pattern: str = "{:.3f}") -> str:
 
 
 def _print_table(summaries: dict[str, dict]) -> None:
-    from rich.table import Table
-
-    table = Table(title="Chain-of-thought synthesis")
-    for column in ("method", "solved", "success", "tokens/correct CoT", "ROUGE-L (div.)", "embed. dist."):
-        table.add_column(column)
-    for name, s in summaries.items():
-        table.add_row(name, f"{s['solved']}/{s['instances']}", _fmt(s["success_rate"]),
-                      _fmt(s["tokens_per_correct_cot"], "{:.0f}"), _fmt(s["diversity_rouge_l"]),
-                      _fmt(s["diversity_embedding_distance"]))
-    console.print(table)
+    columns = [(c, "left") for c in ("method", "solved", "success", "tokens/correct CoT", "ROUGE-L (div.)",
+                                     "embed. dist.")]
+    print_table("Chain-of-thought synthesis", columns,
+                [[name, f"{s['solved']}/{s['instances']}", _fmt(s["success_rate"]), _fmt(s["tokens_per_correct_cot"], "{:.0f}"),
+                  _fmt(s["diversity_rouge_l"]), _fmt(s["diversity_embedding_distance"])]
+                 for name, s in summaries.items()])
     for name, s in summaries.items():
         for item in s["unsolved"]:
             console.print(f"[yellow]{name}: no correct trajectory for {shown(item['env_name'])} seed={item['seed']} "

@@ -10,7 +10,10 @@ from rich.table import Table
 from evoenv.answers import extract_answer
 from evoenv.cli._common import console, fail, print_json, safe_text, shown
 from evoenv.sandbox import ERROR, EnvCallError, SandboxedEnv, SandboxError, open_sandbox
+from evoenv.sdk import MAX_SEED
 from evoenv.sources import EnvSource, SourceError, list_seeds, resolve
+
+ENV_HELP = "A seed name, a path to an environment .py file, or a registry environment's id or name."
 
 
 def _one_line(exc: BaseException | str) -> str:
@@ -20,11 +23,28 @@ def _one_line(exc: BaseException | str) -> str:
     return " ".join(str(exc).split())[:600]
 
 
+def _from_registry(ref: str) -> EnvSource | None:
+    """A registry environment by id or name (any status: looking at one changes nothing)."""
+    from evoenv.integrations.catalog import Catalog
+
+    catalog = Catalog()
+    if catalog.registry is None:
+        return None
+    try:
+        record = catalog.registry.get(ref)
+    except LookupError:
+        return None
+    return EnvSource(record.name, record.code, "registry")
+
+
 def _open_env(ref: str) -> tuple[EnvSource, SandboxedEnv]:
+    """A seed name, a .py file, or a registry environment by id or name."""
     try:
         source = resolve(ref)
     except SourceError as exc:
-        fail(_one_line(exc))
+        source = _from_registry(ref)
+        if source is None:
+            fail(_one_line(exc) + "; nor an environment id or name in the registry")
     return source, SandboxedEnv(source.code, open_sandbox(workers=1))
 
 
@@ -61,14 +81,16 @@ def seeds(json_out: bool = typer.Option(False, "--json", help="Print JSON instea
 
 
 def sample(
-    env_ref: str = typer.Argument(..., metavar="ENV", help="A seed name or a path to an environment .py file."),
+    env_ref: str = typer.Argument(..., metavar="ENV", help=ENV_HELP),
     difficulty: int = typer.Option(1, "--difficulty", "-d", help="Difficulty level, 1..max_difficulty."),
-    seed: int = typer.Option(0, "--seed", "-s", help="Instance seed."),
+    seed: int = typer.Option(0, "--seed", "-s", min=0, max=MAX_SEED, help="Instance seed."),
     n: int = typer.Option(1, "-n", min=1, max=1000, help="How many instances (seeds S, S+1, ...)."),
     reveal: bool = typer.Option(False, "--reveal", help="Also show the hidden reference answer."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON rows {seed, difficulty, instance, prompt[, reference]}."),
 ) -> None:
     """Sample instances of an environment and print their prompts."""
+    if seed + n - 1 > MAX_SEED:
+        fail(f"seeds must lie in 0..{MAX_SEED}; --seed {seed} with -n {n} reaches {seed + n - 1}")
     source, env = _open_env(env_ref)
     with env.sandbox:
         _check_difficulty(env, difficulty, env_ref)
@@ -95,8 +117,8 @@ def sample(
 
 
 def score(
-    env_ref: str = typer.Argument(..., metavar="ENV", help="A seed name or a path to an environment .py file."),
-    seed: int = typer.Option(..., "--seed", "-s", help="Instance seed."),
+    env_ref: str = typer.Argument(..., metavar="ENV", help=ENV_HELP),
+    seed: int = typer.Option(..., "--seed", "-s", min=0, max=MAX_SEED, help="Instance seed."),
     difficulty: int = typer.Option(..., "--difficulty", "-d", help="Difficulty level."),
     response: str = typer.Option(..., "--response", "-r", help="The solver's full response, or - to read stdin."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON {answer, score}."),

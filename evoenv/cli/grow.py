@@ -7,9 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from evoenv.cli._common import console, err_console, fail, print_json
+from evoenv.cli._common import console, err_console, fail, print_json, print_table
 
 NO_POLICY = (
     "no policy configured: growing needs a model to write environments. Serve one with vLLM "
@@ -25,17 +24,14 @@ def _overrides(**flags) -> dict:
     return {k: v for k, v in flags.items() if v is not None}
 
 
-def _summary_table(rounds) -> Table:
+def print_summary_table(rounds, target=None) -> None:
     from evoenv.admission.result import STAGES
 
-    table = Table(title="Grow run: per round")
-    for column in ("round", "proposed", *STAGES, "admitted", "dup", "repairs", "tokens", "seconds"):
-        table.add_column(column, justify="right")
-    for r in rounds:
-        table.add_row(str(r.round), str(r.proposed), *(str(r.passes.get(s, 0)) for s in STAGES),
-                      f"[bold green]{r.admitted}[/]", str(r.duplicates), str(r.repairs), f"{r.tokens:,}",
-                      f"{r.seconds:.1f}")
-    return table
+    columns = [(c, "right") for c in ("round", "proposed", *STAGES, "admitted", "dup", "repairs", "tokens", "seconds")]
+    rows = [[str(r.round), str(r.proposed), *(str(r.passes.get(s, 0)) for s in STAGES),
+             f"[bold green]{r.admitted}[/]", str(r.duplicates), str(r.repairs), f"{r.tokens:,}", f"{r.seconds:.1f}"]
+            for r in rounds]
+    print_table("Grow run: per round", columns, rows, target=target)
 
 
 def grow(
@@ -141,7 +137,7 @@ def grow(
     if json_out:
         print_json(report.to_dict())
         return
-    console.print(_summary_table(report.rounds))
+    print_summary_table(report.rounds)
     totals = report.to_dict()["totals"]
     console.print(f"run {report.run_id}: {totals['admitted']} admitted of {totals['proposed']} proposed, "
                   f"{totals['tokens']:,} tokens. See `evoenv envs list --status admitted` and `evoenv stats`.")

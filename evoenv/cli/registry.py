@@ -11,7 +11,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
-from evoenv.cli._common import console, fail, print_json, safe_text, shown
+from evoenv.cli._common import console, fail, print_json, print_table, safe_text, shown
 from evoenv.registry import ORIGINS, SORTS, STATUSES, Registry, RegistryError, open_registry, upgrade
 from evoenv.registry.database import database_url, describe_url
 
@@ -126,20 +126,15 @@ def envs_list(
     if json_out:
         print_json([r.to_dict(code=False) for r in records])
         return
-    table = Table(title=f"{len(records)} of {total} environments", title_justify="left")
-    for column, justify in (("id", "right"), ("name", "left"), ("status", "left"), ("origin", "left"),
-                            ("gen", "right"), ("pass", "right"), ("novelty", "right"), ("reward", "right"),
-                            ("created", "left"), ("tags", "left")):
-        # Only the name and the tags may wrap; short columns keep their width.
-        table.add_column(column, justify=justify, overflow="fold", no_wrap=column not in ("name", "tags"),
-                         min_width=12 if column == "name" else None)
-    for r in records:
-        table.add_row(str(r.id), shown(r.name), _status(r.status), r.origin, str(r.generation),
-                      "" if r.pass_rate is None else f"{r.pass_rate:.0%}",
-                      "" if r.novelty is None else f"{r.novelty:.2f}",
-                      "" if r.reward is None else f"{r.reward:.3f}", r.created_at.strftime("%Y-%m-%d"),
-                      shown(", ".join(r.tags)))
-    console.print(table)
+    columns = [("id", "right"), ("name", "left"), ("status", "left"), ("origin", "left"), ("gen", "right"),
+               ("pass", "right"), ("novelty", "right"), ("reward", "right"), ("created", "left"), ("tags", "left")]
+    rows = [[str(r.id), shown(r.name), _status(r.status), r.origin, str(r.generation),
+             "" if r.pass_rate is None else f"{r.pass_rate:.0%}",
+             "" if r.novelty is None else f"{r.novelty:.2f}",
+             "" if r.reward is None else f"{r.reward:.3f}", r.created_at.strftime("%Y-%m-%d"),
+             shown(", ".join(r.tags))] for r in records]
+    # Only the name and the tags may wrap; short columns keep their width, headers stay whole.
+    print_table(f"{len(records)} of {total} environments", columns, rows, wrap=("name", "tags"))
 
 
 @envs_app.command("show")
@@ -259,22 +254,21 @@ def stats(run: int = typer.Option(None, "--run", help="Only candidates of this r
         return
     scope = f"run {run} ({run_record.kind})" if run_record else "all environments"
     console.print(f"[bold]{scope}[/]: " + ", ".join(f"{_status(s)} {n}" for s, n in counts.items()))
-    table = Table(title="admission funnel", title_justify="left")
-    for column in ("stage", "entered", "passed", "pass rate", "not run"):
-        table.add_column(column, justify="left" if column == "stage" else "right")
-    for stage, row in funnel.items():
-        rate = f"{row['passed'] / row['entered']:.0%}" if row["entered"] else "-"
-        table.add_row(stage, str(row["entered"]), str(row["passed"]), rate, str(row["not_run"]))
-    console.print(table if funnel else "[dim]no stage results yet[/]")
+    if funnel:
+        rows = []
+        for stage, row in funnel.items():
+            rate = f"{row['passed'] / row['entered']:.0%}" if row["entered"] else "-"
+            rows.append([stage, str(row["entered"]), str(row["passed"]), rate, str(row["not_run"])])
+        print_table("admission funnel", [("stage", "left"), ("entered", "right"), ("passed", "right"),
+                                         ("pass rate", "right"), ("not run", "right")], rows)
+    else:
+        console.print("[dim]no stage results yet[/]")
     if runs:
-        table = Table(title="runs", title_justify="left")
-        for column in ("id", "kind", "status", "started", "candidates", "admitted", "rejected"):
-            table.add_column(column)
-        for r in runs:
-            table.add_row(str(r.id), r.kind, r.status, r.started_at.strftime("%Y-%m-%d %H:%M"),
-                          str(sum(r.counts.values())), str(r.counts.get("admitted", 0)),
-                          str(r.counts.get("rejected", 0)))
-        console.print(table)
+        print_table("runs", [(c, "left") for c in ("id", "kind", "status", "started", "candidates", "admitted",
+                                                    "rejected")],
+                    [[str(r.id), r.kind, r.status, r.started_at.strftime("%Y-%m-%d %H:%M"),
+                      str(sum(r.counts.values())), str(r.counts.get("admitted", 0)), str(r.counts.get("rejected", 0))]
+                     for r in runs])
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,14 @@ class UnknownEnvironment(LookupError):
     """No environment matches the given id, name or code hash."""
 
 
+class InactiveEnvironment(LookupError):
+    """A rejected or retired environment was named for new data without being allowed explicitly."""
+
+
+#: Statuses whose environments make no new data unless the caller asks for them by name.
+INACTIVE = ("rejected", "retired")
+
+
 @dataclass(frozen=True)
 class CatalogEntry:
     env_id: int | None
@@ -72,18 +80,25 @@ class Catalog:
         where = f"the registry at {self.registry_url}" if self.registry is not None else "the seeds (no registry database)"
         raise UnknownEnvironment(f"no environment with code hash {sha!r} in {where}")
 
-    def get(self, ref: str) -> CatalogEntry:
-        """By registry id or name, else by seed name."""
+    def get(self, ref: str, allow_rejected_or_retired: bool = False) -> CatalogEntry:
+        """By registry id or name, else by seed name. A rejected or retired environment is refused
+        unless ``allow_rejected_or_retired`` (its rows still rescore: ``by_hash`` finds any status)."""
         if self.registry is not None:
             try:
-                return self._from_record(self.registry.get(ref))
+                entry = self._from_record(self.registry.get(ref))
             except LookupError:
-                pass
+                entry = None
+            if entry is not None:
+                if entry.status in INACTIVE and not allow_rejected_or_retired:
+                    raise InactiveEnvironment(
+                        f"environment {entry.name!r} (id {entry.env_id}) is {entry.status}; ask for it "
+                        f"explicitly (--allow-rejected-or-retired, or allow_rejected_or_retired=True) to use it")
+                return entry
         if ref in self._seeds:
             return self._seeds[ref]
         raise UnknownEnvironment(f"unknown environment {ref!r}: not in the registry and not a seed")
 
-    def select(self, spec: str) -> list[CatalogEntry]:
+    def select(self, spec: str, allow_rejected_or_retired: bool = False) -> list[CatalogEntry]:
         """``admitted`` (all admitted), ``seeds``, a glob over names, or comma-separated ids/names."""
         if spec == "seeds":
             return list(self._seeds.values())
@@ -97,7 +112,7 @@ class Catalog:
             if not chosen:
                 raise UnknownEnvironment(f"no admitted environment name matches {spec!r}")
             return chosen
-        return [self.get(ref.strip()) for ref in spec.split(",") if ref.strip()]
+        return [self.get(ref.strip(), allow_rejected_or_retired) for ref in spec.split(",") if ref.strip()]
 
     def calibrated_band(self, entry: CatalogEntry) -> list[int]:
         """Difficulty levels whose recorded pass rate lies strictly between 0 and 1."""

@@ -31,17 +31,11 @@ def reward_func(completions, metadata=None, **kwargs) -> list[float]:
 
 def build_dataset(envs: str = "admitted", per_env: int = 16, difficulty: str = "auto", seed: int = 0,
                   conversational: bool = True):
-    """A ``datasets.Dataset`` with ``prompt`` (chat or text), ``answer`` and ``metadata`` (JSON string)."""
+    """A ``datasets.Dataset`` with ``prompt`` (chat or text), ``question``, ``answer`` and ``metadata``
+    (JSON string): the same columns as ``evoenv export --format hf``."""
     import datasets
 
-    from evoenv.integrations.export import build_rows
+    from evoenv.integrations.export import build_rows, hf_record
 
     rows = build_rows(envs=envs, per_env=per_env, difficulty=difficulty, seed=seed)
-    return datasets.Dataset.from_list([
-        {
-            "prompt": [{"role": "user", "content": r["question"]}] if conversational else r["question"],
-            "answer": r["answer"],
-            "metadata": json.dumps(r["metadata"], sort_keys=True),
-        }
-        for r in rows
-    ])
+    return datasets.Dataset.from_list([hf_record(r, "chat" if conversational else "text") for r in rows])

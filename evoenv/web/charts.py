@@ -5,6 +5,7 @@ No chart library and no JavaScript: the pages stay fast and print well.
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 
 from markupsafe import Markup
@@ -20,12 +21,29 @@ def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
         f'style="max-width:{width}px" role="img" aria-label="{escape(label)}">' + "".join(body) + "</svg>")
 
 
+#: Characters of legend text per line under the calibration chart (about 600 px at the legend's size).
+LEGEND_CHARS = 76
+
+
+def _legend_lines(text: str) -> list[str]:
+    """The whole text in lines of at most LEGEND_CHARS, broken at spaces where it can be (checkpoint
+    names are paths and specs, so a long one breaks anywhere)."""
+    return textwrap.wrap(text, LEGEND_CHARS, break_on_hyphens=False) or [""]
+
+
+def probed_levels(curves: dict[str, list[dict]]) -> list[int]:
+    return sorted({int(p["difficulty"]) for pts in curves.values() for p in pts})
+
+
 def calibration_svg(curves: dict[str, list[dict]], max_difficulty: int, target: float = 0.3) -> Markup:
-    """Pass rate per difficulty, one line per checkpoint, with the target rate dashed."""
-    width, height = 640, 300
-    left, right, top, bottom = 48, 170, 16, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
+    """Pass rate per difficulty, one line per checkpoint, with the target rate dashed. Every probed
+    level is labelled on the axis (levels never probed get a bare tick), points of a short curve carry
+    their passes/n, and the legend sits under the plot with the checkpoints' full names."""
+    width = 640
+    left, right, top, plot_h = 48, 24, 16, 220
+    plot_w = width - left - right
     max_d = max([max_difficulty or 1] + [p["difficulty"] for pts in curves.values() for p in pts])
+    probed = set(probed_levels(curves))
 
     def x(d: float) -> float:
         return left + (plot_w * (d - 1) / (max_d - 1) if max_d > 1 else plot_w / 2)
@@ -38,11 +56,19 @@ def calibration_svg(curves: dict[str, list[dict]], max_difficulty: int, target: 
         body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" class="grid"/>')
         body.append(f'<text x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end" class="tick">{tick:.2f}</text>')
     step = 1 if max_d <= 12 else max(1, max_d // 10)
-    for d in range(1, max_d + 1, step):
-        body.append(f'<text x="{x(d):.1f}" y="{top + plot_h + 18}" text-anchor="middle" class="tick">{d}</text>')
-    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" class="axis">difficulty</text>')
+    for d in range(1, max_d + 1):
+        base = top + plot_h
+        body.append(f'<line x1="{x(d):.1f}" x2="{x(d):.1f}" y1="{base}" y2="{base + 4}" class="grid"/>')
+        if d in probed:
+            body.append(f'<text x="{x(d):.1f}" y="{base + 18}" text-anchor="middle" class="tick probed" '
+                        f'font-weight="bold">{d}</text>')
+        elif (d - 1) % step == 0:
+            body.append(f'<text x="{x(d):.1f}" y="{base + 18}" text-anchor="middle" class="tick">{d}</text>')
+    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 36}" text-anchor="middle" class="axis">'
+                f'difficulty (bold: probed levels)</text>')
     body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(target):.1f}" y2="{y(target):.1f}" class="target"/>')
     body.append(f'<text x="{left + plot_w - 4}" y="{y(target) - 5:.1f}" text-anchor="end" class="tick target-label">target {target}</text>')
+    legend_y = top + plot_h + 58
     for i, (checkpoint, points) in enumerate(sorted(curves.items())):
         color = PALETTE[i % len(PALETTE)]
         pts = [(x(p["difficulty"]), y(p["rate"] or 0.0), p) for p in points]
@@ -52,10 +78,16 @@ def calibration_svg(curves: dict[str, list[dict]], max_difficulty: int, target: 
         for px, py, p in pts:
             tip = f"{checkpoint}: difficulty {p['difficulty']}, {p['passes']}/{p['n']} passed ({p['rate']:.2f})"
             body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.6" fill="{color}"><title>{escape(tip)}</title></circle>')
-        ly = top + 10 + 20 * i
-        body.append(f'<line x1="{width - right + 16}" x2="{width - right + 36}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="3"/>')
-        body.append(f'<text x="{width - right + 42}" y="{ly + 4}" class="legend">{escape(_clip(checkpoint, 18))}</text>')
-    return _svg(width, height, body, "calibration curve: pass rate by difficulty")
+            if len(pts) <= 3:  # too few points to read a trend: say what each one is
+                body.append(f'<text x="{px + 6:.1f}" y="{py - 6:.1f}" class="tick point-label" fill="{color}">'
+                            f'{p["passes"]}/{p["n"]}</text>')
+        lines = _legend_lines(f"{checkpoint} ({len(points)} level{'s' if len(points) != 1 else ''} probed)")
+        body.append(f'<line x1="{left}" x2="{left + 20}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{color}" stroke-width="3"/>')
+        for line in lines:
+            body.append(f'<text x="{left + 26}" y="{legend_y}" class="legend">{escape(line)}</text>')
+            legend_y += 16
+        legend_y += 4
+    return _svg(width, legend_y, body, "calibration curve: pass rate by difficulty")
 
 
 def _clip(text: str, n: int) -> str:
@@ -146,7 +178,7 @@ def runs_svg(runs: list[dict]) -> Markup:
     """Proposed (grey) and admitted (green) per run, oldest on the left."""
     runs = sorted(runs, key=lambda r: r["id"])[-40:]
     col_w, gap, height, top, bottom, left = 26, 14, 170, 14, 34, 36
-    width = left + len(runs) * (col_w + gap) + 10
+    width = max(left + len(runs) * (col_w + gap) + 10, 300)  # room for the whole legend line
     peak = max([r["proposed"] for r in runs] + [1])
     plot_h = height - top - bottom
     body = [f'<line x1="{left}" x2="{width}" y1="{top + plot_h}" y2="{top + plot_h}" class="grid"/>',

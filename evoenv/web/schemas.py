@@ -149,6 +149,7 @@ class RunFunnel(BaseModel):
     status: str | None
     started_at: str | None
     proposed: int
+    duplicates: int
     admitted: int
     rejected: int
     tokens: float | None
@@ -158,9 +159,16 @@ class RunFunnel(BaseModel):
     bars: list[FunnelBar]
 
 
+class SeedCount(BaseModel):
+    total: int
+    admitted: int
+
+
 class Funnel(BaseModel):
     run_id: int | None
     bars: list[FunnelBar]
+    duplicates: int
+    seeds: SeedCount
     runs: list[RunFunnel]
 
 

@@ -10,10 +10,13 @@ import re
 from datetime import datetime
 from typing import Any
 
+from evoenv.admission.pipeline import ORDER as MEETS_ORDER
 from evoenv.registry import EVER_ADMITTED
 from evoenv.web import inputs
 
-STAGE_ORDER = inputs.STAGE_NAMES
+#: Stages in the order a candidate meets them (L1..L5, novelty, review, calibration): the validation
+#: report, the funnel and the rejected page all use it.
+STAGE_ORDER = MEETS_ORDER
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -114,11 +117,21 @@ def latest_stages(rows: list[dict]) -> list[dict]:
     return sorted(latest.values(), key=lambda r: order.get(r["stage"], len(order)))
 
 
-def failing_stage(rows: list[dict]) -> dict | None:
-    for row in latest_stages(rows):
-        if row["passed"] is False:
-            return row
-    return None
+def rejecting_stage(status_reason: str | None, rows: list[dict]) -> dict | None:
+    """The stage that rejected this candidate, for every page and API route.
+
+    The admission decision names it: its recorded reason reads "<stage>: why" (several stages may
+    fail side by side; the decision takes the first a candidate meets). Without such a reason
+    (older rows, a rejection by hand), the first failing stage in that order. The stage's newest
+    row comes back (a bare one when the decision names a stage with no row)."""
+    latest = latest_stages(rows)
+    named = (status_reason or "").split(":", 1)[0].strip()
+    if named in STAGE_ORDER and ":" in (status_reason or ""):
+        found = next((r for r in latest if r["stage"] == named), None)
+        return found or {"stage": named, "passed": False, "score": None, "details": {}, "duration_s": 0.0,
+                         "at": None, "run_id": None,
+                         "reason": status_reason.split(":", 1)[1].strip()}
+    return next((row for row in latest if row["passed"] is False), None)
 
 
 def review_rows(reg: Any, env_id: int) -> list[dict]:
@@ -210,7 +223,7 @@ def _node(rec: Any) -> dict:
 def env_detail(reg: Any, rec: Any) -> dict:
     env_id = int(_get(rec, "id"))
     stages = stage_rows(reg, env_id)
-    failing = failing_stage(stages)
+    failing = rejecting_stage(_get(rec, "status_reason"), stages) if _get(rec, "status") == "rejected" else None
     curves = calibration(reg, env_id)
     item = summary(rec)
     return {
@@ -228,24 +241,48 @@ def env_detail(reg: Any, rec: Any) -> dict:
 
 # ---------------------------------------------------------------- funnel
 
-def _funnel_bars(raw: dict, proposed: int, admitted: int) -> list[dict]:
-    """One bar per step: proposed, the environments that passed each stage, admitted."""
+def _turned_away_at(rec: Any, rows: list[dict] | None) -> str | None:
+    """Where the funnel loses this candidate: ``rejecting_stage`` for a rejected one, the first failed
+    stage for a candidate still in the pipeline, nowhere for an admitted one (admission means no stage
+    failed). ``rows`` None: not fetched (only needed when the recorded reason names no stage)."""
+    status = _get(rec, "status")
+    if status in EVER_ADMITTED:
+        return None
+    if status == "rejected":
+        found = rejecting_stage(_get(rec, "status_reason"), rows or [])
+    else:
+        found = next((r for r in latest_stages(rows or []) if r["passed"] is False), None)
+    return found["stage"] if found else None
+
+
+def _needs_rows(rec: Any) -> bool:
+    return _get(rec, "status") not in EVER_ADMITTED and not (
+        _get(rec, "status") == "rejected" and rejecting_stage(_get(rec, "status_reason"), []) is not None)
+
+
+def _funnel_bars(candidates: list[tuple[Any, list[dict] | None]], proposed: int) -> list[dict]:
+    """Proposed, then the candidates still in after each stage, in the order a candidate meets them
+    (the stage that rejected a candidate turns it away; a stage not run does not), then admitted.
+    Seeds are not candidates and are counted apart; each bar is at most the one before it."""
+    lost = [_turned_away_at(rec, rows) for rec, rows in candidates]
     bars = [{"step": "proposed", "count": proposed}]
+    still_in = len(candidates)
     for stage in STAGE_ORDER:
-        row = raw.get(stage)
-        if row is not None:
-            bars.append({"step": stage, "count": int(row.get("passed", 0)), "entered": int(row.get("entered", 0))})
-    bars.append({"step": "admitted", "count": admitted})
-    top = max([proposed] + [b["count"] for b in bars]) or 0
+        still_in -= lost.count(stage)
+        bars.append({"step": stage, "count": still_in})
+    bars.append({"step": "admitted", "count": sum(1 for rec, _ in candidates if _get(rec, "status") in EVER_ADMITTED)})
+    top = max(b["count"] for b in bars) or 0
     for bar in bars:
         bar["fraction"] = round(bar["count"] / top, 4) if top else 0.0
     return bars
 
 
 def _tokens(summary_: dict) -> float | None:
-    for key in ("tokens", "total_tokens"):
-        if isinstance(summary_.get(key), (int, float)):
-            return float(summary_[key])
+    """Tokens a run spent: grow writes ``totals.tokens``; older or hand-written summaries ``tokens``."""
+    totals = summary_.get("totals") if isinstance(summary_.get("totals"), dict) else {}
+    for source, key in ((totals, "tokens"), (summary_, "tokens"), (summary_, "total_tokens")):
+        if isinstance(source.get(key), (int, float)) and not isinstance(source.get(key), bool):
+            return float(source[key])
     parts = [summary_.get(k) for k in ("prompt_tokens", "completion_tokens")]
     if all(isinstance(p, (int, float)) for p in parts):
         return float(sum(parts))
@@ -257,56 +294,114 @@ def _seconds(run: Any) -> float | None:
     for key in ("seconds", "wall_s", "duration_s"):
         if isinstance(summary_.get(key), (int, float)):
             return float(summary_[key])
+    rounds = summary_.get("rounds")
+    if isinstance(rounds, list) and rounds and all(isinstance(r, dict) and isinstance(r.get("seconds"), (int, float))
+                                                    for r in rounds):
+        return float(sum(r["seconds"] for r in rounds))
     started, finished = _get(run, "started_at"), _get(run, "finished_at")
     if started is not None and finished is not None:
         return (finished - started).total_seconds()
     return None
 
 
-def run_row(run: Any, stage_counts: dict) -> dict:
-    """One run's line of the funnel page; ``stage_counts`` is its ``Registry.funnel``."""
+def _proposed(run: Any, stored: int) -> tuple[int, int]:
+    """(proposed, exact duplicates) as grow's report counts them. A proposal whose code is already
+    stored is not stored again, so the registry alone sees ``proposed - duplicates`` candidates."""
+    summary_ = _get(run, "summary") or {}
+    totals = summary_.get("totals") if isinstance(summary_.get("totals"), dict) else {}
+    candidates = summary_.get("candidates") if isinstance(summary_.get("candidates"), list) else None
+    duplicates = (sum(1 for c in candidates if isinstance(c, dict) and c.get("outcome") == "duplicate")
+                  if candidates is not None else 0)
+    proposed = totals.get("proposed")
+    if isinstance(proposed, int) and not isinstance(proposed, bool):
+        return proposed, duplicates or max(0, proposed - stored)
+    counts = _get(run, "counts") or {}
+    return max(stored, sum(counts.values())) + duplicates, duplicates
+
+
+def run_row(run: Any, candidates: list[tuple[Any, list[dict]]]) -> dict:
+    """One run's line of the funnel page; ``candidates`` are its stored candidates with their stage rows."""
     rid = int(_get(run, "id"))
     counts = _get(run, "counts") or {}
-    proposed = sum(counts.values())
+    proposed, duplicates = _proposed(run, len(candidates))
     admitted = sum(counts.get(s, 0) for s in EVER_ADMITTED)
     tokens, seconds = _tokens(_get(run, "summary") or {}), _seconds(run)
     return {
         "id": rid, "kind": _get(run, "kind"), "status": _get(run, "status"),
         "started_at": _iso(_get(run, "started_at")),
-        "proposed": proposed, "admitted": admitted, "rejected": counts.get("rejected", 0),
+        "proposed": proposed, "duplicates": duplicates, "admitted": admitted, "rejected": counts.get("rejected", 0),
         "tokens": tokens, "seconds": seconds,
         "tokens_per_admitted": round(tokens / admitted, 1) if tokens is not None and admitted else None,
         "seconds_per_admitted": round(seconds / admitted, 2) if seconds is not None and admitted else None,
-        "bars": _funnel_bars(stage_counts, proposed, admitted),
+        "bars": _funnel_bars(candidates, proposed),
     }
 
 
+def _stored_candidates(reg: Any) -> list[tuple[Any, list[dict] | None]]:
+    """Every proposed (not seed) environment, with its stage rows where the funnel needs them (a
+    candidate whose status or recorded reason does not already say where it stopped): one query
+    per origin for the records and one for those stage rows."""
+    recs = [rec for origin in inputs.ORIGINS if origin != "seed"
+            for rec in reg.list_envs(origin=origin, sort="id", limit=10_000_000)]
+    wanted = [int(_get(rec, "id")) for rec in recs if _needs_rows(rec)]
+    results = reg.stage_results_many(wanted) if wanted else {}
+    return [(rec, stage_rows(None, int(_get(rec, "id")), results[int(_get(rec, "id"))])
+             if int(_get(rec, "id")) in results else None) for rec in recs]
+
+
 def funnel(reg: Any, run_id: int | None = None, max_runs: int = 50) -> dict:
-    """Overall (or one run's) funnel, and a row per run, newest first."""
+    """Overall (or one run's) funnel of proposed candidates, seeds apart, and a row per run, newest first."""
     selected = None
     if run_id is not None:
         try:
             selected = reg.get_run(run_id)
         except LookupError as exc:
             raise NotFound(str(exc)) from None
-    runs = reg.runs(limit=max_runs)
-    # Every run's stage counts in one query, not one per run.
-    stage_counts = reg.funnels([run.id for run in runs] + ([run_id] if selected is not None else []))
+    every_run = reg.runs(limit=100_000)
+    candidates = _stored_candidates(reg)
+    by_run: dict[int | None, list] = {}
+    for item in candidates:
+        by_run.setdefault(_get(item[0], "run_id"), []).append(item)
+    rows = {int(_get(run, "id")): run_row(run, by_run.get(int(_get(run, "id")), [])) for run in every_run}
     if selected is not None:
-        bars = run_row(selected, stage_counts[run_id])["bars"]
+        chosen = rows.get(run_id) or run_row(selected, by_run.get(run_id, []))
+        bars, duplicates = chosen["bars"], chosen["duplicates"]
     else:
-        counts = reg.status_counts()
-        bars = _funnel_bars(reg.funnel(), sum(counts.values()), sum(counts.get(s, 0) for s in EVER_ADMITTED))
-    return {"run_id": run_id, "bars": bars, "runs": [run_row(run, stage_counts[run.id]) for run in runs]}
+        duplicates = sum(r["duplicates"] for r in rows.values())
+        bars = _funnel_bars(candidates, len(candidates) + duplicates)
+    seed_recs = reg.list_envs(origin="seed", limit=10_000)
+    seeds = {"total": len(seed_recs), "admitted": sum(1 for r in seed_recs if _get(r, "status") in EVER_ADMITTED)}
+    return {"run_id": run_id, "bars": bars, "duplicates": duplicates,
+            "seeds": seeds if selected is None else {"total": 0, "admitted": 0},
+            "runs": [rows[int(_get(run, "id"))] for run in every_run[:max_runs]]}
 
 
 # ---------------------------------------------------------------- rejected candidates
 
-def stage_failures(reg: Any) -> dict[str, int]:
-    """How many candidates each stage turned away, from the registry's funnel."""
-    raw = reg.funnel()
-    return {stage: int(raw[stage].get("entered", 0)) - int(raw[stage].get("passed", 0))
-            for stage in STAGE_ORDER if stage in raw}
+def stage_failures(reg: Any, search=None, scan_limit: int = 2000, batch: int = 200) -> dict[str, int]:
+    """How many of the newest ``scan_limit`` rejected candidates each stage turned away, decided by
+    ``rejecting_stage`` exactly as the filtered lists are (stage rows fetched only where the recorded
+    reason does not name the stage)."""
+    counts = {stage: 0 for stage in STAGE_ORDER}
+    scanned = 0
+    while scanned < scan_limit:
+        rows = reg.list_envs(status="rejected", search=search, sort="created", limit=min(batch, scan_limit - scanned),
+                             offset=scanned)
+        scanned += len(rows)
+        unnamed = []
+        for rec in rows:
+            stage = rejecting_stage(_get(rec, "status_reason"), [])
+            if stage is not None:
+                counts[stage["stage"]] += 1
+            else:
+                unnamed.append(rec)
+        if unnamed:
+            for item in _rejected_items(reg, unnamed):
+                if item["failing_stage"] in counts:
+                    counts[item["failing_stage"]] += 1
+        if len(rows) < batch:
+            break
+    return counts
 
 
 _NUMBER = re.compile(r"(?<![A-Za-z_])-?\d+(\.\d+)?")
@@ -335,7 +430,7 @@ def _rejected_items(reg: Any, recs: list) -> list[dict]:
 
 def _rejected_item(rec: Any, results: list) -> dict:
     stages = stage_rows(None, int(_get(rec, "id")), results)
-    failing = failing_stage(stages)
+    failing = rejecting_stage(_get(rec, "status_reason"), stages)
     return {
         **summary(rec),
         "failing_stage": failing["stage"] if failing else None,
@@ -382,6 +477,6 @@ def rejected(reg: Any, *, stage=None, search=None, page=1, page_size=inputs.REJE
         "items": items, "page": page, "page_size": page_size, "has_next": has_next,
         "common_reasons": common_reasons(items),
         "filters": {"stage": stage, "q": search},
-        "counts": stage_failures(reg),
+        "counts": stage_failures(reg, search, scan_limit),
         "scan_truncated": truncated,
     }

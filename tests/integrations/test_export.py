@@ -13,7 +13,7 @@ import pytest
 
 import evoenv
 from evoenv.integrations import trl as trl_integration
-from evoenv.integrations.catalog import UnknownEnvironment
+from evoenv.integrations.catalog import InactiveEnvironment, UnknownEnvironment
 from evoenv.integrations.export import build_rows, parse_difficulty, write_rows
 from evoenv.integrations.verl import compute_score
 from evoenv.sandbox import SandboxedEnv
@@ -189,7 +189,9 @@ def test_rows_of_a_retired_environment_still_rescore(tmp_path, sandbox, scorer_f
     rows = build_rows(envs="digit_sum", per_env=3, difficulty="2-4", catalog=catalog, sandbox=sandbox)
     assert {r["metadata"]["env_id"] for r in rows} == {record.id}
     registry.retire(record.id)
-    assert Catalog(url).get("digit_sum").status == "retired"
+    assert Catalog(url).get("digit_sum", allow_rejected_or_retired=True).status == "retired"
+    with pytest.raises(InactiveEnvironment, match="'digit_sum' .* is retired; ask for it explicitly"):
+        build_rows(envs="digit_sum", per_env=1, difficulty="2", catalog=Catalog(url), sandbox=sandbox)
     for row in rows:
         assert compute_score("evoenv/digit_sum", _wrap(row["answer"]), row["answer"], row["metadata"]) == 1.0
         assert compute_score("evoenv/digit_sum", _wrap(row["answer"] + "0"), row["answer"], row["metadata"]) == 0.0

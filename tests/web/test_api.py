@@ -138,7 +138,7 @@ def test_env_detail_has_stages_reviews_calibration(client, ids):
     if env["status"] != "admitted":  # two share the name; the id map holds the first one
         env = client.get("/api/envs/sum_mod_prime").json()
     assert env["status"] == "admitted" and "class SumModPrime" in env["code"]
-    assert [s["stage"] for s in env["latest_stages"]] == ["L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty"]
+    assert [s["stage"] for s in env["latest_stages"]] == ["L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration"]
     assert len(env["reviews"]) == 3 and {r["verdict"] for r in env["reviews"]} == {"accept"}
     assert set(env["calibration"]) == {"step-0", "step-200"}
     assert [p["difficulty"] for p in env["calibration"]["step-0"]] == list(range(1, 11))
@@ -223,10 +223,12 @@ def test_diff_against_each_parent(client, ids):
 def test_funnel_overall_and_per_run(client):
     data = client.get("/api/funnel").json()
     steps = [b["step"] for b in data["bars"]]
-    assert steps == ["proposed", "L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty", "admitted"]
+    assert steps == ["proposed", "L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration", "admitted"]
     counts = {b["step"]: b["count"] for b in data["bars"]}
-    assert counts["proposed"] == 18 and counts["admitted"] == 13
-    assert counts["L1"] >= counts["L2"] >= counts["L4"] >= counts["novelty"]
+    # The eight proposed candidates; the ten seeds are counted apart.
+    assert counts["proposed"] == 8 and counts["admitted"] == 3
+    assert data["seeds"] == {"total": len(SEED_NAMES), "admitted": len(SEED_NAMES)}
+    assert [b["count"] for b in data["bars"]] == [8, 8, 7, 7, 6, 6, 5, 4, 3, 3]
     runs = {r["id"]: r for r in data["runs"]}
     assert len(runs) == 2
     first = min(runs)
