@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
+from evoenv.admission.config import draw_probe_seeds
 from evoenv.admission.l2_execute import job_failure
 from evoenv.answers import extract_answer
 from evoenv.policy.base import PolicyError, Sampling
@@ -31,7 +32,7 @@ class CalibrationError(RuntimeError):
 def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dict:
     """One solver answer for each of m fresh instances at ``difficulty``."""
     config = ctx.config
-    seeds = range(config.calibration_seed_base, config.calibration_seed_base + config.calibration_m)
+    seeds = draw_probe_seeds(config.calibration_m, config.calibration_seeds)
     calls = [{"op": "render", "seed": s, "difficulty": difficulty} for s in seeds]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
@@ -52,7 +53,8 @@ def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dic
         raise CalibrationError(job_failure(job, f"scoring solver answers at difficulty {difficulty}", ctx.limits))
     scores = [float(r.value) if r.ok else 0.0 for r in job.results]
     passes = sum(s >= config.pass_threshold for s in scores)
-    return {"difficulty": difficulty, "n": len(scores), "passes": passes, "rate": passes / max(1, len(scores)),
+    return {"difficulty": difficulty, "seeds": seeds, "n": len(scores), "passes": passes,
+            "rate": passes / max(1, len(scores)),
             "scores": scores, "answers": [a[:200] for a in answers],
             "completion_tokens": sum(c.completion_tokens for c in completions)}
 

@@ -29,6 +29,8 @@ class Observed:
     renders: list[Rendered] = field(default_factory=list)
     #: score of each reference: a float, or a string saying what bad value the scorer returned
     reference_scores: list[float | str] = field(default_factory=list)
+    #: renders at the canonical seeds, for the novelty fingerprint (set by novelty)
+    canonical: list[Rendered] = field(default_factory=list)
     embedding: Any = None  # numpy vector, set by novelty
     fingerprint: str | None = None
 
@@ -69,7 +71,7 @@ class AdmissionContext:
     @property
     def limits(self) -> Limits:
         c = self.config
-        return Limits(cpu_s=c.cpu_s, memory_mb=c.memory_mb, wall_s=c.wall_s)
+        return Limits.for_jobs(cpu_s=c.cpu_s, memory_mb=c.memory_mb, wall_s=c.wall_s)
 
 
 def timed(stage: str) -> Callable:

@@ -12,6 +12,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
+from evoenv.admission.config import draw_probe_seeds
 from evoenv.answers import extract_answer
 from evoenv.sandbox import (CRASH, ERROR, MEMORY, OUTPUT_LIMIT, POLICY, TIMEOUT, EnvInfo, JobResult,
                             Limits, Rendered)
@@ -138,15 +139,16 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
         return failed("; ".join(problems), name=info.name, max_difficulty=info.max_difficulty)
     candidate.observed.info = info
 
-    pairs = config.pairs(info.max_difficulty)
+    seeds = draw_probe_seeds(config.n_seeds, config.probe_seeds)
+    pairs = config.pairs(info.max_difficulty, seeds)
     calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
-    doing = f"rendering {len(pairs)} instances (seeds {pairs[0][0]}..{pairs[-1][0]} at difficulties " \
+    doing = f"rendering {len(pairs)} instances ({len(seeds)} seeds at difficulties " \
             f"{', '.join(map(str, config.difficulties(info.max_difficulty)))})"
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         if job.outcome in (TIMEOUT, MEMORY) or job.outcome == CRASH and "SIGKILL" in job.detail:
             doing += _levels_over_limit(ctx, candidate, pairs, job.outcome)
-        return failed(job_failure(job, doing, ctx.limits), outcome=job.outcome)
+        return failed(job_failure(job, doing, ctx.limits), outcome=job.outcome, seeds=seeds)
     renders: list[Rendered] = []
     for (seed, difficulty), item in zip(pairs, job.results):
         at = where(seed, difficulty)
@@ -192,4 +194,4 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
     return passed(f"{len(renders)} instances rendered and scored at difficulties "
                   f"{', '.join(map(str, config.difficulties(info.max_difficulty)))}",
                   name=info.name, max_difficulty=info.max_difficulty, class_name=info.class_name,
-                  render_s=job.duration_s)
+                  render_s=job.duration_s, seeds=seeds)

@@ -28,7 +28,7 @@ from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.embedding import DIM, embed_environments, model_key
 from evoenv.hashing import code_sha256
-from evoenv.sandbox import Rendered, Sandbox, SandboxedEnv
+from evoenv.sandbox import EnvCallError, Rendered, Sandbox, SandboxedEnv, SandboxError
 
 
 def fingerprint(renders: list[Rendered], max_difficulty: int, config: AdmissionConfig) -> str:
@@ -195,7 +195,7 @@ class NoveltyIndex:
         for name, code in sources:
             env = SandboxedEnv(code, sandbox)
             info = env.info()
-            renders = env.render_many(config.pairs(info.max_difficulty))
+            renders = env.render_many(config.canonical_pairs(info.max_difficulty))
             rows.append((name, fingerprint(renders, info.max_difficulty, config), code_sha256(code)))
             items.append((canonical_prompt(renders, info.max_difficulty, config), code))
         vectors = embed_environments(items, config.novelty_lambda, config.embed_threads)
@@ -207,7 +207,7 @@ class NoveltyIndex:
 def embed_candidate(candidate: Candidate, config: AdmissionConfig) -> np.ndarray:
     observed = candidate.observed
     if observed.embedding is None:
-        prompt = canonical_prompt(observed.renders, observed.info.max_difficulty, config)
+        prompt = canonical_prompt(observed.canonical or observed.renders, observed.info.max_difficulty, config)
         observed.embedding = embed_environments([(prompt, candidate.code)], config.novelty_lambda,
                                                 config.embed_threads)[0]
     return observed.embedding
@@ -220,7 +220,14 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
     observed = candidate.observed
     if not observed.renders or observed.info is None:
         return failed("no renders from L2 to compare (run L2 first)")
-    fp = fingerprint(observed.renders, observed.info.max_difficulty, config)
+    if not observed.canonical:
+        # the checks above judged instances at seeds no job can predict; copies are matched on fixed seeds
+        try:
+            observed.canonical = SandboxedEnv(candidate.code, ctx.sandbox, ctx.limits).render_many(
+                config.canonical_pairs(observed.info.max_difficulty))
+        except (SandboxError, EnvCallError) as exc:
+            return failed(f"rendering the canonical seeds for the fingerprint failed: {exc}")
+    fp = fingerprint(observed.canonical, observed.info.max_difficulty, config)
     observed.fingerprint = fp
     if ctx.novelty is None:
         return not_run("novelty", "no index of admitted environments")

@@ -58,10 +58,11 @@ class CurriculumConfig:
 class RewardConfig:
     sandbox: str = "process"
     sandbox_workers: int = 2
-    #: Limits for one scoring job (one environment, up to ``chunk`` answers).
-    cpu_s: float = 5.0
-    wall_s: float = 10.0
-    memory_mb: int = 512
+    #: Limits for one scoring job (one environment, up to ``chunk`` answers). None = the platform's job
+    #: limits (``Limits.for_jobs``), the same as admission's, so a job cannot tell training from admission.
+    cpu_s: float | None = None
+    wall_s: float | None = None
+    memory_mb: int | None = None
     chunk: int = 64
     #: "tag": the answer is the last <answer>...</answer> block (the platform convention);
     #: "completion": the whole completion text, for tiny from-scratch models that never

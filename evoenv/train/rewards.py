@@ -60,7 +60,7 @@ def _as_reward(value) -> float | None:
 class RewardScorer:
     def __init__(self, sandbox: Sandbox, limits: Limits | None = None, chunk: int = 64, answer_from: str = "tag"):
         self.sandbox = sandbox
-        self.limits = limits or Limits(cpu_s=5.0, wall_s=10.0, memory_mb=512)
+        self.limits = limits or Limits.for_jobs()
         self.chunk = chunk
         self.answer_from = answer_from
 

@@ -153,7 +153,7 @@ class GRPOTrainer:
 
         self.own_sandbox = sandbox is None
         self.sandbox = sandbox or open_sandbox(cfg.reward.sandbox, workers=cfg.reward.sandbox_workers)
-        self.limits = Limits(cpu_s=cfg.reward.cpu_s, wall_s=cfg.reward.wall_s, memory_mb=cfg.reward.memory_mb)
+        self.limits = Limits.for_jobs(cpu_s=cfg.reward.cpu_s, wall_s=cfg.reward.wall_s, memory_mb=cfg.reward.memory_mb)
         self.scorer = RewardScorer(self.sandbox, self.limits, cfg.reward.chunk, cfg.reward.answer_from)
 
         self.registry = registry
