@@ -64,6 +64,9 @@ class RewardConfig:
     wall_s: float | None = None
     memory_mb: int | None = None
     chunk: int = 64
+    #: Share of instances whose scoring job also scores a known-wrong answer (``evoenv.audit``); an
+    #: environment that pays for one is quarantined and earns nothing more. 0 turns the audit off.
+    audit_share: float = 0.05
     #: "tag": the answer is the last <answer>...</answer> block (the platform convention);
     #: "completion": the whole completion text, for tiny from-scratch models that never
     #: learned the tag format.
