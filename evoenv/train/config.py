@@ -72,6 +72,12 @@ class RewardConfig:
     #: learned the tag format.
     answer_from: str = "tag"
 
+    def limits(self):
+        """The limits of the trainer's render and score jobs."""
+        from evoenv.sandbox import Limits
+
+        return Limits.for_jobs(cpu_s=self.cpu_s, wall_s=self.wall_s, memory_mb=self.memory_mb)
+
 
 @dataclass
 class GeneratorConfig:
@@ -182,6 +188,7 @@ class GRPOConfig:
         need(self.temperature > 0, "temperature", "must be > 0 (GRPO needs sampled, differing completions)")
         need(0 < self.top_p <= 1, "top_p", "must be in (0, 1]")
         need(self.save_every >= 0, "save_every", "must be >= 0 (0 = only at the end)")
+        need(0 <= self.reward.audit_share <= 1, "reward.audit_share", "must be in [0, 1] (0 turns the audit off)")
         c = self.curriculum
         need(c.pool in ("registry", "sources"), "curriculum.pool", f"{c.pool!r} is not 'registry' or 'sources'")
         need(c.pool != "sources" or bool(c.envs), "curriculum.envs",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from evoenv.sandbox import Limits, open_sandbox
+from evoenv.sandbox import open_sandbox
 from evoenv.train import checkpoint as ckpt
 from evoenv.train.config import GRPOConfig
 from evoenv.train.curriculum import Curriculum, Pool, PoolEnv, RegistryPool, SourcesPool, Task
@@ -153,7 +153,7 @@ class GRPOTrainer:
 
         self.own_sandbox = sandbox is None
         self.sandbox = sandbox or open_sandbox(cfg.reward.sandbox, workers=cfg.reward.sandbox_workers)
-        self.limits = Limits.for_jobs(cpu_s=cfg.reward.cpu_s, wall_s=cfg.reward.wall_s, memory_mb=cfg.reward.memory_mb)
+        self.limits = cfg.reward.limits()
         self.scorer = RewardScorer(self.sandbox, self.limits, cfg.reward.chunk, cfg.reward.answer_from,
                                    audit_share=cfg.reward.audit_share, on_quarantine=self._quarantine)
 

@@ -62,7 +62,8 @@ def test_a_training_run_is_recorded_in_the_registry(tmp_path, tiny_model, sandbo
         cfg = config_from_dict({
             "model": str(tiny_model), "output_dir": str(tmp_path / "run"), "run_name": "tiny", "max_steps": 1,
             "groups_per_step": 2, "group_size": 2, "max_new_tokens": 4, "save_every": 1,
-            "reward": {"answer_from": "completion", "sandbox_workers": 1},
+            # audit off: the checksum test environment pays for junk (it would fail L5)
+            "reward": {"answer_from": "completion", "sandbox_workers": 1, "audit_share": 0},
         })
         trainer = GRPOTrainer(cfg, registry=registry, sandbox=sandbox)
         try:
