@@ -24,7 +24,6 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from evoenv.admission.perturbations import extra_content
 from evoenv.answers import extract_answer
 
 #: Share of instances that get a known-wrong answer. One extra score call in a job that runs anyway
@@ -43,6 +42,8 @@ def pays(kind: str, score: float) -> bool:
 def wrong_answer(reference: str | None, rng: random.Random) -> tuple[str, str]:
     """(kind, answer): a known-wrong answer for an instance whose reference is ``reference`` (None:
     unknown, then only junk kinds). Drawn fresh each time, so no fixed string gives the audit away."""
+    from evoenv.admission.perturbations import extra_content  # admission's calibration imports this module
+
     variants = extra_content(reference, random.Random(rng.random())) if reference and reference.strip() else []
     kind = rng.choice(KINDS if variants else KINDS[:2])
     if kind == "empty":
@@ -119,3 +120,10 @@ def audited_batch(instances: list[dict], answers: list[str], references: list[st
     rng.shuffle(entries)
     return AuditedBatch([{"op": "score", "instance": inst, "answer": ans} for _, inst, ans in entries],
                         [slot for slot, _, _ in entries], audits)
+
+
+def quarantine_in_registry(registry, env_id, finding: Finding, caught_by: str) -> None:
+    """Record a catch: an environment with a registry id is quarantined there with the evidence (one given as
+    a source file or a seed without a registry has no record; its caller stops its rewards in memory)."""
+    if registry is not None and env_id is not None and str(env_id).isdigit():
+        registry.quarantine(int(env_id), reason=finding.reason(), evidence=finding.evidence(caught_by))

@@ -17,6 +17,7 @@ from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_
 from evoenv.admission.config import draw_probe_seeds
 from evoenv.admission.l2_execute import job_failure
 from evoenv.answers import extract_answer
+from evoenv.audit import audited_batch
 from evoenv.policy.base import PolicyError, Sampling
 from evoenv.prompts import solver_prompt
 
@@ -47,11 +48,16 @@ def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dic
     sampling = Sampling(temperature=config.solver_temperature, max_tokens=config.solver_max_tokens)
     completions = ctx.policy.generate(prompts, sampling)
     answers = [extract_answer(c.text) for c in completions]
-    job = ctx.sandbox.run(candidate.code, [{"op": "score", "instance": r["instance"], "answer": a}
-                                           for r, a in zip(rendered, answers)], ctx.limits)
+    # scored exactly as training scores them, known-wrong audit answers included (evoenv.audit)
+    batch = audited_batch([r["instance"] for r in rendered], answers, [r["reference"] for r in rendered])
+    job = ctx.sandbox.run(candidate.code, batch.calls, ctx.limits)
     if not job.ok:
         raise CalibrationError(job_failure(job, f"scoring solver answers at difficulty {difficulty}", ctx.limits))
-    scores = [float(r.value) if r.ok else 0.0 for r in job.results]
+    real, found = batch.split(job.results, seeds, [difficulty] * len(seeds), [r["instance"] for r in rendered])
+    if found:
+        raise CalibrationError(f"while scoring solver answers, {found[0].reason()}; a scorer must pay nothing "
+                               "for a wrong answer")
+    scores = [float(r.value) if r.ok else 0.0 for r in real]
     passes = sum(s >= config.pass_threshold for s in scores)
     return {"difficulty": difficulty, "seeds": seeds, "n": len(scores), "passes": passes,
             "rate": passes / max(1, len(scores)),

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections import OrderedDict, defaultdict
 
-from evoenv.audit import DEFAULT_AUDIT_SHARE, audited_batch
+from evoenv.audit import DEFAULT_AUDIT_SHARE, audited_batch, quarantine_in_registry
 from evoenv.integrations.catalog import Catalog
 from evoenv.integrations.rows import RowMeta
 from evoenv.sandbox import Sandbox, SandboxedEnv, SandboxError, open_sandbox
@@ -128,8 +128,7 @@ class RowScorer:
     def _caught(self, entry, finding) -> None:
         """The audit caught this environment paying for a known-wrong answer: quarantine it."""
         registry = self.catalog.registry if entry.env_id is not None else None
-        if registry is not None:
-            registry.quarantine(entry.env_id, reason=finding.reason(), evidence=finding.evidence("rescoring"))
+        quarantine_in_registry(registry, entry.env_id, finding, "rescoring")
         self._refuse(entry.code_sha256, f"environment {entry.name!r} quarantined: {finding.reason()}; "
                                         "its rows score 0 and are not rescored")
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from evoenv.audit import quarantine_in_registry
 from evoenv.sandbox import open_sandbox
 from evoenv.train import checkpoint as ckpt
 from evoenv.train.config import GRPOConfig
@@ -277,9 +278,7 @@ class GRPOTrainer:
         """The runtime audit caught ``env_id`` paying for a known-wrong answer: out of the curriculum now,
         and quarantined in the registry with the evidence (the scorer already gives it 0)."""
         self.curriculum.drop(env_id)
-        if self.registry is not None and env_id.isdigit():
-            self.registry.quarantine(int(env_id), reason=finding.reason(),
-                                     evidence=finding.evidence(f"training run {self.run_id}"))
+        quarantine_in_registry(self.registry, env_id, finding, f"training run {self.run_id}")
 
     def collect_generator(self, n_prompts: int) -> Rollouts:
         gcfg = self.cfg.generator
