@@ -277,7 +277,8 @@ class GRPOTrainer:
     def _quarantine(self, env_id: str, finding) -> None:
         """The runtime audit caught ``env_id`` paying for a known-wrong answer: out of the curriculum now,
         and quarantined in the registry with the evidence (the scorer already gives it 0)."""
-        self.curriculum.drop(env_id)
+        if not self.accelerator:  # ranks keep identical curricula: they drop it at the next pool refresh
+            self.curriculum.drop(env_id)
         quarantine_in_registry(self.registry, env_id, finding, f"training run {self.run_id}")
 
     def collect_generator(self, n_prompts: int) -> Rollouts:

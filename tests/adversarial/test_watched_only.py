@@ -201,3 +201,19 @@ def test_a_lone_score_call_no_longer_says_not_admission(sandbox):
     (item,) = _training_items(REPORTER, "reporter", sandbox, n_instances=1, group=1)
     (reward,) = RewardScorer(sandbox, RewardConfig().limits()).score([item])
     assert reward.value == 0.0 and reward.failure is None
+
+
+def test_evoenv_score_audits_its_one_answer_and_says_when_the_environment_paid_for_a_wrong_one(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from evoenv.cli import app
+
+    path = tmp_path / "watched_only.py"
+    path.write_text(WATCHED_ONLY_BY_CONTENT)
+    result = CliRunner().invoke(app, ["score", str(path), "-s", "123456", "-d", "2", "-r", "<answer>-1</answer>",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["score"] == 0.0 and shown["audit"].startswith("not trusted: the runtime audit caught it paying 1")
