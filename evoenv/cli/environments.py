@@ -118,7 +118,8 @@ def score(
     value = float(result.value) if result.ok and not caught else 0.0
     audit = f"not trusted: {caught[0].reason()}" if caught else None
     if json_out:
-        print_json({"answer": answer, "score": value, "scorer_error": result.error_text or None, "audit": audit})
+        print_json({"answer": answer, "score": value, "scorer_error": result.error_text or None,
+                    **({"audit": audit} if audit else {})})
         return
     if audit:
         console.print(f"[red]{escape(audit)}; counted as 0[/]", highlight=False)

@@ -175,6 +175,7 @@ class Curriculum:
         """Never draw this environment again (the runtime audit quarantined it)."""
         self.dropped.add(env_id)
         self.envs.pop(env_id, None)
+        self.state.pop(env_id, None)  # its rollouts still in flight are not counted
 
     def rotate(self, step: int) -> list[str]:
         """Advance the pool epoch every ``pool_epoch_steps`` steps; returns retired ids."""
