@@ -217,3 +217,19 @@ def test_evoenv_score_audits_its_one_answer_and_says_when_the_environment_paid_f
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert shown["score"] == 0.0 and shown["audit"].startswith("not trusted: the runtime audit caught it paying 1")
+
+
+def test_no_seed_environment_is_ever_caught_by_the_audit(sandbox):
+    """The audit judges by L5's rule, so sound environments pay it nothing: every instance audited, none caught."""
+    from evoenv.sources import list_seeds
+
+    items = []
+    for source in list_seeds():
+        env = SandboxedEnv(source.code, sandbox, RewardConfig().limits())
+        rng = random.Random(source.name)
+        for r in env.render_many([(rng.randrange(TRAIN_SEED_LIMIT), d) for d in (1, 5, 10)]):
+            items += [ScoreItem(source.name, source.code, r.instance, f"<answer>{r.reference}</answer>", r.reference,
+                                r.seed, r.difficulty)] * 2
+    scorer = RewardScorer(sandbox, RewardConfig().limits(), audit_share=1.0)
+    rewards = scorer.score(items)
+    assert scorer.quarantined == {} and all(r.value == 1.0 for r in rewards)
