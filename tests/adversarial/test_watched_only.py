@@ -159,6 +159,15 @@ def test_rescoring_quarantines_a_paying_environment_and_then_refuses_its_rows(sa
     fresh = RowScorer(Catalog(url), sandbox)  # another process: the registry says no
     assert fresh.score([(meta, "999999"), (meta, "1")]) == [0.0, 0.0]
     assert "quarantined" in fresh.refused[meta["code_sha256"]]
+    # and the web env page shows it, with the evidence in its JSON
+    from fastapi.testclient import TestClient
+
+    from evoenv.web import create_app
+
+    with TestClient(create_app(url, sandbox=sandbox)) as client:
+        shown = client.get(f"/api/envs/{record.id}").json()
+        assert shown["status"] == "retired" and shown["quarantine"]["evidence"]["caught_by"] == "rescoring"
+        assert "Quarantined" in client.get(f"/envs/{record.id}").text
 
 
 # ---- (b) the tells are gone ------------------------------------------------------------------------------------
