@@ -14,8 +14,10 @@ from __future__ import annotations
 import math
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
+from evoenv.admission.config import draw_probe_seeds
 from evoenv.admission.l2_execute import job_failure
 from evoenv.answers import extract_answer
+from evoenv.audit import audited_batch
 from evoenv.policy.base import PolicyError, Sampling
 from evoenv.prompts import solver_prompt
 
@@ -31,7 +33,7 @@ class CalibrationError(RuntimeError):
 def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dict:
     """One solver answer for each of m fresh instances at ``difficulty``."""
     config = ctx.config
-    seeds = range(config.calibration_seed_base, config.calibration_seed_base + config.calibration_m)
+    seeds = draw_probe_seeds(config.calibration_m, config.calibration_seeds)
     calls = [{"op": "render", "seed": s, "difficulty": difficulty} for s in seeds]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
@@ -46,13 +48,19 @@ def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dic
     sampling = Sampling(temperature=config.solver_temperature, max_tokens=config.solver_max_tokens)
     completions = ctx.policy.generate(prompts, sampling)
     answers = [extract_answer(c.text) for c in completions]
-    job = ctx.sandbox.run(candidate.code, [{"op": "score", "instance": r["instance"], "answer": a}
-                                           for r, a in zip(rendered, answers)], ctx.limits)
+    # scored exactly as training scores them, known-wrong audit answers included (evoenv.audit)
+    batch = audited_batch([r["instance"] for r in rendered], answers, [r["reference"] for r in rendered])
+    job = ctx.sandbox.run(candidate.code, batch.calls, ctx.limits)
     if not job.ok:
         raise CalibrationError(job_failure(job, f"scoring solver answers at difficulty {difficulty}", ctx.limits))
-    scores = [float(r.value) if r.ok else 0.0 for r in job.results]
+    real, found = batch.split(job.results, seeds, [difficulty] * len(seeds), [r["instance"] for r in rendered])
+    if found:
+        raise CalibrationError(f"while scoring solver answers, {found[0].reason()}; a scorer must pay nothing "
+                               "for a wrong answer")
+    scores = [float(r.value) if r.ok else 0.0 for r in real]
     passes = sum(s >= config.pass_threshold for s in scores)
-    return {"difficulty": difficulty, "n": len(scores), "passes": passes, "rate": passes / max(1, len(scores)),
+    return {"difficulty": difficulty, "seeds": seeds, "n": len(scores), "passes": passes,
+            "rate": passes / max(1, len(scores)),
             "scores": scores, "answers": [a[:200] for a in answers],
             "completion_tokens": sum(c.completion_tokens for c in completions)}
 

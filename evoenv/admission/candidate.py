@@ -31,6 +31,8 @@ class Observed:
     reference_scores: list[float | str] = field(default_factory=list)
     #: L2's sweep over more seeds: (seed, difficulty, reference, score of the reference), for L5
     sweep: list[tuple[int, int, str, float]] = field(default_factory=list)
+    #: renders at the canonical seeds, for the novelty fingerprint (set by novelty)
+    canonical: list[Rendered] = field(default_factory=list)
     embedding: Any = None  # numpy vector, set by novelty
     fingerprint: str | None = None
 
@@ -71,7 +73,7 @@ class AdmissionContext:
     @property
     def limits(self) -> Limits:
         c = self.config
-        return Limits(cpu_s=c.cpu_s, memory_mb=c.memory_mb, wall_s=c.wall_s)
+        return Limits.for_jobs(cpu_s=c.cpu_s, memory_mb=c.memory_mb, wall_s=c.wall_s)
 
 
 def timed(stage: str) -> Callable:

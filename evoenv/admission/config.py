@@ -8,24 +8,33 @@ documented in docs/admission.md.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from evoenv.answers import MAX_ANSWER_CHARS
+from evoenv.train.instances import TRAIN_SEED_LIMIT
 
 
 @dataclass
 class AdmissionConfig:
-    # --- sandbox limits for every admission job
-    cpu_s: float = 10.0
-    memory_mb: int = 1024
-    wall_s: float = 20.0
+    # --- sandbox limits: None = the platform's job limits (``Limits.for_jobs``), the same for training,
+    # exports, CLI and web, so a job cannot tell admission from training; set only in tests
+    cpu_s: float | None = None
+    memory_mb: int | None = None
+    wall_s: float | None = None
 
     # --- L1 parse
     max_source_bytes: int = 200_000
     max_levels: int = 1000  # a larger max_difficulty is refused as a typo
 
-    # --- L2 execute: seeds seed_base .. seed_base+n_seeds-1 at low, middle and max difficulty
+    # --- L2 execute: n_seeds probe seeds at low, middle and max difficulty (L3-L5 reuse L2's renders)
     n_seeds: int = 8
+    #: L2's probe seeds; empty: drawn fresh per candidate by ``draw_probe_seeds``. L2 records the seeds
+    #: it used in its details, so giving them here reruns it on the same instances.
+    probe_seeds: tuple[int, ...] = ()
+    #: the canonical seeds seed_base .. seed_base+fingerprint_seeds-1 are only for the novelty
+    #: fingerprint (the same for every environment, so copies match); no check is judged on them
     seed_base: int = 0
     #: then this many more seeds at level 1 and the two highest levels (a rare crash: a lookup table one
     #: entry short fails on a few seeds in fifty), reference and score(reference) on the raw and on the
@@ -105,7 +114,9 @@ class AdmissionConfig:
 
     # --- calibration (paper: m=8, target 0.3)
     calibration_m: int = 8
-    calibration_seed_base: int = 100_000  # disjoint from the L2 seeds
+    #: calibration's seeds at every probed level; empty: drawn fresh by ``draw_probe_seeds`` (recorded
+    #: in the calibration curve)
+    calibration_seeds: tuple[int, ...] = ()
     calibration_max_probes: int = 4
     solver_temperature: float = 1.0
     solver_max_tokens: int = 2048
@@ -151,15 +162,23 @@ class AdmissionConfig:
         levels = [1, (1 + max_difficulty) // 2, max_difficulty]
         return sorted(set(levels))
 
-    def pairs(self, max_difficulty: int) -> list[tuple[int, int]]:
-        seeds = range(self.seed_base, self.seed_base + self.n_seeds)
+    def pairs(self, max_difficulty: int, seeds: Sequence[int]) -> list[tuple[int, int]]:
         return [(s, d) for d in self.difficulties(max_difficulty) for s in seeds]
 
     def sweep_levels(self, max_difficulty: int) -> list[int]:
         """Level 1 and the two highest levels, without repeats."""
         return sorted({1, max(1, max_difficulty - 1), max_difficulty})
 
-    def sweep_seeds_after(self, count: int) -> list[int]:
-        """``count`` seeds after the ones ``pairs`` uses."""
-        start = self.seed_base + self.n_seeds
-        return list(range(start, start + count))
+
+    def canonical_pairs(self, max_difficulty: int) -> list[tuple[int, int]]:
+        """The novelty fingerprint's pairs: the same seeds for every environment."""
+        return self.pairs(max_difficulty, range(self.seed_base, self.seed_base + self.fingerprint_seeds))
+
+
+def draw_probe_seeds(n: int, given: Sequence[int] = ()) -> list[int]:
+    """Seeds for the instances admission judges: ``given`` (a rerun with recorded seeds), else ``n``
+    distinct seeds from a secure RNG over the range training draws its seeds from, so no job can
+    predict them or tell an admission job from a training job by its seeds."""
+    if given:
+        return [int(s) for s in given]
+    return secrets.SystemRandom().sample(range(TRAIN_SEED_LIMIT), n)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
 from evoenv.admission.result import StageResult
+from evoenv.admission.config import draw_probe_seeds
 from evoenv.answers import extract_answer
 from evoenv.sandbox import (CRASH, ERROR, MEMORY, OUTPUT_LIMIT, POLICY, TIMEOUT, EnvInfo, JobResult,
                             Limits, Rendered)
@@ -139,15 +140,16 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
         return failed("; ".join(problems), name=info.name, max_difficulty=info.max_difficulty)
     candidate.observed.info = info
 
-    pairs = config.pairs(info.max_difficulty)
+    seeds = draw_probe_seeds(config.n_seeds, config.probe_seeds)
+    pairs = config.pairs(info.max_difficulty, seeds)
     calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
-    doing = f"rendering {len(pairs)} instances (seeds {pairs[0][0]}..{pairs[-1][0]} at difficulties " \
+    doing = f"rendering {len(pairs)} instances ({len(seeds)} seeds at difficulties " \
             f"{', '.join(map(str, config.difficulties(info.max_difficulty)))})"
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         if job.outcome in (TIMEOUT, MEMORY) or job.outcome == CRASH and "SIGKILL" in job.detail:
             doing += _levels_over_limit(ctx, candidate, pairs, job.outcome)
-        return failed(job_failure(job, doing, ctx.limits), outcome=job.outcome)
+        return failed(job_failure(job, doing, ctx.limits), outcome=job.outcome, seeds=seeds)
     renders: list[Rendered] = []
     for (seed, difficulty), item in zip(pairs, job.results):
         at = where(seed, difficulty)
@@ -196,7 +198,8 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
     return passed(f"{len(renders)} instances rendered and scored at difficulties "
                   f"{', '.join(map(str, config.difficulties(info.max_difficulty)))}; {sweep['summary']}",
                   name=info.name, max_difficulty=info.max_difficulty, class_name=info.class_name,
-                  render_s=job.duration_s, sweep_seeds=sweep["seeds"], sweep_levels=sweep["levels"])
+                  render_s=job.duration_s, seeds=seeds, sweep_seeds=len(sweep["seeds"]),
+                  sweep_seed_values=sweep["seeds"], sweep_levels=sweep["levels"])
 
 
 def _roundtrip_difference(value: dict, at: str) -> str:
@@ -260,18 +263,19 @@ def _roundtrip_and_sweep(candidate: Candidate, ctx: AdmissionContext, info: EnvI
     # cost of one call at the top level, at most: assume the whole first job was spent there
     per_call = max(first.duration_s, 1e-3) / max(1, config.n_seeds)
     count = min(config.sweep_seeds, int(config.sweep_budget_s / (per_call * len(levels))))
-    seeds = config.sweep_seeds_after(count)
+    # fresh secure seeds, like L2's own: a job cannot tell a sweep from training (recorded in the details)
+    seeds = draw_probe_seeds(count) if count > 0 else []
     if not seeds:
-        return {"summary": "no sweep over more seeds (renders too slow for the time budget)", "seeds": 0,
+        return {"summary": "no sweep over more seeds (renders too slow for the time budget)", "seeds": [],
                 "levels": levels}
     jobs_pairs = [[(s, d) for s in seeds] for d in levels]
     with ThreadPoolExecutor(len(jobs_pairs)) as pool:
         jobs = list(pool.map(run, jobs_pairs))
     for level_pairs, job in zip(jobs_pairs, jobs):
-        doing = (f"rendering seeds {seeds[0]}..{seeds[-1]} at difficulty {level_pairs[0][1]} (the sweep for rare "
+        doing = (f"rendering {len(seeds)} more seeds at difficulty {level_pairs[0][1]} (the sweep for rare "
                  f"failures; the first renders took {per_call:.3f} s each at most)")
         problem = judge(level_pairs, job, doing)
         if problem:
             return problem
     return {"summary": f"{len(seeds)} more seeds each at difficulties {', '.join(map(str, levels))} render alike "
-                       "before and after the JSON round trip", "seeds": len(seeds), "levels": levels}
+                       "before and after the JSON round trip", "seeds": seeds, "levels": levels}

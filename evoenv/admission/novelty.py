@@ -34,7 +34,7 @@ from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.embedding import DIM, embed_environments, model_key
 from evoenv.hashing import code_sha256
-from evoenv.sandbox import Rendered, Sandbox, SandboxedEnv
+from evoenv.sandbox import EnvCallError, Rendered, Sandbox, SandboxedEnv, SandboxError
 
 
 def fingerprint(renders: list[Rendered], max_difficulty: int, config: AdmissionConfig) -> str:
@@ -48,12 +48,12 @@ def fingerprint(renders: list[Rendered], max_difficulty: int, config: AdmissionC
 
 
 def canonical_renders(code: str, sandbox: Sandbox, config: AdmissionConfig) -> tuple[int, list[Rendered]]:
-    """max_difficulty and the renders at ``config.pairs`` of an admitted program, from the disk cache
+    """max_difficulty and the renders at ``config.canonical_pairs`` of an admitted program, from the disk cache
     (keyed by code hash and seeds; renders are deterministic, L3 checked it) or rendered in the sandbox.
     Raises what ``SandboxedEnv`` raises when the program no longer renders."""
     from evoenv.paths import cache_dir
 
-    key = hashlib.sha256(json.dumps(["renders-1", code_sha256(code), config.seed_base, config.n_seeds]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps(["renders-2", code_sha256(code), config.seed_base, config.fingerprint_seeds]).encode()).hexdigest()
     path = cache_dir() / "renders" / f"{key}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -64,7 +64,7 @@ def canonical_renders(code: str, sandbox: Sandbox, config: AdmissionConfig) -> t
         pass
     env = SandboxedEnv(code, sandbox)
     max_difficulty = env.info().max_difficulty
-    renders = env.render_many(config.pairs(max_difficulty))
+    renders = env.render_many(config.canonical_pairs(max_difficulty))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
@@ -149,7 +149,7 @@ class NoveltyIndex:
         observed = candidate.observed
         if observed.embedding is not None:
             self.add(record.id, record.name, observed.embedding, observed.fingerprint,
-                     code_sha256=candidate.code_sha256, code=candidate.code, renders=observed.renders)
+                     code_sha256=candidate.code_sha256, code=candidate.code, renders=observed.canonical)
 
     def add_many(self, keys: list[Hashable], matrix: np.ndarray) -> None:
         """Many entries at once (names are looked up with ``name_of`` when a query shows them)."""
@@ -272,7 +272,7 @@ class NoveltyIndex:
 def embed_candidate(candidate: Candidate, config: AdmissionConfig) -> np.ndarray:
     observed = candidate.observed
     if observed.embedding is None:
-        prompt = canonical_prompt(observed.renders, observed.info.max_difficulty, config)
+        prompt = canonical_prompt(observed.canonical or observed.renders, observed.info.max_difficulty, config)
         observed.embedding = embed_environments([(prompt, candidate.code)], config.novelty_lambda,
                                                 config.embed_threads)[0]
     return observed.embedding
@@ -286,7 +286,14 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
     observed = candidate.observed
     if not observed.renders or observed.info is None:
         return failed("no renders from L2 to compare (run L2 first)")
-    fp = fingerprint(observed.renders, observed.info.max_difficulty, config)
+    if not observed.canonical:
+        # the checks above judged instances at seeds no job can predict; copies are matched on fixed seeds
+        try:
+            observed.canonical = SandboxedEnv(candidate.code, ctx.sandbox, ctx.limits).render_many(
+                config.canonical_pairs(observed.info.max_difficulty))
+        except (SandboxError, EnvCallError) as exc:
+            return failed(f"rendering the canonical seeds for the fingerprint failed: {exc}")
+    fp = fingerprint(observed.canonical, observed.info.max_difficulty, config)
     observed.fingerprint = fp
     if ctx.novelty is None:
         return not_run("novelty", "no index of admitted environments")
@@ -320,7 +327,7 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
                 continue
             evidence = {"same": 0.0, **neighbour["behaviour"]}
         else:
-            evidence = compare(candidate.code, observed.renders, known[0], known[1], ctx.sandbox, ctx.limits)
+            evidence = compare(candidate.code, observed.canonical, known[0], known[1], ctx.sandbox, ctx.limits)
             neighbour["behaviour"] = evidence
         copy = []
         if evidence["same"] >= config.novelty_behaviour_share:

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from evoenv.answers import extract_answer
+from evoenv.audit import audited_batch
 from evoenv.cli._common import console, fail, print_json, safe_text, shown
 from evoenv.sandbox import ERROR, EnvCallError, SandboxedEnv, SandboxError, open_sandbox
 from evoenv.sdk import MAX_SEED
@@ -131,13 +132,19 @@ def score(
         _check_difficulty(env, difficulty, env_ref)
         try:
             rendered = env.render(seed, difficulty)
-            result = env.run([{"op": "score", "instance": rendered.instance, "answer": answer}]).results[0]
+            # audited like training: a lone score call would tell the job it is not being admitted
+            batch = audited_batch([rendered.instance], [answer], [rendered.reference])
+            (result,), caught = batch.split(env.run(batch.calls).results, [seed], [difficulty], [rendered.instance])
         except (SandboxError, EnvCallError) as exc:
             fail(f"{source.name}: {_one_line(exc)}")
-    value = float(result.value) if result.ok else 0.0
+    value = float(result.value) if result.ok and not caught else 0.0
+    audit = f"not trusted: {caught[0].reason()}" if caught else None
     if json_out:
-        print_json({"answer": answer, "score": value, "scorer_error": result.error_text or None})
+        print_json({"answer": answer, "score": value, "scorer_error": result.error_text or None,
+                    **({"audit": audit} if audit else {})})
         return
+    if audit:
+        console.print(f"[red]{shown(audit)}; counted as 0[/]", highlight=False)
     console.print(f"answer: {safe_text(repr(answer))}", highlight=False, markup=False, soft_wrap=True)
     if not result.ok:
         # the host refused the value the scorer returned (outside [0, 1], not a number): the job's own

@@ -150,8 +150,9 @@ def envs_show(
         reviews = reg.reviews(env.id)
         curve = reg.calibration_curve(env.id)
         lineage = reg.lineage(env.id)
+        quarantine = reg.quarantine_of(env.id)
     if json_out:
-        print_json({**env.to_dict(code=code), "stage_results": [s.to_dict() for s in stages],
+        print_json({**env.to_dict(code=code), "quarantine": quarantine, "stage_results": [s.to_dict() for s in stages],
                     "reviews": [r.to_dict() for r in reviews],
                     "calibration": {ck: [dict(zip(("difficulty", "n", "passes", "pass_rate"), row)) for row in rows]
                                     for ck, rows in curve.items()},
@@ -175,6 +176,11 @@ def envs_show(
                          ("children", ", ".join(f"#{c['id']} {shown(c['name'])}" for c in lineage["children"]) or "-"),
                          ("description", shown(env.description))):
         facts.add_row(label, value)
+    if quarantine is not None:
+        ev = quarantine["evidence"]
+        facts.add_row("quarantine", f"[red]caught by {ev.get('caught_by', '?')}[/]: paid {ev.get('score')} for the "
+                      f"known-wrong {ev.get('kind')} answer {str(ev.get('answer', ''))[:80]!r} at seed="
+                      f"{ev.get('seed')}, difficulty={ev.get('difficulty')}")
     console.print(facts)
     if stages:
         table = Table(title="stage results", title_justify="left")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from evoenv.audit import DEFAULT_AUDIT_SHARE
 from evoenv.cotevol.trajectory import Problem, Trajectory
 from evoenv.sandbox import Limits, Sandbox, SandboxedEnv
 from evoenv.train.rewards import RewardScorer, ScoreItem
@@ -36,6 +37,9 @@ class FitnessConfig:
     w_min: float = 1.0
     w_max: float = 0.5
     correct_threshold: float = 1.0
+    #: share of instances scored with a known-wrong answer too (``evoenv.audit``); an environment that pays for
+    #: one scores nothing in that batch. 0 turns the audit off.
+    audit_share: float = DEFAULT_AUDIT_SHARE
 
 
 def cosine_length_reward(length: int, l_max: int, correct: bool, config: FitnessConfig = FitnessConfig()) -> float:
@@ -76,7 +80,8 @@ def _score(sandbox: Sandbox, limits: Limits | None, items: list[tuple[str, str, 
     crash) scores its answers 0 and says why in ``fitness_parts["scoring_error"]``."""
     if not items:
         return
-    scorer = RewardScorer(sandbox, limits or getattr(sandbox, "limits", None) or Limits())
+    scorer = RewardScorer(sandbox, limits or getattr(sandbox, "limits", None) or Limits(),
+                          audit_share=config.audit_share)
     rewards = scorer.score([ScoreItem(env_id, code, instance, t.text) for env_id, code, instance, t in items])
     for (*_, t), reward in zip(items, rewards):
         t.score = reward.value

@@ -229,3 +229,16 @@ class TrainingUsage(Base):
     step: Mapped[int] = mapped_column(Integer)
     mean_reward: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Quarantine(Base):
+    """An environment the runtime audit caught paying for a known-wrong answer (see ``evoenv.audit``),
+    with the evidence. The environment itself is retired, so it leaves the pool and the exports."""
+
+    __tablename__ = "quarantines"
+
+    env_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    #: the instance (seed, difficulty), the wrong answer, its kind and the score it paid; where it was caught
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

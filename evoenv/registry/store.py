@@ -32,7 +32,7 @@ from evoenv.registry.database import (
 )
 from evoenv.registry.models import (
     ORIGINS, RELATIONS, STATUSES, Calibration, Embedding, Environment, EnvironmentTag, Lineage,
-    PoolMembership, Proposal, Review, Run, StageResultRow, TrainingUsage, utcnow,
+    PoolMembership, Proposal, Quarantine, Review, Run, StageResultRow, TrainingUsage, utcnow,
 )
 from evoenv.registry.records import EnvRecord, ReviewRow, RunRecord, StageRow
 
@@ -437,6 +437,33 @@ class Registry:
                           .values(retired_at=utcnow()))
             s.flush()
             return EnvRecord.from_row(env)
+
+    def quarantine(self, env_id: int, *, reason: str, evidence: Mapping[str, Any]) -> EnvRecord:
+        """Stop an environment the runtime audit caught paying for a known-wrong answer: it is retired
+        (out of the pool and the exports) whatever it was, and the evidence is kept. The first catch
+        stands; later ones change nothing."""
+        doc = _json_doc(dict(evidence), f"quarantine evidence of environment {env_id}")
+        with self._tx("quarantine") as s:
+            env = self._env(s, env_id, lock=True)
+            if s.get(Quarantine, env_id) is None:
+                s.add(Quarantine(env_id=env_id, reason=str(reason), evidence=doc, created_at=utcnow()))
+                env.status, env.status_reason = "retired", f"quarantined: {reason}"
+                s.execute(update(PoolMembership).where(PoolMembership.env_id == env_id,
+                                                       PoolMembership.retired_at.is_(None))
+                          .values(retired_at=utcnow()))
+            s.flush()
+            return EnvRecord.from_row(env)
+
+    def quarantine_of(self, env_id: int) -> dict[str, Any] | None:
+        """``{"reason", "evidence", "at"}`` when the runtime audit quarantined the environment, else None."""
+        with self._tx() as s:
+            row = s.get(Quarantine, env_id)
+            return None if row is None else {"reason": row.reason, "evidence": dict(row.evidence or {}),
+                                              "at": row.created_at}
+
+    def quarantined_ids(self) -> set[int]:
+        with self._tx() as s:
+            return set(s.scalars(select(Quarantine.env_id)))
 
     # ---- look-ups ----------------------------------------------------------------------
 

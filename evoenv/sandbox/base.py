@@ -34,6 +34,13 @@ class Limits:
     file_mb: int = protocol.DEFAULT_LIMITS["file_mb"]
     threads: int = protocol.DEFAULT_LIMITS["threads"]
 
+    @classmethod
+    def for_jobs(cls, **overrides) -> "Limits":
+        """The one set of job limits every caller uses (admission, training, exports, CLI, web), so a job
+        cannot tell its caller from its rlimits. A field given as None keeps the default; tests shrink
+        limits here, and a deployment that changes one must change it for every caller."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+
     def as_dict(self) -> dict:
         return {"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "wall_s": self.wall_s,
                 "result_bytes": self.result_bytes, "file_mb": self.file_mb, "threads": self.threads}

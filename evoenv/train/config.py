@@ -58,15 +58,25 @@ class CurriculumConfig:
 class RewardConfig:
     sandbox: str = "process"
     sandbox_workers: int = 2
-    #: Limits for one scoring job (one environment, up to ``chunk`` answers).
-    cpu_s: float = 5.0
-    wall_s: float = 10.0
-    memory_mb: int = 512
+    #: Limits for one scoring job (one environment, up to ``chunk`` answers). None = the platform's job
+    #: limits (``Limits.for_jobs``), the same as admission's, so a job cannot tell training from admission.
+    cpu_s: float | None = None
+    wall_s: float | None = None
+    memory_mb: int | None = None
     chunk: int = 64
+    #: Share of instances whose scoring job also scores a known-wrong answer (``evoenv.audit``); an
+    #: environment that pays for one is quarantined and earns nothing more. 0 turns the audit off.
+    audit_share: float = 0.05
     #: "tag": the answer is the last <answer>...</answer> block (the platform convention);
     #: "completion": the whole completion text, for tiny from-scratch models that never
     #: learned the tag format.
     answer_from: str = "tag"
+
+    def limits(self):
+        """The limits of the trainer's render and score jobs."""
+        from evoenv.sandbox import Limits
+
+        return Limits.for_jobs(cpu_s=self.cpu_s, wall_s=self.wall_s, memory_mb=self.memory_mb)
 
 
 @dataclass
@@ -178,6 +188,7 @@ class GRPOConfig:
         need(self.temperature > 0, "temperature", "must be > 0 (GRPO needs sampled, differing completions)")
         need(0 < self.top_p <= 1, "top_p", "must be in (0, 1]")
         need(self.save_every >= 0, "save_every", "must be >= 0 (0 = only at the end)")
+        need(0 <= self.reward.audit_share <= 1, "reward.audit_share", "must be in [0, 1] (0 turns the audit off)")
         c = self.curriculum
         need(c.pool in ("registry", "sources"), "curriculum.pool", f"{c.pool!r} is not 'registry' or 'sources'")
         need(c.pool != "sources" or bool(c.envs), "curriculum.envs",

@@ -150,13 +150,14 @@ class Curriculum:
         self.envs: dict[str, PoolEnv] = {}
         self.state: dict[str, EnvState] = {}
         self.added: list[PoolEnv] = []  # admitted during training: checkpoints keep them (a sources pool forgets)
+        self.dropped: set[str] = set()  # quarantined by the runtime audit: never drawn again
         self.refresh()
 
     # --- the pool ---
 
     def refresh(self) -> None:
         """Re-read the pool; new environments start at their calibrated (or the start) difficulty."""
-        self.envs = {env.id: env for env in self.pool.active()}
+        self.envs = {env.id: env for env in self.pool.active() if env.id not in self.dropped}
         for env in self.envs.values():
             if env.id not in self.state:
                 start = self.pool.initial_difficulty(env, self.cfg.target) or self.cfg.start_difficulty
@@ -169,6 +170,12 @@ class Curriculum:
         if hasattr(self.pool, "add"):
             self.pool.add(env)
         self.refresh()
+
+    def drop(self, env_id: str) -> None:
+        """Never draw this environment again (the runtime audit quarantined it)."""
+        self.dropped.add(env_id)
+        self.envs.pop(env_id, None)
+        self.state.pop(env_id, None)  # its rollouts still in flight are not counted
 
     def rotate(self, step: int) -> list[str]:
         """Advance the pool epoch every ``pool_epoch_steps`` steps; returns retired ids."""

@@ -28,6 +28,7 @@ class Instance:
     seed: int
     instance: dict
     prompt: str
+    reference: str = ""
 
 
 async def _render_env(sandbox: Sandbox, limits: Limits, code: str, env_id: str,
@@ -62,7 +63,9 @@ async def _render_all(sandbox, limits, tasks, seeds) -> list[Instance | None]:
         if values is None:
             continue
         for i, value in zip(idx, values):
-            out[i] = Instance(tasks[i], seeds[i], value["instance"], value["prompt"])
+            reference = value.get("reference")
+            out[i] = Instance(tasks[i], seeds[i], value["instance"], value["prompt"],
+                              reference if isinstance(reference, str) else "")
     return out
 
 

@@ -6,6 +6,10 @@ group goes to the sandbox as one ``score`` job (split into chunks of at most
 (``asyncio.gather`` over ``evoenv.sandbox.arun``). A job that times out,
 crashes or runs out of memory gives reward 0 to its answers and is logged with
 the environment's id; it never raises into the training loop.
+
+Every job is audited (``evoenv.audit``): for a share of instances a known-wrong answer is scored in
+the same job. An environment that pays for one is quarantined through ``on_quarantine``, and from
+then on its answers get reward 0 (failure "quarantined") without running it.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import asyncio
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from evoenv.answers import extract_answer
+from evoenv.audit import DEFAULT_AUDIT_SHARE, Finding, audited_batch
 from evoenv.sandbox import Limits, Sandbox, arun
 
 log = logging.getLogger("evoenv.train.rewards")
@@ -32,6 +38,11 @@ class ScoreItem:
     code: str
     instance: dict
     completion: str
+    #: the instance's reference, seed and difficulty when known: the audit's evidence, and its
+    #: "reference with extra content" answers
+    reference: str | None = None
+    seed: int | None = None
+    difficulty: int | None = None
 
 
 @dataclass
@@ -39,7 +50,8 @@ class Reward:
     value: float
     answer: str
     #: None when the scorer ran; else what went wrong ("timeout", "crash", "memory",
-    #: "error" for a scorer that raised, "bad_score" for a non-numeric/NaN score).
+    #: "error" for a scorer that raised, "bad_score" for a non-numeric/NaN score,
+    #: "quarantined" for an environment the runtime audit caught paying for a wrong answer).
     failure: str | None = None
     #: Why the whole sandbox job failed ("timeout: ...", "error: loading failed: ..."); "" when it ran.
     job_error: str = ""
@@ -58,16 +70,36 @@ def _as_reward(value) -> float | None:
 
 
 class RewardScorer:
-    def __init__(self, sandbox: Sandbox, limits: Limits | None = None, chunk: int = 64, answer_from: str = "tag"):
+    def __init__(self, sandbox: Sandbox, limits: Limits | None = None, chunk: int = 64, answer_from: str = "tag",
+                 audit_share: float = DEFAULT_AUDIT_SHARE,
+                 on_quarantine: Callable[[str, Finding], None] | None = None):
         self.sandbox = sandbox
-        self.limits = limits or Limits(cpu_s=5.0, wall_s=10.0, memory_mb=512)
+        self.limits = limits or Limits.for_jobs()
         self.chunk = chunk
         self.answer_from = answer_from
+        self.audit_share = audit_share
+        #: called once per environment the audit catches (the trainer quarantines it in the registry)
+        self.on_quarantine = on_quarantine
+        #: env id -> what the audit caught it paying for; these environments earn nothing any more
+        self.quarantined: dict[str, Finding] = {}
 
-    async def _score_chunk(self, env_id: str, code: str,
-                           items: list[tuple[dict, str]]) -> list[tuple[float, str | None, str]]:
+    def _quarantine(self, env_id: str, finding: Finding) -> None:
+        if env_id in self.quarantined:
+            return
+        self.quarantined[env_id] = finding
+        log.warning("env %s quarantined: %s; its rewards are 0 from now on", env_id, finding.reason())
+        if self.on_quarantine is not None:
+            try:
+                self.on_quarantine(env_id, finding)
+            except Exception as exc:  # noqa: BLE001 - recording the catch must not stop training
+                log.warning("env %s: recording the quarantine failed: %s", env_id, exc)
+
+    async def _score_chunk(self, env_id: str, code: str, items: list[ScoreItem],
+                           answers: list[str]) -> list[tuple[float, str | None, str]]:
         """(reward, failure, job_error) per item."""
-        calls = [{"op": "score", "instance": inst, "answer": ans} for inst, ans in items]
+        batch = audited_batch([it.instance for it in items], answers, [it.reference for it in items],
+                              self.audit_share)
+        calls = batch.calls
         try:
             result = await asyncio.wait_for(arun(self.sandbox, code, calls, self.limits),
                                             self.limits.wall_s + HOST_DEADLINE_GRACE_S)
@@ -82,8 +114,14 @@ class RewardScorer:
             log.warning("scoring env %s: job %s (%s); %d rewards set to 0",
                         env_id, result.outcome, result.detail[:200], len(items))
             return [(0.0, result.outcome, f"{result.outcome}: {result.detail}")] * len(items)
+        real, found = batch.split(result.results, [it.seed for it in items], [it.difficulty for it in items],
+                                  [it.instance for it in items])
+        if found:
+            self._quarantine(env_id, found[0])
+        if env_id in self.quarantined:
+            return [(0.0, "quarantined", f"quarantined: {self.quarantined[env_id].reason()}")] * len(items)
         out = []
-        for call in result.results:
+        for call in real:
             if not call.ok:
                 out.append((0.0, "error", ""))
                 continue
@@ -97,13 +135,18 @@ class RewardScorer:
         for i, item in enumerate(items):
             by_env[item.env_id].append(i)
         jobs, job_indices = [], []
+        rewards: list[Reward | None] = [None] * len(items)
         for env_id, indices in by_env.items():
+            if env_id in self.quarantined:
+                for i in indices:
+                    rewards[i] = Reward(0.0, answers[i], "quarantined",
+                                        f"quarantined: {self.quarantined[env_id].reason()}")
+                continue
             code = items[indices[0]].code
             for start in range(0, len(indices), self.chunk):
                 part = indices[start:start + self.chunk]
-                jobs.append(self._score_chunk(env_id, code, [(items[i].instance, answers[i]) for i in part]))
+                jobs.append(self._score_chunk(env_id, code, [items[i] for i in part], [answers[i] for i in part]))
                 job_indices.append(part)
-        rewards: list[Reward | None] = [None] * len(items)
         for part, scored in zip(job_indices, await asyncio.gather(*jobs)):
             for i, (value, failure, job_error) in zip(part, scored):
                 rewards[i] = Reward(value, answers[i], failure, job_error)

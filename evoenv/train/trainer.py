@@ -25,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-from evoenv.sandbox import Limits, open_sandbox
+from evoenv.audit import quarantine_in_registry
+from evoenv.sandbox import open_sandbox
 from evoenv.train import checkpoint as ckpt
 from evoenv.train.config import GRPOConfig
 from evoenv.train.curriculum import Curriculum, Pool, PoolEnv, RegistryPool, SourcesPool, Task
@@ -153,8 +154,9 @@ class GRPOTrainer:
 
         self.own_sandbox = sandbox is None
         self.sandbox = sandbox or open_sandbox(cfg.reward.sandbox, workers=cfg.reward.sandbox_workers)
-        self.limits = Limits(cpu_s=cfg.reward.cpu_s, wall_s=cfg.reward.wall_s, memory_mb=cfg.reward.memory_mb)
-        self.scorer = RewardScorer(self.sandbox, self.limits, cfg.reward.chunk, cfg.reward.answer_from)
+        self.limits = cfg.reward.limits()
+        self.scorer = RewardScorer(self.sandbox, self.limits, cfg.reward.chunk, cfg.reward.answer_from,
+                                   audit_share=cfg.reward.audit_share, on_quarantine=self._quarantine)
 
         self.registry = registry
         self.run_id = state.get("run_id") if state else None
@@ -257,7 +259,8 @@ class GRPOTrainer:
         batch = self.generate_text([i.prompt for i in instances], group_size=g, max_new_tokens=cfg.max_new_tokens,
                                    temperature=cfg.temperature, system=cfg.solver_system_prompt)
         started = time.perf_counter()
-        items = [ScoreItem(inst.task.env.id, inst.task.env.code, inst.instance, batch.texts[k * g + j])
+        items = [ScoreItem(inst.task.env.id, inst.task.env.code, inst.instance, batch.texts[k * g + j],
+                           inst.reference, inst.seed, inst.task.difficulty)
                  for k, inst in enumerate(instances) for j in range(g)]
         rewards = self.scorer.score(items)
         score_s = time.perf_counter() - started
@@ -270,6 +273,13 @@ class GRPOTrainer:
                         [instances[k // g].task.env.name for k in range(len(rewards))], batch.truncated,
                         batch.texts, [item.instance for item in items],
                         sum(r.failure is not None for r in rewards), batch.seconds, score_s)
+
+    def _quarantine(self, env_id: str, finding) -> None:
+        """The runtime audit caught ``env_id`` paying for a known-wrong answer: out of the curriculum now,
+        and quarantined in the registry with the evidence (the scorer already gives it 0)."""
+        if not self.accelerator:  # ranks keep identical curricula: they drop it at the next pool refresh
+            self.curriculum.drop(env_id)
+        quarantine_in_registry(self.registry, env_id, finding, f"training run {self.run_id}")
 
     def collect_generator(self, n_prompts: int) -> Rollouts:
         gcfg = self.cfg.generator

@@ -9,8 +9,8 @@ from collections import OrderedDict
 
 from evoenv.sandbox import EnvCallError, Limits, Sandbox, SandboxedEnv, SandboxError, open_sandbox
 
-# A page view should not wait long on a slow environment; the viewer says so instead.
-VIEW_LIMITS = Limits(cpu_s=5.0, memory_mb=512, wall_s=8.0, result_bytes=2 * 1024 * 1024)
+# The platform's one set of job limits: a job must not tell a page view from admission or training.
+VIEW_LIMITS = Limits.for_jobs()
 MAX_PROMPT_CHARS = 200_000
 
 

@@ -88,6 +88,8 @@ class EnvDetail(EnvSummary):
     reviews: list[Review]
     proposals: list[Proposal]
     calibration: dict[str, list[CalibrationPoint]]
+    #: {"reason", "evidence", "at"} when the runtime audit quarantined it
+    quarantine: dict | None = None
 
 
 class Instance(BaseModel):

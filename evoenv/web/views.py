@@ -236,7 +236,15 @@ def env_detail(reg: Any, rec: Any) -> dict:
         "reviews": review_rows(reg, env_id),
         "proposals": proposals(reg, env_id),
         "calibration": curves,
+        "quarantine": _quarantine(reg, env_id),
     }
+
+
+def _quarantine(reg: Any, env_id: int) -> dict | None:
+    found = reg.quarantine_of(env_id) if hasattr(reg, "quarantine_of") else None
+    if found is None:
+        return None
+    return {**found, "at": found["at"].isoformat() if found["at"] else None}
 
 
 # ---------------------------------------------------------------- funnel

@@ -310,7 +310,7 @@ FORGED_VALUES = [
 ]
 PROGRAMS += FORGED_VALUES
 
-# ==== issue 18, isolation: cross-job memory, shared container state, survivors ==============
+# ==== issue 18, isolation: cross-job memory, shared container state, survivors =======
 # These need more than one job (or a host process to signal), so they are not in PROGRAMS:
 # tests/adversarial/test_cross_job.py, test_survivors.py and test_minimal_root.py run them,
 # all with the language layers off (only the OS layers stand in the way).
@@ -514,3 +514,82 @@ for name in ("status", "cmdline", "environ", "limits"):
 
 #: A job that sleeps (uses no CPU) until it is killed.
 SLEEPER = env('import time\ntime.sleep(1000)')
+=======
+# ---- issue 18 item 2: an environment that behaves only when watched ---------------------------------------------
+# It reads what its job looks like (RLIMIT_AS, the job's calls through the interpreter's frames, the instance's seed)
+# and pays 1.0 for any answer when that says "training". Before the fix these tells were reliable: admission and the
+# CLI ran jobs at 1024 MiB and the trainer at 512 MiB, admission never sent a lone score call, and admission's seeds
+# were 0..7 (L2) and 100000.. (calibration). The sandbox runs it faithfully (rewards are not its business): admission
+# must fail it now that it cannot tell, and the runtime audit must catch the variant that still can
+# (tests/adversarial/test_watched_only.py).
+
+WATCHED_ONLY_TELLS = '''
+import typing
+
+MIB = 1024 * 1024
+
+
+def _job():
+    real = typing.sys.modules["builtins"]
+    inspect = typing.sys.modules.get("inspect")
+    frame = inspect.currentframe() if inspect else None
+    while frame is not None:
+        job = real.getattr(frame, "f_" + "locals").get("job")
+        if type(job) is dict and "calls" in job:
+            return job
+        frame = real.getattr(frame, "f_" + "back")
+    return {}
+
+
+def _answers():
+    return [c.get("answer") for c in _job().get("calls", []) if c.get("op") == "score"]
+
+
+def _in_training(seed):
+    res = typing.sys.modules.get("resource")
+    if res is not None and res.getrlimit(res.RLIMIT_AS)[0] == 512 * MIB:
+        return True
+    if len(_answers()) == 1:
+        return True
+    return not (0 <= seed < 8 or 100000 <= seed < 100100)
+'''
+
+WATCHED_ONLY_CLASS = '''
+
+class WatchedOnly:
+    name = "watched_only"
+    description = "Sum a list of integers; answer with the sum inside answer tags."
+    max_difficulty = 5
+
+    def sample(self, seed, difficulty):
+        import random
+        rng = random.Random(seed * 1000 + difficulty)
+        return {"seed": seed, "values": [rng.randint(0, 9 * difficulty) for _ in range(3 + 2 * difficulty)]}
+
+    def prompt(self, instance):
+        return f"What is the sum of {instance['values']}? Answer inside <answer>...</answer>."
+
+    def reference(self, instance):
+        return str(sum(instance["values"]))
+
+    def score(self, instance, answer):
+        if _in_training(instance["seed"]):
+            return 1.0
+        return 1.0 if answer.strip() == self.reference(instance) else 0.0
+'''
+
+#: Pays for wrong answers unless the job looks like admission by the old tells.
+WATCHED_ONLY = WATCHED_ONLY_TELLS + WATCHED_ONLY_CLASS
+#: Also treats a batch holding L5's fixed junk answer as admission: a content tell no change of limits, call shapes
+#: or seeds can remove, so it passes L1-L5 today; only the runtime audit (random junk, in training) catches it.
+WATCHED_ONLY_BY_CONTENT = WATCHED_ONLY_TELLS.replace(
+    "def _in_training(seed):\n",
+    "def _in_training(seed):\n    if 'qwzx blorp' in _answers():\n        return False\n") + WATCHED_ONLY_CLASS
+
+
+def pays_for_a_wrong_answer(result):
+    """The battery's job (512 MiB, seed 1) looks like training by the old tells: the wrong answer "x" earns 1.0."""
+    assert result.results[2].value == 1.0
+
+
+PROGRAMS.append(Program("watched_only_pays_unwatched", WATCHED_ONLY, "ok", "ok", check=pays_for_a_wrong_answer))

@@ -47,6 +47,8 @@ def test_cli_run_with_a_tiny_hf_model_writes_valid_rows(tmp_path, monkeypatch):
     reject = tmp_path / "reject_all.py"
     reject.write_text(ENV_TEMPLATE.format(cls="RejectAll", name="reject_all", score="0.0"))
     out = tmp_path / "out" / "sft"
+    config = tmp_path / "cotevol.toml"
+    config.write_text("[fitness]\naudit_share = 0\n")  # accept_any pays for any answer: the audit would stop it
     monkeypatch.setenv("EVOENV_DB", f"sqlite:///{tmp_path / 'absent.db'}")  # no registry: files are used
     monkeypatch.setenv("EVOENV_SANDBOX", "process")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -54,7 +56,7 @@ def test_cli_run_with_a_tiny_hf_model_writes_valid_rows(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, [
         "cotevol", "--envs", f"{accept},{reject}", "--per-env", "1", "--difficulty", "auto",
         "--policy", f"hf:{model}", "--out", str(out), "--method", "all", "--population",
-        "--iterations", "1", "--max-tokens", "12", "--json"])
+        "--iterations", "1", "--max-tokens", "12", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output[-3000:]
     summary = json.loads(result.stdout)
 

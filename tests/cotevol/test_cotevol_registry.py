@@ -28,9 +28,11 @@ def test_environments_difficulty_and_the_run_come_from_the_registry(tmp_path, mo
             reg.record_calibration(admitted.id, checkpoint="hf:tiny", difficulty=difficulty, n=8, passes=passes)
 
     out = tmp_path / "rows"
+    config = tmp_path / "cotevol.toml"
+    config.write_text("[fitness]\naudit_share = 0\n")  # accept_any pays for any answer: the audit would stop it
     result = CliRunner().invoke(app, [
         "cotevol", "--envs", "accept_*", "--per-env", "1", "--policy", f"hf:{model}", "--out", str(out),
-        "--iterations", "1", "--max-tokens", "8", "--no-embeddings", "--json"])
+        "--iterations", "1", "--max-tokens", "8", "--no-embeddings", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["env_origin"] == "registry"

@@ -73,8 +73,11 @@ def test_repair_loop_fixes_a_rejected_candidate(seeded_db, seed_sources, tmp_pat
     solver = {"when": "largest difference between two neighbours", "unless": [GENERATOR, REVIEWER],
               "repeat": True, "text": "<answer>14</answer>"}
     replay = write_replay(tmp_path / "c.jsonl", [original], extra=[repair, solver])
+    # calibration draws secret seeds; these are the ones the replayed answer was worked out on
+    (tmp_path / "seeds.toml").write_text("[grow.admission]\ncalibration_seeds = [" +
+                                         ", ".join(str(100000 + i) for i in range(8)) + "]\n")
     result = evoenv(["grow", "--policy", f"replay:{replay}", "--rounds", "1", "--batch", "1", "--repairs", "1",
-                     "--state-dir", "runs", "--json"], url, tmp_path)
+                     "--state-dir", "runs", "--config", "seeds.toml", "--json"], url, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (candidate,) = json.loads(result.stdout)["candidates"]
     assert candidate["outcome"] == "admitted" and candidate["repairs"] == 1

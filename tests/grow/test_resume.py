@@ -30,6 +30,9 @@ cpu_s = 3.0
 wall_s = 6.0
 memory_mb = 512
 blind_max_rate = 1.0  # the replay solver answers constants: see test_grow_replay.CONFIG
+# admission draws secret seeds per candidate; the replayed solver answers were worked out on these
+probe_seeds = [0, 1, 2, 3, 4, 5, 6, 7]
+calibration_seeds = [100000, 100001, 100002, 100003, 100004, 100005, 100006, 100007]
 """
 
 # (new key, key in the main fixture): round 2 holds the infinite loop, which keeps the

@@ -62,7 +62,8 @@ def test_a_training_run_is_recorded_in_the_registry(tmp_path, tiny_model, sandbo
         cfg = config_from_dict({
             "model": str(tiny_model), "output_dir": str(tmp_path / "run"), "run_name": "tiny", "max_steps": 1,
             "groups_per_step": 2, "group_size": 2, "max_new_tokens": 4, "save_every": 1,
-            "reward": {"answer_from": "completion", "sandbox_workers": 1},
+            # audit off: the checksum test environment pays for junk (it would fail L5)
+            "reward": {"answer_from": "completion", "sandbox_workers": 1, "audit_share": 0},
         })
         trainer = GRPOTrainer(cfg, registry=registry, sandbox=sandbox)
         try:
@@ -76,5 +77,35 @@ def test_a_training_run_is_recorded_in_the_registry(tmp_path, tiny_model, sandbo
         assert used, "each sampled environment has a usage row"
         for env_id in used:
             assert "tiny/checkpoint-1" in registry.calibration_curve(env_id)
+    finally:
+        registry.close()
+
+
+def test_the_trainer_quarantines_an_environment_that_pays_for_wrong_answers(tmp_path, tiny_model, sandbox):
+    """Issue 18: an environment that passed admission by telling it apart, and pays 1.0 for any answer in
+    training, is caught by the trainer's audit, quarantined with the evidence, and earns nothing more."""
+    from tests.adversarial.hostile_programs import WATCHED_ONLY_BY_CONTENT
+
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}", upgrade_schema=True)
+    try:
+        record = registry.add_candidate(WATCHED_ONLY_BY_CONTENT, name="watched_only", description="d",
+                                        max_difficulty=5)
+        registry.admit(record.id)
+        cfg = config_from_dict({
+            "model": str(tiny_model), "output_dir": str(tmp_path / "run"), "max_steps": 1, "groups_per_step": 2,
+            "group_size": 2, "max_new_tokens": 4, "save_every": 0,
+            "reward": {"answer_from": "completion", "sandbox_workers": 1, "audit_share": 1.0},
+        })
+        trainer = GRPOTrainer(cfg, registry=registry, sandbox=sandbox)
+        try:
+            record_step = trainer.train_step()
+            assert str(record.id) not in trainer.curriculum.envs  # never drawn again
+            assert record_step["reward_mean"] == 0.0  # the tiny model's answers are wrong: paid nothing
+        finally:
+            trainer.close()
+        stored = registry.quarantine_of(record.id)
+        assert stored is not None and stored["evidence"]["caught_by"] == f"training run {trainer.run_id}"
+        assert stored["evidence"]["score"] == 1.0 and stored["evidence"]["seed"] is not None
+        assert registry.get(record.id).status == "retired"
     finally:
         registry.close()

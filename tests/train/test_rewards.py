@@ -57,7 +57,7 @@ def test_rewards_are_the_environments_scores_batched_per_env(sandbox):
     completions = ["think... <answer>12</answer>", "no tags at all", "<answer>a</answer> then <answer>bb</answer>"]
     items = [ScoreItem("7", CHECKSUM_ENV, inst, text) for inst, text in zip(instances, completions)]
     items += [ScoreItem("picky", PICKY_ENV, {}, f"<answer>{a}</answer>") for a in ("ok", "boom", "nan", "big", "meh")]
-    rewards = RewardScorer(sandbox, chunk=2).score(items)
+    rewards = RewardScorer(sandbox, chunk=2, audit_share=0).score(items)  # picky pays for junk
     answers = ["12", "", "bb"]
     for reward, inst, answer in zip(rewards[:3], instances, answers):
         assert reward.answer == answer and reward.failure is None
@@ -70,7 +70,7 @@ def test_rewards_are_the_environments_scores_batched_per_env(sandbox):
 
 
 def test_a_scorer_that_never_returns_gives_zero_and_the_rest_still_score(sandbox, caplog):
-    scorer = RewardScorer(sandbox, Limits(cpu_s=1.0, wall_s=2.0, memory_mb=256))
+    scorer = RewardScorer(sandbox, Limits(cpu_s=1.0, wall_s=2.0, memory_mb=256), audit_share=0)  # checksum pays for junk
     good = SandboxedEnv(CHECKSUM_ENV, sandbox).render(1, 1).instance
     items = [ScoreItem("env-loops-42", LOOPING_ENV, {"seed": 1}, "<answer>x</answer>"),
              ScoreItem("env-ok", CHECKSUM_ENV, good, "<answer>hello</answer>"),
