@@ -514,7 +514,6 @@ for name in ("status", "cmdline", "environ", "limits"):
 
 #: A job that sleeps (uses no CPU) until it is killed.
 SLEEPER = env('import time\ntime.sleep(1000)')
-=======
 # ---- issue 18 item 2: an environment that behaves only when watched ---------------------------------------------
 # It reads what its job looks like (RLIMIT_AS, the job's calls through the interpreter's frames, the instance's seed)
 # and pays 1.0 for any answer when that says "training". Before the fix these tells were reliable: admission and the
