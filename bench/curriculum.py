@@ -324,6 +324,11 @@ def run_arm(arm: str, *, base: Path, db_url: str, dataset: Path, out: Path, args
         evaluate_curve(0)
         trainer.train(on_step=on_step)
         final = pass_table(trainer.unwrapped_model, tokenizer, eval_cases, scorer, args.eval_samples, seed=123)
+        # what each kind was trained on, and the calibration checkpoints the registry now holds
+        trained_levels = {env.name: {str(d): n for d, (n, _p) in sorted(trainer.curriculum.state[env.id].total.items())}
+                          for env in trainer.curriculum.envs.values()}
+        calibrated_by = sorted({checkpoint for env in trainer.curriculum.envs.values()
+                                for checkpoint in registry.calibration_curve(int(env.id))})
     finally:
         trainer.close()
         registry.close()
@@ -333,6 +338,7 @@ def run_arm(arm: str, *, base: Path, db_url: str, dataset: Path, out: Path, args
             "skipped_steps": sum(bool(s["skipped"]) for s in steps),
             "train_pass_rate": [s["pass_rate"] for s in steps],
             "levels_last_step": steps[-1]["levels"] if steps else None,
+            "trained_levels": trained_levels, "calibration_checkpoints": calibrated_by,
             "curve": curve, "final": summarize(final), "final_table": final}
 
 
@@ -442,13 +448,15 @@ def main(argv: list[str] | None = None) -> dict:
                 t0 = time.perf_counter()
                 run = run_arm(arm, base=base, db_url=f"sqlite:///{arm_db}", dataset=dataset,
                               out=tmp / f"run-{arm}-{model_seed}", args=args, sandbox=sandbox, tokenizer=tokenizer,
-                              curve_cases=curve_cases, eval_cases=eval_cases, scorer=scorer, model_seed=model_seed, log=log)
+                              curve_cases=curve_cases, eval_cases=eval_cases, scorer=scorer,
+                              model_seed=model_seed, log=log)
                 run["seconds"] = time.perf_counter() - t0
                 run["model_seed"] = model_seed
                 runs[arm].append(run)
                 log(f"{arm} seed {model_seed}: {run['steps']} steps, {run['sequences']} sequences, "
                     f"{run['completion_tokens']} completion tokens, {run['seconds']:.0f} s; held-out pass rate "
-                    f"trained kinds {run['final']['train_mean']:.3f}, held-out kind {run['final']['held_out_mean']:.3f}")
+                    f"trained kinds {run['final']['train_mean']:.3f}, "
+                    f"held-out kind {run['final']['held_out_mean']:.3f}")
         results["params"] = n_params
 
     results["pretrained"] = pretrained
