@@ -358,19 +358,19 @@ def render_cases(sandbox, first_seed: int, n: int) -> list:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="model-init seeds (each pretrains its own model)")
-    parser.add_argument("--steps", type=int, default=120, help="GRPO steps per arm")
+    parser.add_argument("--steps", type=int, default=150, help="GRPO steps per arm")
     parser.add_argument("--groups", type=int, default=8)
     parser.add_argument("--group-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--pool-epoch-steps", type=int, default=50, help="calibrated/uniform arms' pool epochs")
-    parser.add_argument("--pretrain-steps", type=int, default=500)
+    parser.add_argument("--pretrain-steps", type=int, default=800)
     parser.add_argument("--pretrain-rows", type=int, default=300, help="pretraining instances per kind and level")
     parser.add_argument("--calibration-m", type=int, default=16, help="instances per level for the calibration")
     parser.add_argument("--dataset-rows", type=int, default=256, help="fixed arm: exported rows per kind")
     parser.add_argument("--eval-instances", type=int, default=32, help="held-out instances per kind and level")
     parser.add_argument("--eval-samples", type=int, default=4, help="samples per held-out instance")
-    parser.add_argument("--curve-every", type=int, default=40)
+    parser.add_argument("--curve-every", type=int, default=50)
     parser.add_argument("--curve-instances", type=int, default=8, help="per kind and level, 1 sample, for the curve")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
@@ -431,7 +431,7 @@ def main(argv: list[str] | None = None) -> dict:
             model.eval()
             calibration = summarize(pass_table(model, tokenizer, calibration_cases, scorer, 1, seed=model_seed))
             before = pass_table(model, tokenizer, eval_cases, scorer, args.eval_samples, seed=123)
-            pretrained.append(summarize(before))
+            pretrained.append({"final": summarize(before), "final_table": before})
             log(f"seed {model_seed}: {n_params:,} parameters, pretrained {args.pretrain_steps} steps in "
                 f"{time.perf_counter() - t0:.0f} s; calibration per level "
                 + json.dumps({n: [round(v, 2) for v in lv.values()] for n, lv in calibration["per_level"].items()}))
@@ -459,10 +459,10 @@ def main(argv: list[str] | None = None) -> dict:
                     f"held-out kind {run['final']['held_out_mean']:.3f}")
         results["params"] = n_params
 
-    results["pretrained"] = pretrained
+    results["pretrained"] = [p["final"] for p in pretrained]
     results["arms"] = {arm: [{k: v for k, v in run.items() if k != "final_table"} for run in rs]
                        for arm, rs in runs.items()}
-    results["per_level"] = per_level_table(runs)
+    results["per_level"] = per_level_table({"pretrained": pretrained, **runs})
     results["differences"] = {}
     for a, b in (("calibrated", "uniform"), ("calibrated", "fixed"), ("uniform", "fixed")):
         for key in ("train_mean", "held_out_mean"):
@@ -505,8 +505,8 @@ def print_report(results: dict) -> None:
     for group in ("trained", "held_out"):
         label = "trained kinds" if group == "trained" else f"held-out kind ({results['held_out_kind']})"
         print(f"  {label}")
-        print("    arm         " + "".join(f"   level {lv:<6}" for lv in range(1, LEVELS + 1)))
-        for arm in ARMS:
+        print("    arm        " + "".join(f"  level {lv:<6}" for lv in range(1, LEVELS + 1)))
+        for arm in ("pretrained", *ARMS):
             cells = results["per_level"][arm][group]
             print(f"    {arm:<11} " + "".join(f"  {c['mean']:.3f}+-{c['se_seeds']:.3f}"
                                                for c in (cells[str(lv)] for lv in range(1, LEVELS + 1))))
@@ -515,9 +515,10 @@ def print_report(results: dict) -> None:
     print("difference of arms (paired over model seeds; 95% t interval)")
     for key, d in results["differences"].items():
         print(f"  {key:<40} {d['mean']:+.4f}  [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]  (n={d['n_seeds']})")
-    print("curve (held-out pass rate, trained kinds, mean over seeds)")
+    print("curve: step: held-out pass rate of the trained kinds / of the held-out kind (curve set, mean over seeds)")
     for arm in ARMS:
-        print(f"  {arm:<11} " + "  ".join(f"{p['step']}: {p['train_mean']:.3f}" for p in results["curve"][arm]))
+        print(f"  {arm:<11} " + "  ".join(f"{p['step']}: {p['train_mean']:.3f}/{p['held_out_mean']:.3f}"
+                                          for p in results["curve"][arm]))
     print(f"total {results['total_seconds']:.0f} s")
 
 
