@@ -26,10 +26,12 @@ rotation and calibration written back to the registry) or ``SourcesPool``
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from evoenv.hashing import code_sha256
@@ -381,9 +383,6 @@ class Curriculum:
 def read_dataset(path: str) -> list[tuple[str, int, int]]:
     """``(code_sha256, seed, difficulty)`` per row of an exported dataset: ``evoenv export`` JSONL
     (``metadata``) or verl parquet (``extra_info``). Errors name the file and the row."""
-    import json
-    from pathlib import Path
-
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"curriculum.dataset: no file {path}")
@@ -401,11 +400,11 @@ def read_dataset(path: str) -> list[tuple[str, int, int]]:
                     raise ValueError(f"curriculum.dataset {path}, line {number}: not a JSON row ({exc})") from None
     rows = []
     for i, meta in enumerate(metas):
-        if isinstance(meta, str):  # schemas that cannot nest store the metadata as JSON text
-            meta = json.loads(meta)
         try:
+            if isinstance(meta, str):  # schemas that cannot nest store the metadata as JSON text
+                meta = json.loads(meta)
             rows.append((str(meta["code_sha256"]), int(meta["seed"]), int(meta["difficulty"])))
-        except (TypeError, KeyError, ValueError) as exc:
+        except (TypeError, KeyError, ValueError) as exc:  # JSONDecodeError is a ValueError
             raise ValueError(f"curriculum.dataset {path}, row {i}: metadata lacks code_sha256/seed/difficulty "
                              f"({exc!r})") from None
     if not rows:
