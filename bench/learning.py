@@ -30,6 +30,7 @@ from _tinylm import pretrain as tiny_pretrain
 
 #: The easy environment: add two numbers (one digit each at level 1). Runs only in the sandbox.
 ENV = '''
+import random
 
 class AddSmall:
     name = "add_small"
