@@ -379,7 +379,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rollout", default="hf", help="trainer rollout engine (hf, vllm, auto)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for the tiny model)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--report", type=Path, help="print the report of a results file written by --json; no run")
     args = parser.parse_args(argv)
+    if args.report:
+        results = json.loads(args.report.read_text())
+        results["differences"] = compare(results)
+        print_report(results)
+        return results
     if args.steps < 1 or args.seeds < 1 or args.curve_every < 1:
         parser.error("--steps, --seeds and --curve-every must be >= 1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -463,11 +469,7 @@ def main(argv: list[str] | None = None) -> dict:
     results["arms"] = {arm: [{k: v for k, v in run.items() if k != "final_table"} for run in rs]
                        for arm, rs in runs.items()}
     results["per_level"] = per_level_table({"pretrained": pretrained, **runs})
-    results["differences"] = {}
-    for a, b in (("calibrated", "uniform"), ("calibrated", "fixed"), ("uniform", "fixed")):
-        for key in ("train_mean", "held_out_mean"):
-            results["differences"][f"{a} - {b}, {key}"] = paired_difference(
-                [r["final"][key] for r in runs[a]], [r["final"][key] for r in runs[b]])
+    results["differences"] = compare(results)
     results["curve"] = {arm: [{"step": pts[0]["step"],
                                "train_mean": statistics.fmean(p["train_mean"] for p in pts),
                                "held_out_mean": statistics.fmean(p["held_out_mean"] for p in pts)}
@@ -478,6 +480,19 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return results
+
+
+#: the paired comparisons reported; "pretrained" is the checkpoint every arm starts from
+PAIRS = (("calibrated", "uniform"), ("calibrated", "fixed"), ("uniform", "fixed"),
+         ("calibrated", "pretrained"), ("uniform", "pretrained"), ("fixed", "pretrained"))
+
+
+def compare(results: dict) -> dict:
+    """Paired differences (by model seed) of the held-out means, from a results dict (or its JSON)."""
+    finals = {arm: [r["final"] for r in runs] for arm, runs in results["arms"].items()}
+    finals["pretrained"] = results["pretrained"]
+    return {f"{a} - {b}, {key}": paired_difference([f[key] for f in finals[a]], [f[key] for f in finals[b]])
+            for a, b in PAIRS for key in ("train_mean", "held_out_mean")}
 
 
 def per_level_table(runs: dict) -> dict:
@@ -505,7 +520,7 @@ def print_report(results: dict) -> None:
     for group in ("trained", "held_out"):
         label = "trained kinds" if group == "trained" else f"held-out kind ({results['held_out_kind']})"
         print(f"  {label}")
-        print("    arm        " + "".join(f"  level {lv:<6}" for lv in range(1, LEVELS + 1)))
+        print("    arm         " + "".join(f"  level {lv:<6}" for lv in range(1, LEVELS + 1)))
         for arm in ("pretrained", *ARMS):
             cells = results["per_level"][arm][group]
             print(f"    {arm:<11} " + "".join(f"  {c['mean']:.3f}+-{c['se_seeds']:.3f}"

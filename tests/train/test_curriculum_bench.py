@@ -64,3 +64,9 @@ def test_the_curriculum_bench_runs_three_comparable_arms(tmp_path):
     assert set(result["differences"]) >= {"calibrated - uniform, train_mean", "calibrated - fixed, train_mean",
                                           "calibrated - uniform, held_out_mean"}
     assert result["fixed_rows"] == 4 * 4  # rows per kind x the four admitted training kinds
+
+    # the report can be printed again from the saved results, with the comparisons to the starting model
+    again = subprocess.run([sys.executable, str(ROOT / "bench" / "curriculum.py"), "--report", str(out)],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "calibrated - pretrained, train_mean" in again.stdout and "level 5" in again.stdout
