@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import torch  # noqa: E402
+import _common  # noqa: F401  (the repository on sys.path)
+import torch
+from _tinylm import completion_text, sampled_passes
+from _tinylm import pretrain as tiny_pretrain
 
 #: The easy environment: add two numbers (one digit each at level 1). Runs only in the sandbox.
 ENV = '''
@@ -55,64 +54,26 @@ class AddSmall:
 HELD_OUT_SEED = 2**30  # training instances use seeds below this (evoenv.train.instances)
 
 
-def completion_text(reference: str) -> str:
-    return f"<answer>{reference}</answer>"
-
-
 def evaluate(model, tokenizer, rendered, scorer, samples: int = 1, seed: int = 0) -> float:
     """Sampled (temperature 1) pass rate on ``rendered`` instances, scored in the sandbox."""
-    from evoenv.train.rewards import ScoreItem
-    from evoenv.train.rollout import HFRollout, encode_prompts, format_prompt
-
-    torch.manual_seed(seed)
-    rollout = HFRollout(model, tokenizer)
-    ids = encode_prompts(tokenizer, [format_prompt(tokenizer, r.prompt) for r in rendered], 64)
-    batch = rollout.generate([p for p in ids for _ in range(samples)], max_new_tokens=12, temperature=1.0, top_p=1.0)
-    items = [ScoreItem("add_small", ENV, rendered[k // samples].instance, text) for k, text in enumerate(batch.texts)]
-    rewards = scorer.score(items)
-    return sum(r.value for r in rewards) / len(rewards)
+    rewards = sampled_passes(model, tokenizer, [("add_small", ENV, r) for r in rendered], scorer,
+                             samples=samples, seed=seed)
+    return sum(map(sum, rewards)) / (len(rewards) * samples)
 
 
 def pretrain(model, tokenizer, train_rows, eval_rows, scorer, *, lr: float, batch: int, max_steps: int,
              low: float, high: float, log) -> tuple[int, float]:
     """Supervised steps on prompt -> <answer>reference</answer> until low < pass rate < high."""
-    from evoenv.train.rollout import format_prompt
-
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    rng = random.Random(0)
-    eos = tokenizer.eos_token_id
     rate = 0.0
-    for step in range(1, max_steps + 1):
-        rows = rng.sample(train_rows, batch)
-        seqs, masks = [], []
-        for r in rows:
-            prompt = tokenizer(format_prompt(tokenizer, r.prompt), add_special_tokens=False)["input_ids"]
-            answer = tokenizer(completion_text(r.reference), add_special_tokens=False)["input_ids"] + [eos]
-            seqs.append(prompt + answer)
-            masks.append([0] * len(prompt) + [1] * len(answer))
-        width = max(map(len, seqs))
-        ids = torch.full((batch, width), tokenizer.pad_token_id)
-        loss_mask = torch.zeros(batch, width)
-        attention = torch.zeros(batch, width, dtype=torch.long)
-        for i, (s, m) in enumerate(zip(seqs, masks)):
-            ids[i, :len(s)] = torch.tensor(s)
-            loss_mask[i, :len(m)] = torch.tensor(m, dtype=torch.float)
-            attention[i, :len(s)] = 1
-        logits = model(input_ids=ids, attention_mask=attention).logits[:, :-1]
-        nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1),
-                                                reduction="none").view(batch, -1)
-        loss = (nll * loss_mask[:, 1:]).sum() / loss_mask[:, 1:].sum()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % 25 == 0:
-            model.eval()
-            rate = evaluate(model, tokenizer, eval_rows, scorer, seed=step)
-            model.train()
-            log(f"pretrain step {step}: loss {loss.item():.3f}, held-out pass rate {rate:.3f}")
-            if low < rate < high and step >= 50:
-                return step, rate
-    return max_steps, rate
+
+    def check(step: int, loss: float) -> bool:
+        nonlocal rate
+        rate = evaluate(model, tokenizer, eval_rows, scorer, seed=step)
+        log(f"pretrain step {step}: loss {loss:.3f}, held-out pass rate {rate:.3f}")
+        return low < rate < high and step >= 50
+
+    steps = tiny_pretrain(model, tokenizer, train_rows, lr=lr, batch=batch, max_steps=max_steps, log=log, check=check)
+    return steps, rate
 
 
 def grpo(model_dir: Path, out: Path, lr: float, steps: int, sandbox, pool, groups: int, group_size: int) -> list[dict]:

@@ -45,6 +45,14 @@ class CurriculumConfig:
     start_difficulty: int = 1
     #: A rollout "passes" when its reward is at least this.
     pass_threshold: float = 1.0
+    #: How each group's level is chosen: "band" (each environment's level moves to keep its recent
+    #: pass rate inside [band_low, band_high]; environments weighted by Q) or "uniform" (environment
+    #: and level drawn uniformly, no adaptation: the baseline a calibrated curriculum must beat).
+    difficulty: str = "band"
+    #: A pre-exported dataset (``evoenv export`` rows as JSONL, or verl parquet): when set, groups
+    #: are its rows in a shuffled order, epoch after epoch (a fixed-dataset trainer); each row's
+    #: (seed, difficulty) is rendered again, so the instance is exactly the exported one.
+    dataset: str = ""
     #: At least this share of each step's groups comes from seed environments.
     seed_floor: float = 0.2
     #: Every ``pool_epoch_steps`` steps the registry's pool epoch advances; envs older than
@@ -199,6 +207,8 @@ class GRPOConfig:
         need(c.window >= 1 and 1 <= c.min_samples <= c.window, "curriculum.min_samples",
              "need 1 <= min_samples <= window")
         need(c.sigma > 0, "curriculum.sigma", "must be > 0")
+        need(c.difficulty in ("band", "uniform"), "curriculum.difficulty",
+             f"{c.difficulty!r} is not 'band' or 'uniform'")
         need(self.reward.answer_from in ("tag", "completion"), "reward.answer_from",
              f"{self.reward.answer_from!r} is not 'tag' or 'completion'")
         need(self.reward.chunk >= 1, "reward.chunk", "must be >= 1")

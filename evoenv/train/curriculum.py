@@ -8,6 +8,17 @@ difficulty reward Q, target 0.3), never below ``min_weight``; an environment
 with too few results yet has weight 1, so new ones get explored. At least
 ``seed_floor`` of each step's groups come from seed environments.
 
+When no level of an environment has 0 < p < 1 (the band is empty), it starts at
+the top level if every measured level was solved (p = 1), at level 1 if none
+was (p = 0), and otherwise just above the highest level solved every time; it
+keeps being sampled (weight >= ``min_weight``) and measured, so it moves as soon
+as the policy changes (see ``start_level``).
+
+``difficulty = "uniform"`` draws environment and level uniformly instead (no
+adaptation), and ``dataset`` serves the rows of a pre-exported dataset in a
+shuffled order, epoch after epoch: the baselines a calibrated curriculum is
+compared with (bench/curriculum.py).
+
 Environments come from a *pool*: ``RegistryPool`` (admitted environments, pool
 rotation and calibration written back to the registry) or ``SourcesPool``
 (seed names or .py files given in the config; nothing persisted).
@@ -15,12 +26,15 @@ rotation and calibration written back to the registry) or ``SourcesPool``
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
+from evoenv.hashing import code_sha256
 from evoenv.train.config import CurriculumConfig
 
 
@@ -38,6 +52,8 @@ class PoolEnv:
 class Task:
     env: PoolEnv
     difficulty: int
+    #: the instance seed; None draws a fresh training seed (a dataset row fixes it)
+    seed: int | None = None
 
 
 class Pool(Protocol):
@@ -58,6 +74,30 @@ def closest_calibrated_level(points, target: float) -> tuple[int, int, int] | No
         counts[1] += int(passes)
     rated = [(abs(passes / n - target), level, n, passes) for level, (n, passes) in totals.items() if n > 0]
     return min(rated)[1:] if rated else None
+
+
+def start_level(points, target: float, max_difficulty: int) -> int | None:
+    """Where an environment starts, from calibration points ``(difficulty, n, passes, rate)``.
+
+    The in-band level (0 < p < 1) closest to ``target``. When the band is empty: the top level if
+    every measured level was solved (p = 1), level 1 if none was (p = 0), else the level just
+    above the highest one solved below the easiest unsolved one. None with no results."""
+    totals: dict[int, list[int]] = {}
+    for difficulty, n, passes, _rate in points:
+        counts = totals.setdefault(int(difficulty), [0, 0])
+        counts[0] += int(n)
+        counts[1] += int(passes)
+    rates = {level: passes / n for level, (n, passes) in totals.items() if n > 0}
+    if not rates:
+        return None
+    in_band = [(abs(rate - target), level) for level, rate in rates.items() if 0 < rate < 1]
+    if in_band:
+        return min(in_band)[1]
+    unsolved = [level for level, rate in rates.items() if rate == 0]
+    if not unsolved:
+        return max_difficulty
+    solved_below = [level for level, rate in rates.items() if rate == 1 and level < min(unsolved)]
+    return min(max_difficulty, max(solved_below) + 1) if solved_below else 1
 
 
 class SourcesPool:
@@ -119,10 +159,9 @@ class RegistryPool:
         return [str(i) for i in self.registry.advance_pool_epoch(max_epochs)]
 
     def initial_difficulty(self, env: PoolEnv, target: float) -> int | None:
-        """The difficulty whose recorded pass rate (all checkpoints together) is closest to the target."""
+        """``start_level`` of the recorded calibration, all checkpoints together."""
         curve = self.registry.calibration_curve(int(env.id))
-        closest = closest_calibrated_level([point for rows in curve.values() for point in rows], target)
-        return closest[0] if closest else None
+        return start_level([point for rows in curve.values() for point in rows], target, env.max_difficulty)
 
     def record_calibration(self, env, checkpoint, difficulty, n, passes) -> None:
         self.registry.record_calibration(int(env.id), checkpoint=checkpoint, difficulty=difficulty, n=n, passes=passes)
@@ -152,6 +191,12 @@ class Curriculum:
         self.added: list[PoolEnv] = []  # admitted during training: checkpoints keep them (a sources pool forgets)
         self.dropped: set[str] = set()  # quarantined by the runtime audit: never drawn again
         self.refresh()
+        #: rows (code hash, seed, difficulty) of ``cfg.dataset``, served in ``order`` from ``position``
+        self.rows = read_dataset(cfg.dataset) if cfg.dataset else []
+        self.order: list[int] = []
+        self.position = 0
+        if self.rows:
+            self._check_rows()
 
     # --- the pool ---
 
@@ -200,6 +245,8 @@ class Curriculum:
         return sum(recent) / len(recent)
 
     def weight(self, env_id: str) -> float:
+        if self.cfg.difficulty == "uniform":
+            return 1.0
         rate = self.pass_rate(env_id)
         if rate is None:
             return 1.0
@@ -209,15 +256,43 @@ class Curriculum:
     def _draw(self, candidates: list[PoolEnv], rng: random.Random) -> PoolEnv:
         return rng.choices(candidates, weights=[self.weight(e.id) for e in candidates], k=1)[0]
 
+    def _check_rows(self) -> None:
+        by_hash = {code_sha256(e.code) for e in self.envs.values()}
+        for i, (sha, _seed, _difficulty) in enumerate(self.rows):
+            if sha not in by_hash:
+                raise RuntimeError(f"curriculum.dataset {self.cfg.dataset}: row {i} is from environment code "
+                                   f"{sha[:12]}, which is not in the training pool")
+
+    def _sample_rows(self, n_groups: int, rng: random.Random) -> list[Task]:
+        by_hash = {code_sha256(e.code): e for e in self.envs.values()}
+        tasks = []
+        while len(tasks) < n_groups:
+            if self.position >= len(self.order):  # a new epoch over the dataset
+                self.order = list(range(len(self.rows)))
+                rng.shuffle(self.order)
+                self.position = 0
+            sha, seed, difficulty = self.rows[self.order[self.position]]
+            self.position += 1
+            env = by_hash.get(sha)
+            if env is None:
+                raise RuntimeError(f"curriculum.dataset {self.cfg.dataset}: environment {sha[:12]} left the pool "
+                                   "(set pool_epoch_steps = 0 to train on a fixed dataset)")
+            tasks.append(Task(env, self._clamp(env, difficulty), seed))
+        return tasks
+
     def sample(self, n_groups: int, rng: random.Random) -> list[Task]:
         if not self.envs:
             raise RuntimeError("the training pool is empty: every environment was rotated out or none was admitted")
+        if self.rows:
+            return self._sample_rows(n_groups, rng)
         envs = sorted(self.envs.values(), key=lambda e: e.id)
         seeds = [e for e in envs if e.origin == "seed"]
         n_seed = math.ceil(self.cfg.seed_floor * n_groups) if seeds and len(seeds) < len(envs) else 0
         chosen = [self._draw(seeds, rng) for _ in range(n_seed)]
         chosen += [self._draw(envs, rng) for _ in range(n_groups - n_seed)]
         rng.shuffle(chosen)
+        if self.cfg.difficulty == "uniform":
+            return [Task(env, rng.randint(1, env.max_difficulty)) for env in chosen]
         return [Task(env, self.state[env.id].difficulty) for env in chosen]
 
     # --- feedback ---
@@ -239,6 +314,8 @@ class Curriculum:
                 state.recent.append(passed)
                 touched.add(task.env.id)
         changes = {}
+        if self.cfg.difficulty != "band" or self.rows:  # levels come from the draw or the rows, not the band
+            return changes
         for env_id in touched:
             rate, state, env = self.pass_rate(env_id), self.state[env_id], self.envs[env_id]
             if rate is None:
@@ -285,16 +362,58 @@ class Curriculum:
 
     # --- checkpointing ---
 
+    #: the state_dict key of the dataset position (environment ids are registry ids or names)
+    DATASET_KEY = "_dataset"
+
     def state_dict(self) -> dict:
-        return {env_id: {"difficulty": s.difficulty, "recent": list(s.recent),
-                         "unwritten": {str(d): c for d, c in s.unwritten.items()},
-                         "total": {str(d): c for d, c in s.total.items()}}
-                for env_id, s in self.state.items()}
+        out = {env_id: {"difficulty": s.difficulty, "recent": list(s.recent),
+                        "unwritten": {str(d): c for d, c in s.unwritten.items()},
+                        "total": {str(d): c for d, c in s.total.items()}}
+               for env_id, s in self.state.items()}
+        if self.rows:
+            out[self.DATASET_KEY] = {"order": list(self.order), "position": self.position}
+        return out
 
     def load_state_dict(self, data: dict) -> None:
+        data = dict(data)
+        dataset = data.pop(self.DATASET_KEY, None)
+        if dataset is not None:
+            self.order, self.position = list(dataset["order"]), int(dataset["position"])
         for env_id, s in data.items():
             self.state[env_id] = EnvState(
                 int(s["difficulty"]), deque(s["recent"], maxlen=self.cfg.window),
                 {int(d): list(c) for d, c in s["unwritten"].items()},
                 [], {int(d): list(c) for d, c in s["total"].items()})
         self.refresh()
+
+
+def read_dataset(path: str) -> list[tuple[str, int, int]]:
+    """``(code_sha256, seed, difficulty)`` per row of an exported dataset: ``evoenv export`` JSONL
+    (``metadata``) or verl parquet (``extra_info``). Errors name the file and the row."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"curriculum.dataset: no file {path}")
+    if file.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        metas = [row.get("extra_info") for row in pq.read_table(file).to_pylist()]
+    else:
+        metas = []
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    metas.append(json.loads(line).get("metadata"))
+                except (json.JSONDecodeError, AttributeError) as exc:
+                    raise ValueError(f"curriculum.dataset {path}, line {number}: not a JSON row ({exc})") from None
+    rows = []
+    for i, meta in enumerate(metas):
+        try:
+            if isinstance(meta, str):  # schemas that cannot nest store the metadata as JSON text
+                meta = json.loads(meta)
+            rows.append((str(meta["code_sha256"]), int(meta["seed"]), int(meta["difficulty"])))
+        except (TypeError, KeyError, ValueError) as exc:  # JSONDecodeError is a ValueError
+            raise ValueError(f"curriculum.dataset {path}, row {i}: metadata lacks code_sha256/seed/difficulty "
+                             f"({exc!r})") from None
+    if not rows:
+        raise ValueError(f"curriculum.dataset {path}: no rows")
+    return rows

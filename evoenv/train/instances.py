@@ -71,6 +71,8 @@ async def _render_all(sandbox, limits, tasks, seeds) -> list[Instance | None]:
 
 def render_tasks(sandbox: Sandbox, limits: Limits, tasks: list[Task], rng: random.Random,
                  seeds: list[int] | None = None) -> list[Instance | None]:
-    """One instance per task (None where its environment failed to render)."""
-    seeds = seeds if seeds is not None else [rng.randrange(TRAIN_SEED_LIMIT) for _ in tasks]
+    """One instance per task (None where its environment failed to render); a task's own seed
+    (a dataset row) is kept, the others get fresh training seeds."""
+    if seeds is None:
+        seeds = [t.seed if t.seed is not None else rng.randrange(TRAIN_SEED_LIMIT) for t in tasks]
     return asyncio.run(_render_all(sandbox, limits, tasks, seeds)) if tasks else []

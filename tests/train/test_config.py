@@ -36,6 +36,7 @@ def test_overrides_apply_after_the_file(tmp_path):
     ({"model": "m", "curriculum": {"band_low": 0.8, "band_high": 0.2}}, "band_low"),
     ({"model": "m", "curriculum": {"pool": "sources"}}, "curriculum.envs"),
     ({"model": "m", "curriculum": 3}, "curriculum: expected a table"),
+    ({"model": "m", "curriculum": {"difficulty": "random"}}, "curriculum.difficulty: 'random' is not"),
 ])
 def test_bad_config_names_the_key(data, message):
     with pytest.raises(ConfigError, match=message):

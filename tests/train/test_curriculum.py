@@ -133,3 +133,67 @@ def test_state_round_trips():
 def test_an_empty_pool_says_what_to_do():
     with pytest.raises(RuntimeError, match="pool is empty"):
         Curriculum(CurriculumConfig(), MemoryPool([])).sample(2, random.Random(0))
+
+
+def test_uniform_difficulty_draws_every_level_and_never_adapts():
+    cur = Curriculum(CurriculumConfig(difficulty="uniform", window=4, min_samples=4, seed_floor=0.0),
+                     MemoryPool([env("a", max_difficulty=4), env("b", max_difficulty=2)]))
+    feed(cur, "a", 0, 4)  # would lower a band curriculum's level; uniform keeps no level
+    cur.update([(Task(cur.envs["b"], 1), 1.0)] * 4)
+    assert cur.weight("b") == 1.0  # no preference for environments near the target
+    tasks = cur.sample(4000, random.Random(0))
+    levels = Counter((t.env.id, t.difficulty) for t in tasks)
+    assert set(levels) == {("a", d) for d in range(1, 5)} | {("b", 1), ("b", 2)}
+    assert min(levels.values()) > 0.7 * 4000 / 2 / 4  # roughly uniform within each environment
+    assert 0.9 < sum(t.env.id == "a" for t in tasks) / sum(t.env.id == "b" for t in tasks) < 1.1
+
+
+def write_rows(path, rows):
+    import json
+
+    path.write_text("".join(json.dumps({"question": "q", "answer": "a", "metadata": meta}) + "\n" for meta in rows))
+
+
+def test_a_dataset_is_served_row_by_row_in_shuffled_epochs(tmp_path):
+    from evoenv.hashing import code_sha256
+
+    a, b = env("a"), PoolEnv("b", "b", "other code", "generated", 5)
+    rows = [{"code_sha256": code_sha256(e.code), "seed": seed, "difficulty": 3}
+            for e in (a, b) for seed in range(5)]
+    write_rows(tmp_path / "rows.jsonl", rows)
+    cfg = CurriculumConfig(dataset=str(tmp_path / "rows.jsonl"), window=4, min_samples=4)
+    cur = Curriculum(cfg, MemoryPool([a, b]))
+    rng = random.Random(0)
+    first = cur.sample(6, rng) + cur.sample(4, rng)  # one epoch = the 10 rows, each once
+    assert sorted((t.env.id, t.seed, t.difficulty) for t in first) == \
+        sorted((e.id, s, 3) for e in (a, b) for s in range(5))
+    assert [t.seed for t in first] != [t.seed for t in sorted(first, key=lambda t: (t.env.id, t.seed))]
+    assert cur.update([(first[0], 1.0)] * 8) == {}  # the rows fix the level
+
+    resumed = Curriculum(cfg, MemoryPool([a, b]))
+    resumed.load_state_dict(cur.state_dict())
+    assert [(t.env.id, t.seed) for t in resumed.sample(3, random.Random(5))] == \
+        [(t.env.id, t.seed) for t in cur.sample(3, random.Random(5))]
+
+
+def test_render_tasks_keeps_a_rows_seed(sandbox):
+    from evoenv.sandbox import Limits
+    from evoenv.train.instances import render_tasks
+    from train_envs import CHECKSUM_ENV
+
+    checksum = PoolEnv("checksum", "checksum", CHECKSUM_ENV, "generated", 5)
+    fixed, fresh = render_tasks(sandbox, Limits(), [Task(checksum, 2, seed=17), Task(checksum, 2)],
+                                random.Random(0))
+    assert fixed.seed == 17 and fresh.seed != 17
+    assert fixed.instance == render_tasks(sandbox, Limits(), [Task(checksum, 2, seed=17)], random.Random(9))[0].instance
+
+
+def test_a_dataset_row_of_an_environment_outside_the_pool_is_refused(tmp_path):
+    write_rows(tmp_path / "rows.jsonl", [{"code_sha256": "f" * 64, "seed": 1, "difficulty": 1}])
+    with pytest.raises(RuntimeError, match=r"rows.jsonl: row 0 is from environment code ffffffffffff"):
+        Curriculum(CurriculumConfig(dataset=str(tmp_path / "rows.jsonl")), MemoryPool([env("a")]))
+    write_rows(tmp_path / "bad.jsonl", [{"seed": 1}])
+    with pytest.raises(ValueError, match=r"bad.jsonl, row 0: metadata lacks code_sha256"):
+        Curriculum(CurriculumConfig(dataset=str(tmp_path / "bad.jsonl")), MemoryPool([env("a")]))
+    with pytest.raises(FileNotFoundError, match="no file"):
+        Curriculum(CurriculumConfig(dataset=str(tmp_path / "missing.jsonl")), MemoryPool([env("a")]))

@@ -109,3 +109,38 @@ def test_the_trainer_quarantines_an_environment_that_pays_for_wrong_answers(tmp_
         assert registry.get(record.id).status == "retired"
     finally:
         registry.close()
+
+
+def test_an_empty_band_starts_at_the_top_when_all_solved_and_at_the_bottom_when_none(tmp_path):
+    """No level with 0 < p < 1: every measured level solved -> the top level (it used to pick the
+    lowest measured level, training on what is already solved); none solved -> level 1; a gap
+    between solved and unsolved levels -> just above the highest solved one."""
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}", upgrade_schema=True)
+    try:
+        ids = {}
+        for name in ("all_solved", "none_solved", "gap", "in_band"):
+            record = registry.add_candidate(CHECKSUM_ENV.replace("checksum", name), name=name, description=name,
+                                            max_difficulty=10, origin="generated")
+            registry.admit(record.id)
+            ids[name] = record.id
+        for level in (5, 8, 9):
+            registry.record_calibration(ids["all_solved"], checkpoint="admission", difficulty=level, n=8, passes=8)
+        for level in (5, 2):
+            registry.record_calibration(ids["none_solved"], checkpoint="admission", difficulty=level, n=8, passes=0)
+        registry.record_calibration(ids["gap"], checkpoint="admission", difficulty=2, n=8, passes=8)
+        registry.record_calibration(ids["gap"], checkpoint="admission", difficulty=6, n=8, passes=0)
+        registry.record_calibration(ids["in_band"], checkpoint="admission", difficulty=3, n=8, passes=8)
+        registry.record_calibration(ids["in_band"], checkpoint="admission", difficulty=7, n=8, passes=7)
+        registry.record_calibration(ids["in_band"], checkpoint="admission", difficulty=9, n=8, passes=0)
+        cur = Curriculum(CurriculumConfig(window=8, min_samples=8), RegistryPool(registry))
+        start = {name: cur.state[str(env_id)].difficulty for name, env_id in ids.items()}
+        assert start == {"all_solved": 10, "none_solved": 1, "gap": 3, "in_band": 7}
+
+        # at the ends the curriculum stays put and keeps measuring: solved at the top, unsolved at 1
+        top, bottom = cur.envs[str(ids["all_solved"])], cur.envs[str(ids["none_solved"])]
+        assert cur.update([(Task(top, 10), 1.0)] * 8 + [(Task(bottom, 1), 0.0)] * 8) == {}
+        assert cur.pass_rate(top.id) == 1.0 and cur.pass_rate(bottom.id) == 0.0
+        assert cur.weight(top.id) == cur.cfg.min_weight  # still drawn now and then, so it is re-measured
+        assert cur.update([(Task(top, 10), 0.0)] * 8) == {top.id: 9}  # the policy got worse: it moves
+    finally:
+        registry.close()
