@@ -27,3 +27,37 @@ def seeded_db(seeded_db_template, tmp_path):
         if side.exists():
             shutil.copyfile(side, path.with_name(path.name + suffix))
     return f"sqlite:///{path}", path
+
+
+@pytest.fixture(scope="session")
+def _pg_seeded_template(sandbox):
+    """A PostgreSQL database with the seeds admitted, the template of each test's database."""
+    from sqlalchemy.engine import make_url
+
+    from tests.registry.conftest import PG_URL, PostgresServer
+
+    server = PostgresServer(PG_URL)
+    url = server.create()
+    try:
+        seed_registry(url, sandbox)
+        yield server, make_url(url).database
+    finally:
+        server.drop(url)
+        server.admin.dispose()
+
+
+@pytest.fixture
+def shared_db(request, tmp_path):
+    """The registry several grow processes share: a fresh seeded PostgreSQL database when
+    EVOENV_TEST_PG_URL is set (CI sets it, and fails without it), else a seeded SQLite file."""
+    from tests.conftest import IN_CI, require
+    from tests.registry.conftest import PG_URL
+
+    if not PG_URL:
+        require(not IN_CI, "EVOENV_TEST_PG_URL is not set (the shared-registry grow tests run on PostgreSQL)")
+        yield request.getfixturevalue("seeded_db")[0]
+        return
+    server, template = request.getfixturevalue("_pg_seeded_template")
+    url = server.create(template=template)
+    yield url
+    server.drop(url)
