@@ -70,6 +70,8 @@ class GrowConfig:
     admission_workers: int = 2
     sandbox: str | None = None
     sandbox_workers: int | None = None
+    #: where sandbox jobs run: "local", or "ray" / "ray=ADDRESS" (one warm pool per node; evoenv.cluster)
+    executor: str = "local"
     pool_max_epochs: int = 20
     seed_floor: float = 0.2
     #: overrides of evoenv.admission.config.AdmissionConfig fields
@@ -91,6 +93,12 @@ class GrowConfig:
         for ok, message in checks:
             if not ok:
                 raise GrowError(message)
+        from evoenv.cluster import ExecutorError, parse_executor
+
+        try:
+            parse_executor(self.executor)
+        except ExecutorError as exc:
+            raise GrowError(str(exc)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
