@@ -109,18 +109,25 @@ class RaySandbox:
             self.close()
             raise SandboxUnavailable(f"a sandbox host could not start on the Ray cluster: {exc}") from None
         self._load = [0] * len(self.hosts)
+        #: jobs each host has run (the CLI reports them: every node should take a share)
+        self.jobs = [0] * len(self.hosts)
         self._lock = threading.Lock()
 
     def run(self, code: str, calls: list[dict], limits: Limits | None = None,
             fresh_hash_seed: int | None = None) -> JobResult:
         with self._lock:
-            index = min(range(len(self.hosts)), key=lambda i: self._load[i])
+            index = min(range(len(self.hosts)), key=lambda i: (self._load[i], self.jobs[i]))
             self._load[index] += 1
+            self.jobs[index] += 1
         try:
             return self._ray.get(self.hosts[index].run.remote(code, calls, limits, fresh_hash_seed))
         finally:
             with self._lock:
                 self._load[index] -= 1
+
+    def describe(self) -> str:
+        return "; ".join(f"{node['host']} pid {node['pid']} ({node['kind']}): {jobs} jobs"
+                         for node, jobs in zip(self.nodes, self.jobs))
 
     def close(self) -> None:
         ray = self._ray

@@ -40,7 +40,8 @@ def _summary_table(rounds) -> Table:
 
 
 def grow(
-    policy: str = typer.Option(None, "--policy", "-p", help="Policy spec: openai:MODEL@URL, vllm:MODEL, hf:PATH, "
+    policy: str = typer.Option(None, "--policy", "-p", help="Policy spec: openai:MODEL@URL[,URL...] (several servers of one model: "
+                               "docs/scaling.md), vllm:MODEL, hf:PATH, "
                                "or replay:FILE.jsonl (a TEST DOUBLE that replays recorded completions). "
                                "Default: $EVOENV_POLICY or the config file."),
     rounds: int = typer.Option(None, "--rounds", "-r", min=1, help="Rounds to run (default 1)."),
@@ -148,6 +149,9 @@ def grow(
                 grower = Grower(config, registry, loaded, sandbox, on_event=on_event)
                 grower.start()
                 report = grower.run()
+            if sandbox.kind == "ray":
+                err_console.print(f"admission ran on {len(sandbox.nodes)} Ray nodes: {escape(sandbox.describe())}",
+                                  highlight=False, soft_wrap=True)
     except (GrowError, PolicyError, SandboxUnavailable) as exc:
         fail(str(exc))
     finally:
