@@ -33,6 +33,7 @@ GOOD = ["hanoi_move.py", "josephus.py", "stack_machine.py", "blocked_paths.py", 
 def one_run(template: Path, folder: Path, workers: int, latency: float, executor: str) -> dict:
     from evoenv.cluster import open_admission_sandbox
 
+    folder.mkdir()
     db = folder / "evoenv.db"
     shutil.copyfile(template, db)
     replay = write_replay(folder / "replay.jsonl", [Case(f"r1s{i}", f, plain(env(f)), "admitted", None, "")
@@ -71,14 +72,17 @@ def main() -> None:
         cluster = start_ray()
         executors.append(f"ray={cluster[0]}")
     try:
-        print(f"grow_scale: {len(GOOD)} candidates a run, model latency {args.latency:.2f} s per call")
+        # The CPU cost of one candidate: no model latency, one worker (what a cluster core must do).
+        cpu = one_run(template, root / "cpu", 1, 0.0, "local")
+        print(f"grow_scale: {len(GOOD)} candidates a run; without model latency one worker takes "
+              f"{cpu['seconds'] / len(GOOD):.2f} s a candidate ({cpu['per_min']:.1f} admitted per minute)")
+        print(f"model latency {args.latency:.2f} s per call")
         print(f"{'executor':<10}{'workers':>8}{'admitted':>10}{'seconds':>9}{'per min':>9}{'ratio':>7}"
               f"{'stage s/cand':>14}")
         for executor in executors:
             base = None
             for workers in counts:
                 folder = root / f"{executor.split('=')[0]}-{workers}"
-                folder.mkdir()
                 result = one_run(template, folder, workers, args.latency, executor)
                 base = base or result["per_min"]
                 print(f"{executor.split('=')[0]:<10}{workers:>8}{result['admitted']:>10}{result['seconds']:>9.1f}"

@@ -564,7 +564,8 @@ class Admitter:
             self.gate.add_admitted(final, outcome.candidate)
         slot.env_id = final.id
         slot.outcome = "admitted" if admitted else "rejected"
-        slot.reason = outcome.reason if admitted or not outcome.admitted else final.status_reason
+        # judged admissible, but the commit said otherwise (a veto, or another worker's decision stood)
+        slot.reason = final.status_reason if outcome.admitted and not admitted else outcome.reason
         slot.stages = stage_dicts(stages)
         slot.repairs = len(outcome.attempts)
         slot.repair_tokens = sum(p["completion_tokens"] for p in repairs.values())
