@@ -56,7 +56,7 @@ def grow(
                                             "policy backend, e.g. concurrency=16 (repeatable)."),
     executor: str = typer.Option(None, "--executor", help="Where admission's sandbox jobs run: local (default) "
                                  "or ray[=ADDRESS], a Ray cluster with one warm sandbox pool per node "
-                                 "(needs evoenv[cluster]; docs/scaling.md)."),
+                                 "(needs Ray: the optional extra named cluster; docs/scaling.md)."),
     resume: int = typer.Option(None, "--resume", help="Continue the killed grow run RUN_ID."),
     json_out: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
