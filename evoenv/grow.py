@@ -70,6 +70,8 @@ class GrowConfig:
     admission_workers: int = 2
     sandbox: str | None = None
     sandbox_workers: int | None = None
+    #: where sandbox jobs run: "local", or "ray" / "ray=ADDRESS" (one warm pool per node; evoenv.cluster)
+    executor: str = "local"
     pool_max_epochs: int = 20
     seed_floor: float = 0.2
     #: overrides of evoenv.admission.config.AdmissionConfig fields
@@ -91,6 +93,12 @@ class GrowConfig:
         for ok, message in checks:
             if not ok:
                 raise GrowError(message)
+        from evoenv.cluster import ExecutorError, parse_executor
+
+        try:
+            parse_executor(self.executor)
+        except ExecutorError as exc:
+            raise GrowError(str(exc)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -525,8 +533,10 @@ class Admitter:
             raise GrowError(f"admission settings: {exc}") from None
         admission.pool_max_epochs, admission.seed_floor = config.pool_max_epochs, config.seed_floor
         self.admission = admission
-        # One index for the run: what this run admits is added as it goes.
+        # One index for the run: what this run admits is added as it goes, and what other
+        # workers admit joins it at each admission commit (CommitGate).
         self.novelty = NoveltyIndex.from_registry(registry, admission.novelty_lambda)
+        self.gate = CommitGate(self.novelty, admission)
         self.ctx = AdmissionContext(sandbox, admission, policy=policy, novelty=self.novelty)
 
     def decide(self, slot: Slot, run_id: int, journal: Journal) -> None:
@@ -540,17 +550,23 @@ class Admitter:
         repairs: dict[str, dict] = {}
         outcome = admit_with_repairs(candidate, self.ctx, repairs=self.config.repairs,
                                      repair=self._repairer(slot, repairs, journal))
-        final = persist(self.registry, outcome, run_id=run_id, lam=self.admission.novelty_lambda)
+        check = self.gate.for_candidate(outcome.candidate)
+        final = persist(self.registry, outcome, run_id=run_id, lam=self.admission.novelty_lambda, gate=check)
         for sha, proposal in repairs.items():  # each revision keeps the text that produced it
             revised = self.registry.by_hash(sha)
             if revised is not None:
                 self.registry.record_proposal(revised.id, run_id=run_id, **proposal)
-        if outcome.admitted:
-            self.novelty.add_admitted(final, outcome.candidate)
+        admitted = outcome.admitted and final.status == "admitted"
+        stages = list(outcome.stages)
+        if check.veto is not None and not admitted:  # a near-duplicate was admitted meanwhile
+            stages.append(check.veto)
+        if admitted:
+            self.gate.add_admitted(final, outcome.candidate)
         slot.env_id = final.id
-        slot.outcome = "admitted" if outcome.admitted else "rejected"
-        slot.reason = outcome.reason
-        slot.stages = stage_dicts(outcome.stages)
+        slot.outcome = "admitted" if admitted else "rejected"
+        # judged admissible, but the commit said otherwise (a veto, or another worker's decision stood)
+        slot.reason = final.status_reason if outcome.admitted and not admitted else outcome.reason
+        slot.stages = stage_dicts(stages)
         slot.repairs = len(outcome.attempts)
         slot.repair_tokens = sum(p["completion_tokens"] for p in repairs.values())
 
@@ -571,6 +587,81 @@ class Admitter:
             return extraction.code
 
         return repair
+
+
+class CommitGate:
+    """The novelty decision again, inside the admission commit (``Registry.admit``, under the
+    database's admission lock): against everything admitted by then, by any worker. The novelty
+    stage compared the candidate with this worker's index, which may be minutes old; environments
+    admitted since by other grow processes (or other threads) are read here, join the index, and
+    a candidate that copies one (same fingerprint) or is too similar (MiniLM, the same threshold)
+    is rejected instead of admitted."""
+
+    def __init__(self, index, config):
+        self.index = index
+        self.config = config
+        self._lock = threading.Lock()
+        self._known: set = set(index.keys)
+
+    def add_admitted(self, record, candidate) -> None:
+        """This worker's own admission joins the index (once, whoever saw it first)."""
+        with self._lock:
+            if record.id in self._known:
+                return
+            self._known.add(record.id)
+        self.index.add_admitted(record, candidate)
+
+    def _catch_up(self, view) -> tuple[list[int], list[str], Any]:
+        """Admissions this worker has not seen, added to its index; returns them."""
+        with self._lock:
+            fresh = [i for i in view.admitted_ids() if i not in self._known]
+        ids, names, matrix = view.embeddings(fresh, self.index.model)
+        with self._lock:
+            for i, (key, name) in enumerate(zip(ids, names)):
+                if key not in self._known:
+                    self._known.add(key)
+                    self.index.add(key, name, matrix[i])
+            self._known.update(fresh)  # those without an embedding have nothing to compare
+        return ids, names, matrix
+
+    def for_candidate(self, candidate) -> "CandidateGate":
+        return CandidateGate(self, candidate)
+
+
+class CandidateGate:
+    """``CommitGate`` for one candidate: the callable ``Registry.admit`` asks; keeps its veto."""
+
+    def __init__(self, gate: CommitGate, candidate):
+        self.gate, self.candidate = gate, candidate
+        self.veto: StageResult | None = None
+
+    def __call__(self, view) -> StageResult | None:
+        import numpy as np
+
+        config, observed = self.gate.config, self.candidate.observed
+        ids, names, matrix = self.gate._catch_up(view)
+        if observed.fingerprint:
+            holder = view.fingerprint_holder(observed.fingerprint)
+            if holder is not None:
+                self.veto = StageResult("novelty", False, score=0.0, details={
+                    "duplicate_of": {"id": holder[0], "name": holder[1]}, "at_commit": True},
+                    reason=f"behaviourally identical to {holder[1]!r} ({holder[0]}), admitted by another worker "
+                           "while this candidate was being judged (checked again at the admission commit)")
+                return self.veto
+        if observed.embedding is None or not len(ids):
+            return None
+        sims = matrix @ np.asarray(observed.embedding, dtype=np.float32)
+        best = int(np.argmax(sims))
+        if float(sims[best]) >= config.novelty_threshold:
+            similarity = float(sims[best])
+            self.veto = StageResult("novelty", False, score=1.0 - similarity, details={
+                "neighbours": [{"id": ids[best], "name": names[best], "similarity": round(similarity, 4)}],
+                "at_commit": True},
+                reason=f"too similar to {names[best]!r} ({ids[best]}), admitted by another worker while this "
+                       f"candidate was being judged: similarity {similarity:.3f} >= {config.novelty_threshold:.2f} "
+                       "(checked again at the admission commit)")
+            return self.veto
+        return None
 
 
 def stage_dicts(stages: list[StageResult]) -> list[dict]:

@@ -30,37 +30,37 @@ def add_candidate(registry, candidate: Candidate, *, run_id=None, description: s
     )
 
 
-def persist(registry, outcome: AdmissionOutcome, *, run_id=None, lam: float = 0.5):
+def persist(registry, outcome: AdmissionOutcome, *, run_id=None, lam: float = 0.5, gate=None):
     """Store the outcome (and its earlier repair attempts, each revision linked to the version
-    it repairs by lineage ``repair``); returns the final EnvRecord."""
+    it repairs by lineage ``repair``); returns the final EnvRecord. ``gate`` is asked inside the
+    admission commit (``Registry.admit``) and may still turn the admission into a rejection."""
     previous = None
     for version in [*outcome.attempts, outcome]:
-        previous = _persist_one(registry, version, run_id=run_id, lam=lam, repairs=previous)
+        previous = _persist_one(registry, version, run_id=run_id, lam=lam, repairs=previous,
+                                gate=gate if version is outcome else None)
     return previous
 
 
-def _persist_one(registry, outcome: AdmissionOutcome, *, run_id, lam: float, repairs=None):
+def _persist_one(registry, outcome: AdmissionOutcome, *, run_id, lam: float, repairs=None, gate=None):
     candidate = outcome.candidate
     if repairs is not None and candidate.repair_of and not any(rel == "repair" for _, rel in candidate.parents):
         candidate.parents = [*candidate.parents, (repairs.id, "repair")]
     record = add_candidate(registry, candidate, run_id=run_id)
     review = outcome.stage("review")
-    for item in (review.details.get("reviews", []) if review is not None else []):
-        registry.record_review(record.id, reviewer=item["reviewer"], text=item["text"],
-                               verdict=item.get("verdict") or "unparsable",
-                               details={k: v for k, v in item.items() if k not in ("reviewer", "text")})
+    # Reviews and calibration are written in the decision's own transaction: a kill leaves all or nothing.
+    reviews = [{"reviewer": item["reviewer"], "text": item["text"], "verdict": item.get("verdict") or "unparsable",
+                "details": {k: v for k, v in item.items() if k not in ("reviewer", "text")}}
+               for item in (review.details.get("reviews", []) if review is not None else [])]
     calibration = outcome.stage("calibration")
+    points = []
     if calibration is not None and calibration.details.get("curve"):
         checkpoint = calibration.details.get("checkpoint", "policy")
-        for point in calibration.details["curve"]:
-            registry.record_calibration(record.id, checkpoint=checkpoint, difficulty=point["difficulty"],
-                                        n=point["n"], passes=point["passes"])
+        points = [{"checkpoint": checkpoint, "difficulty": point["difficulty"], "n": point["n"],
+                   "passes": point["passes"]} for point in calibration.details["curve"]]
     observed = candidate.observed
     if outcome.admitted:
         embedding = (model_key(lam), observed.embedding) if observed.embedding is not None else None
-        registry.admit(record.id, stages=outcome.stages, embedding=embedding, fingerprint=observed.fingerprint,
-                       reward=outcome.reward, run_id=run_id)
-    else:
-        registry.reject(record.id, stages=outcome.stages, reason=outcome.reason, reward=outcome.reward,
-                        run_id=run_id)
-    return registry.get(record.id)
+        return registry.admit(record.id, stages=outcome.stages, embedding=embedding, fingerprint=observed.fingerprint,
+                              reward=outcome.reward, run_id=run_id, reviews=reviews, calibration=points, gate=gate)
+    return registry.reject(record.id, stages=outcome.stages, reason=outcome.reason, reward=outcome.reward,
+                           run_id=run_id, reviews=reviews, calibration=points)

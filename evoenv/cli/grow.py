@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from evoenv.cli._common import console, err_console, fail, print_json, print_table
+from evoenv.cli._common import console, err_console, fail, print_json, print_table, shown
 
 NO_POLICY = (
     "no policy configured: growing needs a model to write environments. Serve one with vLLM "
@@ -35,7 +35,8 @@ def print_summary_table(rounds, target=None) -> None:
 
 
 def grow(
-    policy: str = typer.Option(None, "--policy", "-p", help="Policy spec: openai:MODEL@URL, vllm:MODEL, hf:PATH, "
+    policy: str = typer.Option(None, "--policy", "-p", help="Policy spec: openai:MODEL@URL[,URL...] (several servers of one model: "
+                               "docs/scaling.md), vllm:MODEL, hf:PATH, "
                                "or replay:FILE.jsonl (a TEST DOUBLE that replays recorded completions). "
                                "Default: $EVOENV_POLICY or the config file."),
     rounds: int = typer.Option(None, "--rounds", "-r", min=1, help="Rounds to run (default 1)."),
@@ -48,6 +49,9 @@ def grow(
     state_dir: str = typer.Option(None, "--state-dir", help="Where run journals live (default .evoenv/runs)."),
     policy_option: list[str] = typer.Option(None, "--policy-option", "-o", help="KEY=VALUE passed to the "
                                             "policy backend, e.g. concurrency=16 (repeatable)."),
+    executor: str = typer.Option(None, "--executor", help="Where admission's sandbox jobs run: local (default) "
+                                 "or ray[=ADDRESS], a Ray cluster with one warm sandbox pool per node "
+                                 "(needs Ray: the optional extra named cluster; docs/scaling.md)."),
     resume: int = typer.Option(None, "--resume", help="Continue the killed grow run RUN_ID."),
     json_out: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
@@ -64,7 +68,7 @@ def grow(
                 fail(f"--policy-option {item!r}: write KEY=VALUE")
             options[key.strip()] = _scalar(value)
         flags = _overrides(policy=policy, rounds=rounds, batch=batch, repairs=repairs, seed=seed,
-                           admission_workers=workers, state_dir=state_dir)
+                           admission_workers=workers, state_dir=state_dir, executor=executor)
         if options:
             flags["policy_options"] = options
         if resume is None:
@@ -78,10 +82,19 @@ def grow(
             spec = flags.get("policy") or saved.get("policy") or os.environ.get("EVOENV_POLICY")
             resume_options = flags.get("policy_options") or saved.get("policy_options") or {}
             config = GrowConfig.from_dict(saved, where=f"grow run {resume}")
+            config.executor = flags.get("executor") or config.executor
+            config.validate()
     except GrowError as exc:
         fail(str(exc))
     if not spec:
         fail(NO_POLICY)
+    from evoenv.cluster import ExecutorError, import_ray, open_admission_sandbox, parse_executor
+
+    try:
+        if parse_executor(config.executor)[0] == "ray":
+            import_ray()  # before the policy loads: a missing extra is the first thing said
+    except ExecutorError as exc:
+        fail(str(exc))  # fail() prints plain text, so the extra's brackets survive
 
     try:
         opened_options = resume_options if resume is not None else config.policy_options
@@ -90,7 +103,7 @@ def grow(
         fail(f"policy {spec}: {exc}")
 
     from evoenv.registry import open_registry
-    from evoenv.sandbox import open_sandbox
+    from evoenv.sandbox import SandboxUnavailable
 
     try:
         registry = open_registry()
@@ -118,11 +131,12 @@ def grow(
                             f"{summary.admitted} admitted of {summary.proposed}")
 
     try:
-        with open_sandbox(config.sandbox, workers=config.sandbox_workers) as sandbox, progress:
+        with open_admission_sandbox(config.executor, config.sandbox, config.sandbox_workers) as sandbox, progress:
             if resume is not None:
                 grower, first, pending = Grower.resume(
                     resume, registry, loaded, sandbox, state_dir=state,
-                    overrides={k: v for k, v in flags.items() if k in ("rounds", "repairs", "admission_workers")},
+                    overrides={k: v for k, v in flags.items()
+                           if k in ("rounds", "repairs", "admission_workers", "executor")},
                     on_event=on_event)
                 report = grower.run(first, pending)
             else:
@@ -130,10 +144,17 @@ def grow(
                 grower = Grower(config, registry, loaded, sandbox, on_event=on_event)
                 grower.start()
                 report = grower.run()
-    except (GrowError, PolicyError) as exc:
+            if sandbox.kind == "ray":
+                err_console.print(f"admission ran on {len(sandbox.nodes)} Ray nodes: {shown(sandbox.describe())}",
+                                  highlight=False, soft_wrap=True)
+    except (GrowError, PolicyError, SandboxUnavailable) as exc:
         fail(str(exc))
     finally:
+        down = [s for s in getattr(loaded, "server_status", list)() if s["times_down"]]
         loaded.close()
+    for server in down:  # reported, not fatal: the other servers took its requests
+        err_console.print(f"[yellow]model server {shown(server['url'])} was down {server['times_down']} time(s) "
+                          f"during the run (last error: {shown(server['last_error'])}); the others took its requests[/]")
     if json_out:
         print_json(report.to_dict())
         return

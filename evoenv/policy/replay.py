@@ -15,6 +15,9 @@ is ``{"text": ...}``.
 With ``cursor=PATH`` the double stores which records it has used, so a killed
 run that resumes does not get the same completions again (a real model would
 not repeat itself either). Running out of records raises ``PolicyError``.
+With ``latency=SECONDS`` every ``generate`` call waits that long first, outside
+the lock (concurrent calls overlap, as requests to a model server do): a
+simulated model latency for tests and benchmarks of concurrency.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 from evoenv.policy.base import Completion, PolicyError, Prompt, Sampling
@@ -45,7 +49,10 @@ def _fits(record: dict, text: str) -> bool:
 class ReplayPolicy:
     """Recorded completions, in order. A test double: it never runs a model."""
 
-    def __init__(self, path: str | os.PathLike, *, cursor: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike, *, cursor: str | os.PathLike | None = None, latency: float = 0.0):
+        if not isinstance(latency, (int, float)) or isinstance(latency, bool) or not 0 <= latency <= 3600:
+            raise PolicyError(f"replay option latency must be seconds within [0, 3600], got {latency!r}")
+        self.latency = float(latency)
         self.path = Path(path)
         self.name = f"replay:{self.path.name}"
         self.records = self._load(self.path)
@@ -102,6 +109,8 @@ class ReplayPolicy:
                           f"({len(self._used)} of {len(self.records)} used)")
 
     def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[Completion]:
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             records = [self._take(prompt_text(p)) for p in prompts]
             self._save_cursor()

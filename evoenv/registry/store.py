@@ -5,6 +5,13 @@ BEGIN (``BEGIN IMMEDIATE``); on PostgreSQL the rows a decision depends on are
 locked with ``SELECT ... FOR UPDATE``. Decisions (admit / reject) are made once:
 a second decision on the same environment (two growers racing) only appends its
 stage results, and the returned record shows the status that stands.
+
+Every admission commit is one serialisation point across all writers: on
+PostgreSQL the transaction first takes one advisory transaction lock
+(``ADMISSION_LOCK``), on SQLite the write lock taken at BEGIN already excludes
+every other writer. Inside it an optional ``gate`` sees what is admitted at that
+moment (``AdmittedView``) and may veto, so two workers cannot both admit
+near-duplicates of each other (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ SORTS = {
 FTS = table(FTS_TABLE, column("rowid"))
 #: Statuses whose environments once passed admission (novelty compares against these).
 EVER_ADMITTED = ("admitted", "retired")
+#: The PostgreSQL advisory lock every admission commit takes ("EvoEnv" in ASCII): one key, so
+#: admissions from any number of grow processes commit one at a time.
+ADMISSION_LOCK = 0x45766F456E76
 
 
 class UnknownEnvironment(RegistryError, LookupError):
@@ -128,6 +138,44 @@ def _tsquery(text: str) -> str | None:
 
 def _like_pattern(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class AdmittedView:
+    """What is admitted at the admission commit, read in its transaction (under the admission lock)."""
+
+    def __init__(self, session: Session, env_id: int):
+        self._session = session
+        self.env_id = env_id
+
+    def admitted_ids(self) -> list[int]:
+        """Every environment that passed admission, but the one being decided."""
+        return list(self._session.scalars(select(Environment.id).where(
+            Environment.status.in_(EVER_ADMITTED), Environment.id != self.env_id).order_by(Environment.id)))
+
+    def embeddings(self, env_ids: Sequence[int], model: str) -> tuple[list[int], list[str], np.ndarray]:
+        """(ids, names, (n, dim) float32 matrix) of these environments' embeddings of ``model``."""
+        if not env_ids:
+            return [], [], np.zeros((0, 0), dtype=np.float32)
+        rows = self._session.execute(
+            select(Embedding.env_id, Environment.name, Embedding.vector)
+            .join(Environment, Environment.id == Embedding.env_id)
+            .where(Embedding.model == model, Embedding.env_id.in_(list(env_ids))).order_by(Embedding.env_id)).all()
+        if not rows:
+            return [], [], np.zeros((0, 0), dtype=np.float32)
+        matrix = np.stack([np.frombuffer(row[2], dtype="<f4") for row in rows]).astype(np.float32)
+        return [row[0] for row in rows], [row[1] for row in rows], matrix
+
+    def fingerprint_holder(self, fingerprint: str) -> tuple[int, str] | None:
+        """(id, name) of an environment that passed admission with this behavioural fingerprint."""
+        row = self._session.execute(
+            select(Environment.id, Environment.name).where(
+                Environment.fingerprint == fingerprint, Environment.status.in_(EVER_ADMITTED),
+                Environment.id != self.env_id).order_by(Environment.id).limit(1)).first()
+        return None if row is None else (row[0], row[1])
+
+
+#: Called inside the admission commit; a StageResult it returns vetoes the admission (a rejection).
+AdmissionGate = Callable[[AdmittedView], "StageResult | None"]
 
 
 class Registry:
@@ -309,31 +357,40 @@ class Registry:
 
     def record_review(self, env_id: int, *, reviewer: str, text: str, verdict: str,
                       details: Mapping[str, Any] | None = None) -> int:
-        _check(isinstance(verdict, str) and 0 < len(verdict) <= 32, f"verdict must be 1..32 characters, got {verdict!r}")
-        row = Review(env_id=env_id, reviewer=str(reviewer)[:200], text=str(text), verdict=verdict,
-                     details=_json_doc(details, f"review details of environment {env_id}"), created_at=utcnow())
+        row = self._review_row(env_id, reviewer=reviewer, text=text, verdict=verdict, details=details)
         with self._tx("record_review") as s:
             self._env(s, env_id)
             s.add(row)
             s.flush()
             return row.id
 
+    @staticmethod
+    def _review_row(env_id: int, *, reviewer: str, text: str, verdict: str,
+                    details: Mapping[str, Any] | None = None) -> Review:
+        _check(isinstance(verdict, str) and 0 < len(verdict) <= 32, f"verdict must be 1..32 characters, got {verdict!r}")
+        return Review(env_id=env_id, reviewer=str(reviewer)[:200], text=str(text), verdict=verdict,
+                      details=_json_doc(details, f"review details of environment {env_id}"), created_at=utcnow())
+
     def record_calibration(self, env_id: int, *, checkpoint: str, difficulty: int, n: int, passes: int) -> int:
         """Add ``passes`` of ``n`` attempts; rows for the same checkpoint and difficulty add up."""
-        _check(isinstance(checkpoint, str) and 0 < len(checkpoint) <= 200, "checkpoint must be 1..200 characters")
-        _check(isinstance(n, int) and isinstance(passes, int) and 0 <= passes <= n,
-               f"calibration needs ints 0 <= passes <= n, got passes={passes!r} n={n!r}")
         with self._tx("record_calibration") as s:
             # Locked: two writers calibrating one environment must not both compute a stale mean.
             env = self._env(s, env_id, lock=True)
-            _check(isinstance(difficulty, int) and 1 <= difficulty <= env.max_difficulty,
-                   f"difficulty {difficulty!r} is outside 1..{env.max_difficulty} of environment {env_id}")
-            row = Calibration(env_id=env_id, checkpoint=checkpoint, difficulty=difficulty, n=n, passes=passes,
-                              pass_rate=passes / n if n else 0.0, created_at=utcnow())
-            s.add(row)
-            s.flush()
-            env.pass_rate = self._mean_pass_rate(s, env_id)
-            return row.id
+            return self._add_calibration(s, env, checkpoint=checkpoint, difficulty=difficulty, n=n, passes=passes)
+
+    def _add_calibration(self, session: Session, env: Environment, *, checkpoint: str, difficulty: int, n: int,
+                         passes: int) -> int:
+        _check(isinstance(checkpoint, str) and 0 < len(checkpoint) <= 200, "checkpoint must be 1..200 characters")
+        _check(isinstance(n, int) and isinstance(passes, int) and 0 <= passes <= n,
+               f"calibration needs ints 0 <= passes <= n, got passes={passes!r} n={n!r}")
+        _check(isinstance(difficulty, int) and 1 <= difficulty <= env.max_difficulty,
+               f"difficulty {difficulty!r} is outside 1..{env.max_difficulty} of environment {env.id}")
+        row = Calibration(env_id=env.id, checkpoint=checkpoint, difficulty=difficulty, n=n, passes=passes,
+                          pass_rate=passes / n if n else 0.0, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        env.pass_rate = self._mean_pass_rate(session, env.id)
+        return row.id
 
     @staticmethod
     def _mean_pass_rate(session: Session, env_id: int) -> float | None:
@@ -367,45 +424,73 @@ class Registry:
     # ---- decisions ----------------------------------------------------------------------
 
     def admit(self, env_id: int, *, stages: Sequence[StageResult] = (), embedding: tuple[str, Any] | None = None,
-              fingerprint: str | None = None, reward: float | None = None, run_id: int | None = None) -> EnvRecord:
-        """Admit a candidate: status, stage results, embedding, fingerprint, reward and pool
-        membership in ONE transaction. On an environment already decided, only the stage
-        results are added; the returned record shows the status that stands."""
+              fingerprint: str | None = None, reward: float | None = None, run_id: int | None = None,
+              reviews: Sequence[Mapping[str, Any]] = (), calibration: Sequence[Mapping[str, Any]] = (),
+              gate: AdmissionGate | None = None) -> EnvRecord:
+        """Admit a candidate: status, stage results, reviews, calibration, embedding, fingerprint,
+        reward and pool membership in ONE transaction, under the admission lock. ``gate``, when
+        given, is asked inside it; a StageResult it returns is added and the candidate is
+        rejected instead (its reward then 0: the admission it was paid for did not happen).
+        On an environment already decided, only the stage results are added; the returned
+        record shows the status that stands."""
         _check(fingerprint is None or (isinstance(fingerprint, str) and len(fingerprint) <= 128),
                "fingerprint must be text of at most 128 characters")
         reward = _finite(reward, "reward")
         with self._tx("admit") as s:
+            self._admission_lock(s)
             env = self._env(s, env_id, lock=True)
-            self._add_stages(s, env, stages, run_id)
-            if env.status == "candidate":
-                now = utcnow()
-                env.status, env.status_reason, env.decided_at = "admitted", "", now
+            veto = gate(AdmittedView(s, env.id)) if gate is not None and env.status == "candidate" else None
+            if veto is not None:
+                _check(isinstance(veto, StageResult) and veto.passed is False,
+                       "an admission gate vetoes with a failed StageResult")
+                return self._decide(s, env, "rejected", [*stages, veto], run_id, reason=f"{veto.stage}: "
+                                    f"{veto.reason}", reward=0.0, reviews=reviews, calibration=calibration)
+            return self._decide(s, env, "admitted", stages, run_id, reward=reward, fingerprint=fingerprint,
+                                embedding=embedding, reviews=reviews, calibration=calibration)
+
+    def reject(self, env_id: int, *, stages: Sequence[StageResult] = (), reason: str,
+               reward: float | None = None, run_id: int | None = None,
+               reviews: Sequence[Mapping[str, Any]] = (), calibration: Sequence[Mapping[str, Any]] = ()
+               ) -> EnvRecord:
+        """Reject a candidate with its stage results, reviews, calibration and a reason, in one transaction."""
+        _check(isinstance(reason, str) and reason.strip() != "", "a rejection needs a reason")
+        reward = _finite(reward, "reward")
+        with self._tx("reject") as s:
+            env = self._env(s, env_id, lock=True)
+            return self._decide(s, env, "rejected", stages, run_id, reason=reason, reward=reward,
+                                reviews=reviews, calibration=calibration)
+
+    def _admission_lock(self, session: Session) -> None:
+        """Wait for the admission lock (PostgreSQL; released at commit or when the connection dies,
+        e.g. a worker killed with SIGKILL). SQLite's BEGIN IMMEDIATE already holds the only write lock."""
+        if self.dialect == "postgresql":
+            session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMISSION_LOCK})
+
+    def _decide(self, s: Session, env: Environment, status: str, stages: Sequence[StageResult],
+                run_id: int | None, *, reason: str = "", reward: float | None = None, fingerprint: str | None = None,
+                embedding: tuple[str, Any] | None = None, reviews: Sequence[Mapping[str, Any]] = (),
+                calibration: Sequence[Mapping[str, Any]] = ()) -> EnvRecord:
+        self._add_stages(s, env, stages, run_id)
+        if env.status == "candidate":
+            # Reviews and calibration come with the decision: a kill never leaves them without one.
+            for review in reviews:
+                s.add(self._review_row(env.id, **review))
+            for point in calibration:
+                self._add_calibration(s, env, **point)
+            now = utcnow()
+            env.status, env.status_reason, env.decided_at = status, reason, now
+            if reward is not None:
+                env.reward = reward
+            if status == "admitted":
                 if fingerprint is not None:
                     env.fingerprint = fingerprint
-                if reward is not None:
-                    env.reward = reward
                 if embedding is not None:
                     model, vector = embedding
                     self._put_embedding(s, env.id, model, vector)
                 # Only candidates get here, and only admission makes pool rows: a plain insert.
                 s.execute(insert(PoolMembership).values(env_id=env.id, epochs=0, joined_at=now, retired_at=None))
-            s.flush()
-            return EnvRecord.from_row(env)
-
-    def reject(self, env_id: int, *, stages: Sequence[StageResult] = (), reason: str,
-               reward: float | None = None, run_id: int | None = None) -> EnvRecord:
-        """Reject a candidate with its stage results and a reason, in one transaction."""
-        _check(isinstance(reason, str) and reason.strip() != "", "a rejection needs a reason")
-        reward = _finite(reward, "reward")
-        with self._tx("reject") as s:
-            env = self._env(s, env_id, lock=True)
-            self._add_stages(s, env, stages, run_id)
-            if env.status == "candidate":
-                env.status, env.status_reason, env.decided_at = "rejected", reason, utcnow()
-                if reward is not None:
-                    env.reward = reward
-            s.flush()
-            return EnvRecord.from_row(env)
+        s.flush()
+        return EnvRecord.from_row(env)
 
     def _add_stages(self, session: Session, env: Environment, stages: Sequence[StageResult],
                     run_id: int | None) -> None:

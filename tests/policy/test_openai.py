@@ -7,6 +7,7 @@ import json
 import math
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,8 +19,11 @@ class ChatServer:
     """Answers /v1/models and /v1/chat/completions; scripted failures per prompt."""
 
     def __init__(self, model: str = "tiny-chat", fail_first: dict[str, list[int]] | None = None,
-                 require_key: str | None = None):
+                 require_key: str | None = None, delay: float = 0.0, fail_all: int | None = None):
         self.model = model
+        self.delay = delay  # seconds per completion: requests overlap, as on a real server
+        self.fail_all = fail_all  # answer every completion request with this status
+        self.in_flight = self.most_in_flight = 0
         self.fail_first = {k: list(v) for k, v in (fail_first or {}).items()}
         self.require_key = require_key
         self.requests: list[dict] = []
@@ -58,6 +62,20 @@ class ChatServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     server.requests.append(body)
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self._answer(body)
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+            def _answer(self, body):
+                if server.delay:
+                    time.sleep(server.delay)
+                if server.fail_all:
+                    self._send(server.fail_all, {"error": {"message": "scripted outage"}})
+                    return
                 content = body["messages"][-1]["content"]
                 with server.lock:
                     failures = server.fail_first.get(content)
