@@ -20,7 +20,7 @@ class SpanningEdges:
 
     def prompt(self, instance):
         lines = "\n".join(f"{u} -- {v} (weight {w})" for u, v, w in instance["edges"])
-        return (f"Nodes 0..{instance['nodes'] - 1}, edges:\n{lines}\n"
+        return (f"A graph with {instance['nodes']} nodes, numbered from 0, and these edges:\n{lines}\n"
                 "How many edges does a minimum spanning tree of this graph contain? <answer>...</answer>")
 
     def reference(self, instance):

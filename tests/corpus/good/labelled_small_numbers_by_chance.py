@@ -1,9 +1,10 @@
 """How often the target face shows in a list of die rolls: the prompt labels small numbers.
 
 Style under test: the prompt prints labelled fields (``target: 4``, ``rolls: ...``) and the answer
-is a small count, so it equals a labelled value now and then (the count of fours is often 4 or
-the target itself). That is chance, not a leak: the same label matches other instances' answers
-about as often.
+is a small count, so it equals a labelled value now and then (the count of fours is 4, or the
+target itself). That is chance, not a leak: the same label matches other instances' answers
+about as often. The count is planted, spread evenly over 0..15+2*difficulty, rather than left to
+the dice (about n/6, a guess the blind stage rightly rejects).
 """
 
 import random
@@ -16,7 +17,13 @@ class FaceCount:
 
     def sample(self, seed, difficulty):
         rng = random.Random(f"{seed}:{difficulty}")
-        return {"target": rng.randint(1, 6), "rolls": [rng.randint(1, 6) for _ in range(4 + 3 * difficulty)]}
+        target = rng.randint(1, 6)
+        hits = rng.randint(0, 15 + 2 * difficulty)
+        other_faces = [face for face in range(1, 7) if face != target]
+        misses = rng.randint(20 + 3 * difficulty, 40 + 6 * difficulty)
+        rolls = [target] * hits + [rng.choice(other_faces) for _ in range(misses)]
+        rng.shuffle(rolls)
+        return {"target": target, "rolls": rolls}
 
     def prompt(self, instance):
         return (

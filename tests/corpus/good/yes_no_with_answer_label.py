@@ -1,8 +1,9 @@
-"""Is a word a subsequence of another? A yes/no answer whose prompt says "answer: yes or no".
+"""Which short words are subsequences of a long word? Yes/no answers whose prompt says "answer: yes or no".
 
 Style under test: the instruction puts an answer word right after the label "answer" in every
-prompt, so the word matches the reference in about half the instances; it matches the other
-instances' references just as often, so it is instruction text, not a leak.
+prompt, and every reference is made of those offered words; that is instruction text, not a leak,
+and the offered "yes" or "no" alone is no answer the scorer takes. One instance asks about several
+short words: a single yes/no answer is a coin flip that the blind stage rightly rejects.
 """
 
 import random
@@ -13,20 +14,22 @@ LETTERS = "abcde"
 class HiddenWord:
     name = "hidden_word"
     description = (
-        "Decide whether the short word can be obtained from the long word by deleting letters "
-        "(keeping the order). The answer is yes or no."
+        "For each short word, decide whether it can be obtained from the long word by deleting letters "
+        "(keeping the order). The answer is yes or no per short word, in order, separated by spaces."
     )
     max_difficulty = 10
 
     def sample(self, seed, difficulty):
         rng = random.Random(f"{seed}:{difficulty}")
         long_word = "".join(rng.choice(LETTERS) for _ in range(6 + 3 * difficulty))
-        if rng.random() < 0.5:
-            picks = sorted(rng.sample(range(len(long_word)), 3 + difficulty // 2))
-            short = "".join(long_word[i] for i in picks)
-        else:
-            short = "".join(rng.choice(LETTERS) for _ in range(3 + difficulty))
-        return {"long": long_word, "short": short}
+        shorts = []
+        for _ in range(5 + difficulty // 2):
+            if rng.random() < 0.5:
+                picks = sorted(rng.sample(range(len(long_word)), 3 + difficulty // 2))
+                shorts.append("".join(long_word[i] for i in picks))
+            else:
+                shorts.append("".join(rng.choice(LETTERS) for _ in range(3 + difficulty)))
+        return {"long": long_word, "shorts": shorts}
 
     @staticmethod
     def _is_subsequence(short, long_word):
@@ -35,15 +38,16 @@ class HiddenWord:
 
     def prompt(self, instance):
         return (
-            f"Long word: {instance['long']}\nShort word: {instance['short']}\n"
-            "Can the short word be made by deleting letters from the long word, keeping their order?\n"
-            "Put your answer: yes or no, inside <answer>...</answer>."
+            f"Long word: {instance['long']}\nShort words: {' '.join(instance['shorts'])}\n"
+            "For each short word, in order: can it be made by deleting letters from the long word, keeping "
+            "their order?\nPut your answer: yes or no for each short word, separated by spaces, "
+            "inside <answer>...</answer>."
         )
 
     def reference(self, instance):
-        return "yes" if self._is_subsequence(instance["short"], instance["long"]) else "no"
+        return " ".join("yes" if self._is_subsequence(s, instance["long"]) else "no" for s in instance["shorts"])
 
     def score(self, instance, answer):
-        if not isinstance(answer, str) or len(answer) > 10:
+        if not isinstance(answer, str) or len(answer) > 200:
             return 0.0
-        return 1.0 if answer.strip().lower() == self.reference(instance) else 0.0
+        return 1.0 if answer.lower().split() == self.reference(instance).split() else 0.0
