@@ -523,7 +523,8 @@ def test_no_answer_blind_strategy_pays_at_any_level(sandbox, seed_sources, name)
     from evoenv.admission.blind import check_blind
     from evoenv.admission.l2_execute import check_execution
 
-    ctx = AdmissionContext(sandbox, AdmissionConfig())
+    # fixed seeds: a seed's worst level is at 16%, so a fresh draw could cross 20% now and then
+    ctx = AdmissionContext(sandbox, AdmissionConfig(blind_seed_values=tuple(range(300_000, 300_064))))
     candidate = Candidate(seed_sources[name])
     assert check_execution(candidate, ctx).passed
     result = check_blind(candidate, ctx)

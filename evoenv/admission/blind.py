@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
+from evoenv.admission.config import draw_probe_seeds
 from evoenv.admission.l2_execute import _call_error, job_failure
 from evoenv.sandbox import Rendered
 
@@ -166,7 +167,7 @@ class Level:
 
 
 def _render_level(candidate: Candidate, ctx: AdmissionContext, difficulty: int, count: int) -> Level | str:
-    seeds = range(ctx.config.blind_seed_base, ctx.config.blind_seed_base + count)
+    seeds = draw_probe_seeds(count, ctx.config.blind_seed_values[:count])
     job = ctx.sandbox.run(candidate.code, [{"op": "render", "seed": s, "difficulty": difficulty} for s in seeds],
                           ctx.limits)
     if not job.ok:

@@ -40,6 +40,8 @@ class AdmissionConfig:
     #: entry short fails on a few seeds in fifty), reference and score(reference) on the raw and on the
     #: JSON round-tripped instance; fewer when L2's renders say the sweep would take over sweep_budget_s
     sweep_seeds: int = 48
+    #: fixed sweep seeds (a rerun, a reproducible test); empty: drawn fresh like ``probe_seeds``
+    sweep_seed_values: tuple[int, ...] = ()
     sweep_budget_s: float = 3.0
 
     # --- L3 determinism: two fresh interpreters with these PYTHONHASHSEEDs
@@ -94,9 +96,11 @@ class AdmissionConfig:
     # functions) must not pay. A level where one passes more than blind_max_rate rejects: the paper's
     # target pass rate is 0.3, so a guess at 0.2 would earn most of the reward a calibrated level pays
     blind_max_rate: float = 0.2
-    blind_seeds: int = 32  # fresh instances per level (disjoint from L2 and calibration seeds)
+    blind_seeds: int = 32  # fresh instances per level
     blind_confirm_seeds: int = 64  # a level over the limit is measured again on this many before it rejects
-    blind_seed_base: int = 300_000
+    #: fixed blind seeds (a rerun, a reproducible test); empty: drawn fresh per level like L2's probe seeds,
+    #: so an environment cannot look guessable-proof on known seeds and guessable on the others
+    blind_seed_values: tuple[int, ...] = ()
     #: every answer-blind answer is scored on this many instances per level; on the rest, a strategy's answers
     #: are scored only when the scorer accepted one of its non-reference answers here (else only exact
     #: matches of the reference count)

@@ -264,7 +264,7 @@ def _roundtrip_and_sweep(candidate: Candidate, ctx: AdmissionContext, info: EnvI
     per_call = max(first.duration_s, 1e-3) / max(1, config.n_seeds)
     count = min(config.sweep_seeds, int(config.sweep_budget_s / (per_call * len(levels))))
     # fresh secure seeds, like L2's own: a job cannot tell a sweep from training (recorded in the details)
-    seeds = draw_probe_seeds(count) if count > 0 else []
+    seeds = draw_probe_seeds(count, config.sweep_seed_values[:count]) if count > 0 else []
     if not seeds:
         return {"summary": "no sweep over more seeds (renders too slow for the time budget)", "seeds": [],
                 "levels": levels}

@@ -74,11 +74,41 @@ def _mark(passed: bool | None) -> str:
     return "[green]pass[/]" if passed else "[dim]not run[/]" if passed is None else "[bold red]FAIL[/]"
 
 
+def _admission_config(settings: list[str]):
+    """AdmissionConfig with ``KEY=VALUE`` overrides; a VALUE is read as JSON when it parses, else as text."""
+    import dataclasses
+    import json
+
+    from evoenv.admission import AdmissionConfig
+
+    known = {f.name: f for f in dataclasses.fields(AdmissionConfig)}
+    overrides = {}
+    for setting in settings:
+        key, sep, raw = setting.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            fail(f"--set {setting!r}: expected KEY=VALUE with KEY one of the admission settings "
+                 f"({', '.join(sorted(known))})")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        overrides[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return AdmissionConfig(**overrides)
+    except (TypeError, ValueError) as exc:
+        fail(f"--set: {exc}")
+
+
 def validate(
     files: list[Path] = typer.Argument(..., metavar="FILE...", help="Environment source files (.py)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object per file instead of tables."),
     policy_spec: str = typer.Option(None, "--policy", help="Policy spec for review and calibration "
                                     "(e.g. openai:MODEL@URL, hf:PATH). Without it they are reported as not run."),
+    settings: list[str] = typer.Option([], "--set", metavar="KEY=VALUE",
+                                       help="Override an admission setting (docs/admission.md), e.g. "
+                                            "--set blind_max_rate=0.1 or --set 'calibration_seeds=[1,2,3]' "
+                                            "to rerun on recorded seeds. Repeatable."),
 ) -> None:
     """Run every admission stage that can run on each FILE and print why each passed or failed.
 
@@ -95,7 +125,7 @@ def validate(
             sources.append(load_file(path))
         except SourceError as exc:
             fail(str(exc))
-    config = AdmissionConfig()
+    config = _admission_config(settings)
     policy = _load_policy(policy_spec) if policy_spec else None
     outcomes = []
     with open_sandbox() as sandbox:

@@ -77,7 +77,8 @@ def test_policy_spec_runs_review_and_calibration(tmp_path, sandbox):
 
     path, config = HERE / "envs" / "good_sdk_paths.py", AdmissionConfig()
     env = SandboxedEnv(path.read_text(), sandbox)
-    seeds = range(config.calibration_seed_base, config.calibration_seed_base + config.calibration_m)
+    # admission draws fresh calibration seeds; the recorded answers need known ones, pinned with --set
+    seeds = range(100_000, 100_000 + config.calibration_m)
     renders = env.render_many([(s, d) for d in range(1, env.info().max_difficulty + 1) for s in seeds])
     lines = [json.dumps({"text": "Checked.\n" + json.dumps(verdict), "when": "Checklist", "repeat": True})]
     lines += [json.dumps({"text": f"<answer>{int(r.reference) + r.seed % 2}</answer>", "when": r.prompt,
@@ -85,6 +86,7 @@ def test_policy_spec_runs_review_and_calibration(tmp_path, sandbox):
     records = tmp_path / "replay.jsonl"
     records.write_text("\n".join(lines) + "\n")
     result = evoenv(str(path), "--json", "--policy", f"replay:{records}",
+                    "--set", f"calibration_seeds={json.dumps(list(seeds))}",
                     env={"EVOENV_DB": f"sqlite:///{tmp_path}/absent.db"})
     data = json.loads(result.stdout)
     stages = {s["stage"]: s for s in data["files"][0]["stages"]}
@@ -121,3 +123,14 @@ def test_novelty_against_the_registry_at_evoenv_db(tmp_path, sandbox):
     novelty = next(s for s in data["files"][0]["stages"] if s["stage"] == "novelty")
     assert novelty["passed"] is False
     assert novelty["reason"].startswith(f"behaviourally identical to admitted environment 'count_inversions_test' ({record.id})")
+
+
+def test_set_overrides_a_setting_and_refuses_an_unknown_one():
+    path = HERE / "envs" / "good_sdk_paths.py"
+    bad = evoenv(str(path), "--set", "no_such_setting=1")
+    assert bad.returncode == 2 and "no_such_setting" in bad.stderr and "blind_max_rate" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    # recorded probe seeds reach L2 (a rerun on the instances a run judged)
+    pinned = evoenv(str(path), "--json", "--set", "probe_seeds=[5, 6, 7, 8, 9, 10, 11, 12]")
+    stages = {s["stage"]: s for s in json.loads(pinned.stdout)["files"][0]["stages"]}
+    assert stages["L2"]["details"]["seeds"] == [5, 6, 7, 8, 9, 10, 11, 12]

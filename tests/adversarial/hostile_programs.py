@@ -579,11 +579,14 @@ class WatchedOnly:
 
 #: Pays for wrong answers unless the job looks like admission by the old tells.
 WATCHED_ONLY = WATCHED_ONLY_TELLS + WATCHED_ONLY_CLASS
-#: Also treats a batch holding L5's fixed junk answer as admission: a content tell no change of limits, call shapes
-#: or seeds can remove, so it passes L1-L5 today; only the runtime audit (random junk, in training) catches it.
+#: Also treats a batch holding L5's fixed junk answer, or the blind stage's constant -1, as admission: content
+#: tells no change of limits, call shapes or seeds can remove, so it passes admission; only the runtime audit
+#: (random junk, in training) catches it. (With the L5 tell alone, the blind stage's guesses were paid and
+#: rejected it.)
 WATCHED_ONLY_BY_CONTENT = WATCHED_ONLY_TELLS.replace(
     "def _in_training(seed):\n",
-    "def _in_training(seed):\n    if 'qwzx blorp' in _answers():\n        return False\n") + WATCHED_ONLY_CLASS
+    "def _in_training(seed):\n    if 'qwzx blorp' in _answers() or '-1' in _answers():\n        return False\n"
+) + WATCHED_ONLY_CLASS
 
 
 def pays_for_a_wrong_answer(result):

@@ -221,7 +221,7 @@ def test_evoenv_score_audits_its_one_answer_and_says_when_the_environment_paid_f
 
     path = tmp_path / "watched_only.py"
     path.write_text(WATCHED_ONLY_BY_CONTENT)
-    result = CliRunner().invoke(app, ["score", str(path), "-s", "123456", "-d", "2", "-r", "<answer>-1</answer>",
+    result = CliRunner().invoke(app, ["score", str(path), "-s", "123456", "-d", "2", "-r", "<answer>99999</answer>",
                                       "--json"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)

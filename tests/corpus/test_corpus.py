@@ -41,7 +41,10 @@ EXPECT = re.compile(r"^# expect: (L[1-5]|blind|novelty) (.+)$", re.MULTILINE)
 
 # A lower CPU limit than the default 10 s keeps the one endless-loop candidate cheap; the good
 # environments render in milliseconds, so 4 s of CPU per job is still a wide margin.
-CONFIG = AdmissionConfig(cpu_s=4.0, wall_s=12.0)
+# Fixed seeds: where a case stops, and why, must not depend on the secure draw admission makes by default
+# (a rare crash is found by the sweep, not by L2's probe, on these).
+CONFIG = AdmissionConfig(cpu_s=4.0, wall_s=12.0, probe_seeds=tuple(range(8)), sweep_seed_values=tuple(range(8, 56)),
+                         blind_seed_values=tuple(range(300_000, 300_064)))
 
 def _cases(paths: list[Path]) -> list:
     return [pytest.param(path, id=path.stem) for path in paths]

@@ -223,12 +223,12 @@ def test_diff_against_each_parent(client, ids):
 def test_funnel_overall_and_per_run(client):
     data = client.get("/api/funnel").json()
     steps = [b["step"] for b in data["bars"]]
-    assert steps == ["proposed", "L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration", "admitted"]
+    assert steps == ["proposed", "L1", "L2", "L3", "L4", "L5", "blind", "novelty", "review", "calibration", "admitted"]
     counts = {b["step"]: b["count"] for b in data["bars"]}
     # The eight proposed candidates; the ten seeds are counted apart.
     assert counts["proposed"] == 8 and counts["admitted"] == 3
     assert data["seeds"] == {"total": len(SEED_NAMES), "admitted": len(SEED_NAMES)}
-    assert [b["count"] for b in data["bars"]] == [8, 8, 7, 7, 6, 6, 5, 4, 3, 3]
+    assert [b["count"] for b in data["bars"]] == [8, 8, 7, 7, 6, 6, 6, 5, 4, 3, 3]  # none stopped at blind
     runs = {r["id"]: r for r in data["runs"]}
     assert len(runs) == 2
     first = min(runs)

@@ -8,7 +8,7 @@ from evoenv.admission.result import StageResult
 from evoenv.registry import open_registry
 from evoenv.sources import load_seed
 
-MEETS = ["L1", "L2", "L3", "L4", "L5", "novelty", "review", "calibration"]
+MEETS = ["L1", "L2", "L3", "L4", "L5", "blind", "novelty", "review", "calibration"]
 LONG_CHECKPOINT = "replay:replay.jsonl@checkpoints/grow-run-7/global_step_000200"
 
 
