@@ -277,3 +277,12 @@ def write_replay(path: Path, case_list: list[Case], extra: list[dict] = ()) -> P
         for row in rows:
             handle.write(json.dumps(row) + "\n")
     return path
+
+
+#: Admission settings every grow test with the replay test double needs: its solver answers were recorded
+#: on these seeds (admission draws fresh secret ones by default), and it answers with constants, so the
+#: environments it calibrates are guessable on purpose (the blind stage has its own tests).
+REPLAY_ADMISSION = """blind_max_rate = 1.0
+probe_seeds = [0, 1, 2, 3, 4, 5, 6, 7]
+calibration_seeds = [100000, 100001, 100002, 100003, 100004, 100005, 100006, 100007]
+"""

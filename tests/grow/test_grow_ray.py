@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.conftest import require
-from tests.grow.fixture import cases, write_replay
+from tests.grow.fixture import REPLAY_ADMISSION, cases, write_replay
 from tests.grow.helpers import REPO, evoenv
 from tests.policy.test_openai import free_port
 
@@ -32,7 +32,7 @@ state_dir = "runs"
 cpu_s = 3.0
 wall_s = 6.0
 memory_mb = 512
-"""
+""" + REPLAY_ADMISSION
 #: a round with two admissions, a duplicate and rejections at L1, L2 and L3
 KEYS = ["r1s0", "r1s1", "r1s2", "r1s4", "r1s5", "r1s6"]
 

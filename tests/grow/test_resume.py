@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from evoenv.registry import open_registry
-from tests.grow.fixture import cases, write_replay
+from tests.grow.fixture import REPLAY_ADMISSION, cases, write_replay
 from tests.grow.helpers import REPO
 from tests.grow.helpers import evoenv as run_evoenv
 
@@ -29,11 +29,7 @@ state_dir = "runs"
 cpu_s = 3.0
 wall_s = 6.0
 memory_mb = 512
-blind_max_rate = 1.0  # the replay solver answers constants: see test_grow_replay.CONFIG
-# admission draws secret seeds per candidate; the replayed solver answers were worked out on these
-probe_seeds = [0, 1, 2, 3, 4, 5, 6, 7]
-calibration_seeds = [100000, 100001, 100002, 100003, 100004, 100005, 100006, 100007]
-"""
+""" + REPLAY_ADMISSION
 
 # (new key, key in the main fixture): round 2 holds the infinite loop, which keeps the
 # round busy for the sandbox's wall limit: the window in which the run is killed.

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from evoenv.registry import open_registry
-from tests.grow.fixture import Case, env, plain, think_fence, write_replay
+from tests.grow.fixture import REPLAY_ADMISSION, Case, env, plain, think_fence, write_replay
 from tests.grow.helpers import REPO
 from tests.grow.test_resume import journal_events
 
@@ -32,7 +32,7 @@ state_dir = "runs"
 cpu_s = 3.0
 wall_s = 6.0
 memory_mb = 512
-"""
+""" + REPLAY_ADMISSION
 #: seconds per policy call: review and calibration each wait it at least once
 LATENCY = 2.0
 

@@ -12,31 +12,11 @@ from pathlib import Path
 import pytest
 
 from evoenv.sdk import MAX_SEED
+from tests.integrations.test_export import NEW_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 
-DIGIT_SUM = '''
-import random
-
-
-class DigitSum:
-    name = "digit_sum"
-    description = "Sum the digits of a number."
-    max_difficulty = 6
-
-    def sample(self, seed, difficulty):
-        rng = random.Random(f"{seed}:{difficulty}")
-        return {"n": rng.randrange(10 ** (difficulty + 1))}
-
-    def prompt(self, instance):
-        return f"What is the sum of the digits of {instance['n']}? Put it in <answer>...</answer>."
-
-    def reference(self, instance):
-        return str(sum(int(c) for c in str(instance["n"])))
-
-    def score(self, instance, answer):
-        return 1.0 if answer.strip() == self.reference(instance) else 0.0
-'''
+DIGIT_SUM = NEW_ENV  # the same small environment the export tests use
 
 BROKEN = DIGIT_SUM.replace('return {"n": rng.randrange(10 ** (difficulty + 1))}', 'raise RuntimeError("boom")') \
     .replace("digit_sum", "broken_sum").replace("DigitSum", "BrokenSum")
