@@ -6,11 +6,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+class ConfigError(ValueError):
+    """The config file or an override is wrong; the message names the key."""
 
 
 class ConfigFileError(ValueError):
@@ -37,3 +44,74 @@ def read_config_file(path: str | Path, section: str | None = None) -> dict[str, 
         if not isinstance(data, dict):
             raise ConfigFileError(f"config file {path}: [{section}] must be a table")
     return data
+
+
+def coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against the field's type hint; ints are accepted for floats."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return coerce(value, inner, key)
+    if origin is list or (origin is tuple and typing.get_args(hint)[1:] == (Ellipsis,)):
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {type(value).__name__} {value!r}")
+        items = [coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return items if origin is list else tuple(items)
+    if origin is tuple:  # a fixed-length tuple such as tuple[int, int]
+        hints = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)) or len(value) != len(hints):
+            raise ConfigError(f"{key}: expected a list of {len(hints)} values, got {value!r}")
+        return tuple(coerce(v, h, f"{key}[{i}]") for i, (v, h) in enumerate(zip(value, hints)))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as text
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is str:
+        if isinstance(value, bool):  # bf16 = true in TOML/YAML means "true"
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{key}: expected {getattr(hint, '__name__', hint)}, got {type(value).__name__} {value!r}")
+
+
+def build_dataclass(cls: type, data: dict, prefix: str = "") -> Any:
+    """``cls`` (a config dataclass, nested ones included) from ``data``, each value checked against its
+    field's type hint; an unknown key or a value of the wrong type raises ConfigError naming the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table/mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown key {prefix}{unknown[0]!s}; known keys: {', '.join(sorted(names))}")
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = build_dataclass(hint, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = coerce(value, hint, f"{prefix}{name}")
+    return cls(**kwargs)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b=VALUE`` as (["a", "b"], value), the value read as YAML (``[1, 2]``, ``0.5``, ``true``, text)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r}: write KEY=VALUE, e.g. curriculum.window=16")
+    key, raw = text.split("=", 1)
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    return key.strip().split("."), value

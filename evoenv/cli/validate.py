@@ -75,28 +75,17 @@ def _mark(passed: bool | None) -> str:
 
 
 def _admission_config(settings: list[str]):
-    """AdmissionConfig with ``KEY=VALUE`` overrides; a VALUE is read as JSON when it parses, else as text."""
-    import dataclasses
-    import json
-
+    """AdmissionConfig with ``KEY=VALUE`` overrides, read and type-checked by the shared config loader."""
     from evoenv.admission import AdmissionConfig
+    from evoenv.configfile import ConfigError, build_dataclass, parse_override
 
-    known = {f.name: f for f in dataclasses.fields(AdmissionConfig)}
-    overrides = {}
-    for setting in settings:
-        key, sep, raw = setting.partition("=")
-        key = key.strip()
-        if not sep or key not in known:
-            fail(f"--set {setting!r}: expected KEY=VALUE with KEY one of the admission settings "
-                 f"({', '.join(sorted(known))})")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        overrides[key] = tuple(value) if isinstance(value, list) else value
     try:
-        return AdmissionConfig(**overrides)
-    except (TypeError, ValueError) as exc:
+        overrides = {}
+        for setting in settings:
+            path, value = parse_override(setting)
+            overrides[".".join(path)] = value
+        return build_dataclass(AdmissionConfig, overrides)
+    except ConfigError as exc:
         fail(f"--set: {exc}")
 
 

@@ -10,19 +10,11 @@ silently with a default.
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from evoenv.configfile import ConfigFileError, read_config_file
-
-
-class ConfigError(ValueError):
-    """The config file or an override is wrong; the message names the key."""
+from evoenv.configfile import ConfigError, ConfigFileError, build_dataclass, parse_override, read_config_file
 
 
 @dataclass
@@ -223,79 +215,17 @@ class GRPOConfig:
         return dataclasses.asdict(self)
 
 
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Check ``value`` against the field's type hint; ints are accepted for floats."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(value, inner, key)
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {type(value).__name__} {value!r}")
-        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as text
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is str:
-        if isinstance(value, bool):  # bf16 = true in TOML/YAML means "true"
-            return "true" if value else "false"
-        if isinstance(value, str):
-            return value
-    raise ConfigError(f"{key}: expected {getattr(hint, '__name__', hint)}, got {type(value).__name__} {value!r}")
-
-
-def _build(cls: type, data: dict, prefix: str = "") -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table/mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"unknown key {prefix}{unknown[0]!s}; known keys: {', '.join(sorted(names))}")
-    kwargs = {}
-    for name, value in data.items():
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint):
-            kwargs[name] = _build(hint, value, f"{prefix}{name}.")
-        else:
-            kwargs[name] = _coerce(value, hint, f"{prefix}{name}")
-    return cls(**kwargs)
-
-
-def _parse_override(text: str) -> tuple[list[str], Any]:
-    if "=" not in text:
-        raise ConfigError(f"override {text!r}: write KEY=VALUE, e.g. curriculum.window=16")
-    key, raw = text.split("=", 1)
-    value = yaml.safe_load(raw) if raw.strip() else ""
-    return key.strip().split("."), value
-
-
 def config_from_dict(data: dict, overrides: list[str] = ()) -> GRPOConfig:
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for text in overrides:
-        path, value = _parse_override(text)
+        path, value = parse_override(text)
         node = data
         for part in path[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {text!r}: {part} is not a section")
         node[path[-1]] = value
-    return _build(GRPOConfig, data).validate()
+    return build_dataclass(GRPOConfig, data).validate()
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> GRPOConfig:
