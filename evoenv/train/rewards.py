@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ class Reward:
     value: float
     answer: str
     #: None when the scorer ran; else what went wrong ("timeout", "crash", "memory",
-    #: "error" for a scorer that raised, "bad_score" for a non-numeric/NaN score,
+    #: "error" for a scorer that raised or returned a value the host refused (not a number in [0, 1]),
     #: "quarantined" for an environment the runtime audit caught paying for a wrong answer).
     failure: str | None = None
     #: Why the whole sandbox job failed ("timeout: ...", "error: loading failed: ..."); "" when it ran.
@@ -61,12 +60,6 @@ def answer_of(completion: str, answer_from: str = "tag") -> str:
     if answer_from == "completion":
         return completion.strip()
     return extract_answer(completion)
-
-
-def _as_reward(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return None
-    return min(1.0, max(0.0, float(value)))
 
 
 class RewardScorer:
@@ -125,8 +118,7 @@ class RewardScorer:
             if not call.ok:
                 out.append((0.0, "error", ""))
                 continue
-            value = _as_reward(call.value)
-            out.append((0.0, "bad_score", "") if value is None else (value, None, ""))
+            out.append((call.value, None, ""))  # the host checked it: a finite float in [0, 1]
         return out
 
     async def ascore(self, items: list[ScoreItem]) -> list[Reward]:
