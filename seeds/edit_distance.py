@@ -19,11 +19,12 @@ class EditDistance:
     def sample(self, seed: int, difficulty: int) -> dict:
         rng = random.Random(f"{seed}:{difficulty}")
         alphabet = "abcdefgh"[: 4 + difficulty // 3]  # 4 .. 7 letters
-        source = [rng.choice(alphabet) for _ in range(rng.randint(12 + 3 * difficulty, 22 + 4 * difficulty))]
+        source = [rng.choice(alphabet) for _ in range(rng.randint(16 + 3 * difficulty, 26 + 4 * difficulty))]
         # The target is the source with one edit at each of k distinct positions, so the two strings stay
-        # related and the distance is close to k. k is drawn from 1 .. 10 + 3 * difficulty, independent of
-        # the lengths (15-26 .. 42-62 letters): neither the level nor a length gives the distance away.
-        edits = set(rng.sample(range(len(source)), rng.randint(1, min(len(source), 10 + 3 * difficulty))))
+        # related and the distance is close to k. k is drawn from 1 .. 16 + 3 * difficulty, independent of
+        # the lengths (19-30 .. 46-66 letters): neither the level nor a length gives the distance away (no
+        # answer-blind guess passes over ~11% of instances at any level).
+        edits = set(rng.sample(range(len(source)), rng.randint(1, min(len(source), 16 + 3 * difficulty))))
         target = []
         for position, letter in enumerate(source):
             kind = rng.choice(("insert", "delete", "substitute")) if position in edits else "keep"

@@ -149,13 +149,18 @@ class Level:
             out += [(i, t) for t in sorted(texts) if (i, t) not in self.scores]
         return out
 
-    def result(self, threshold: float) -> LevelResult:
+    def rates(self, threshold: float) -> dict[str, float]:
+        """Strategy label -> the share of this level's instances its answer passes."""
         passes: Counter[str] = Counter()
         for i, answers in enumerate(self.answers):
             for label, text in answers.items():
                 passes[label] += self.scores.get((i, text), 0.0) >= threshold
-        labels = {label for a in self.answers for label in a}
-        rates = sorted(((passes[label] / len(self.renders), label) for label in labels), key=lambda x: (-x[0], x[1]))
+        return {label: passes[label] / len(self.renders) for a in self.answers for label in a}
+
+    def result(self, threshold: float, only: set[str] | None = None) -> LevelResult:
+        """The best strategies (of ``only``, when given) and their pass rates."""
+        rates_by_label = {label: rate for label, rate in self.rates(threshold).items() if only is None or label in only}
+        rates = sorted(((rate, label) for label, rate in rates_by_label.items()), key=lambda x: (-x[0], x[1]))
         mode = Counter(m for m in self.modes if m is not None).most_common(1)
 
         def shown(label: str) -> str:
@@ -252,14 +257,19 @@ def check_blind(candidate: Candidate, ctx: AdmissionContext):
         if isinstance(measured, str):
             return failed(measured)
         results = [lv.result(config.pass_threshold) for lv in measured]
-        # A level over the limit is measured again on more seeds before it rejects: with 32 instances a
-        # strategy that truly pays 12% shows 22% about one time in ten; with 64, about one in thirty.
-        suspects = [r.difficulty for r in results if r.rate > config.blind_max_rate]
+        # A level over the limit is measured again on fresh seeds before it rejects, and only the strategies
+        # that were over: the best of a dozen strategies on 32 instances overstates its rate, and taking the
+        # best again on the new seeds would keep that bias (a seed paying 13% was rejected ~1 run in 15).
+        suspects = {lv.difficulty: {label for label, rate in lv.rates(config.pass_threshold).items()
+                                    if rate > config.blind_max_rate} for lv in measured}
+        suspects = {d: labels for d, labels in suspects.items() if labels}
         if suspects:
-            again = _measure(candidate, ctx, pool, suspects, config.blind_confirm_seeds, suspects, lenient)
+            again = _measure(candidate, ctx, pool, sorted(suspects), config.blind_confirm_seeds, sorted(suspects),
+                             lenient)
             if isinstance(again, str):
                 return failed(again)
-            confirmed = {lv.difficulty: lv.result(config.pass_threshold) for lv in again}
+            confirmed = {lv.difficulty: lv.result(config.pass_threshold, only=suspects[lv.difficulty])
+                         for lv in again}
             results = [confirmed.get(r.difficulty, r) for r in results]
     details = {"threshold": config.blind_max_rate, "levels": {r.difficulty: r.as_dict() for r in results},
                "lenient_strategies": sorted(lenient)}

@@ -97,7 +97,9 @@ class AdmissionConfig:
     # target pass rate is 0.3, so a guess at 0.2 would earn most of the reward a calibrated level pays
     blind_max_rate: float = 0.2
     blind_seeds: int = 32  # fresh instances per level
-    blind_confirm_seeds: int = 64  # a level over the limit is measured again on this many before it rejects
+    #: a level over the limit is measured again on this many fresh instances, for the strategies that were over,
+    #: before it rejects: a strategy truly paying 13.5% then rejects ~2% of the time, one paying 30% passes <1%
+    blind_confirm_seeds: int = 128
     #: fixed blind seeds (a rerun, a reproducible test); empty: drawn fresh per level like L2's probe seeds,
     #: so an environment cannot look guessable-proof on known seeds and guessable on the others
     blind_seed_values: tuple[int, ...] = ()

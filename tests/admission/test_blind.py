@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from evoenv.admission import Candidate
+from evoenv.admission import AdmissionConfig, Candidate
 from evoenv.admission.blind import Level, blind_answers, blind_levels, check_blind, offered_words, size_features
 from evoenv.admission.l2_execute import check_execution
 from evoenv.sandbox import Rendered
@@ -49,6 +49,16 @@ def test_strategies_include_the_issue_list_and_the_cross_fitted_mode():
     assert level.result(1.0).rate == 0.0  # an in-sample mode would pass 1 of 4
 
 
+def test_a_confirmation_judges_only_the_strategies_that_were_over_the_limit():
+    # references 0, 0, 1, 2: "the constant 0" passes half; "the constant 1" a quarter
+    level = Level.of(1, [Rendered(s, 1, {}, "p", ref) for s, ref in enumerate(["0", "0", "1", "2"])])
+    rates = level.rates(1.0)
+    assert rates["the constant 0"] == 0.5 and rates["the constant 1"] == 0.25 and rates["the constant -1"] == 0.0
+    assert level.result(1.0).best == "the constant 0"
+    only_one = level.result(1.0, only={"the constant 1"})
+    assert only_one.best == "the constant 1" and only_one.rate == 0.25
+
+
 def _blind(code, ctx):
     candidate = Candidate(code)
     assert check_execution(candidate, ctx).passed
@@ -60,7 +70,8 @@ def test_the_edit_distance_seed_before_the_fix_is_rejected_with_strategy_level_a
     assert result.passed is False
     assert "difficulty 1: len(instance['" in result.reason and "//3 passes" in result.reason
     level1 = result.details["levels"][1]
-    assert level1["best"].endswith("//3") and level1["rate"] > 0.4 and level1["instances"] == 64  # confirmed
+    confirmed_on = AdmissionConfig().blind_confirm_seeds
+    assert level1["best"].endswith("//3") and level1["rate"] > 0.4 and level1["instances"] == confirmed_on
     assert 1 in result.details["guessable_levels"] and result.details["threshold"] == 0.2
 
 
@@ -101,7 +112,7 @@ class Backdoor:
 def test_a_scorer_that_accepts_a_non_reference_answer_is_found_by_the_screen(ctx):
     """-1 is never the reference, so only scoring it (the screen) shows that it pays everywhere."""
     result = _blind(BACKDOOR, ctx)
-    assert result.passed is False and "the constant -1 passes 64 of 64 (100%)" in result.reason
+    assert result.passed is False and "the constant -1 passes 128 of 128 (100%)" in result.reason
     assert result.details["lenient_strategies"] == ["the constant -1"]
 
 

@@ -67,7 +67,9 @@ def test_answers_over_the_cap_score_zero_without_reaching_the_scorer(sandbox):
 
 def test_training_rewards_apply_the_same_cap(sandbox):
     completions = ["<answer>ok</answer>", f"<answer>{'7' * (MAX_ANSWER_CHARS + 5)}</answer>"]
-    rewards = RewardScorer(sandbox).score([ScoreItem("lenient", ACCEPTS_ANYTHING, {}, c) for c in completions])
+    # audit off: it would rightly quarantine an environment that pays for anything, and this test is about the cap
+    rewards = RewardScorer(sandbox, audit_share=0.0).score(
+        [ScoreItem("lenient", ACCEPTS_ANYTHING, {}, c) for c in completions])
     assert [r.value for r in rewards] == [1.0, 0.0]
     assert rewards[1].failure is None  # a capped answer is a plain 0, not a failed job
 

@@ -7,8 +7,10 @@ import pytest
 from evoenv.sandbox import Limits, open_sandbox
 from tests.conftest import docker_available, require
 
-#: Small limits keep the battery quick; the classes of outcome are what is tested.
-BATTERY_LIMITS = Limits(cpu_s=1.0, wall_s=3.0, memory_mb=512)
+#: Small limits keep the battery quick; the classes of outcome are what is tested. The CPU limit
+#: leaves room for slow_memory_growth to fault in 512 MB before it (0.3-0.5 s of CPU here, over
+#: 1 s on a slower CI machine, which then read as a timeout instead of running out of memory).
+BATTERY_LIMITS = Limits(cpu_s=2.0, wall_s=4.0, memory_mb=512)
 BACKENDS = ["process", pytest.param("docker", marks=pytest.mark.docker)]
 _pools: dict = {}
 
