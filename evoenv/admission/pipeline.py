@@ -22,14 +22,11 @@ from evoenv.admission.l3_determinism import check_determinism
 from evoenv.admission.l4_nontrivial import check_nontrivial
 from evoenv.admission.l5_scorer import check_scorer
 from evoenv.admission.novelty import check_novelty
-from evoenv.admission.result import STAGES, StageResult
 from evoenv.admission.review import check_review
 from evoenv.admission.reward import generator_reward
+from evoenv.stages import STAGES, StageResult
 
 MECHANICAL = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer, check_blind)
-#: the order stages run in (STAGES in result.py is the registry's list; same names)
-ORDER = ("L1", "L2", "L3", "L4", "L5", "blind", "novelty", "review", "calibration")
-assert set(ORDER) == set(STAGES)
 
 
 @dataclass
@@ -75,7 +72,7 @@ def run_stages(candidate: Candidate, ctx: AdmissionContext,
         result = record(check(candidate, ctx))
         if not result.passed:
             done = {r.stage for r in results}
-            for name in ORDER:
+            for name in STAGES:
                 if name not in done:
                     record(not_run(name, f"{result.stage} failed"))
             return results

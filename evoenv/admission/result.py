@@ -1,25 +1,5 @@
-"""What every admission stage returns."""
+"""What every admission stage returns: defined in ``evoenv.stages`` (no admission imports), re-exported here."""
 
-from __future__ import annotations
+from evoenv.stages import STAGES, StageResult
 
-from dataclasses import dataclass, field
-from typing import Any
-
-STAGES = ("L1", "L2", "L3", "L4", "L5", "blind", "review", "calibration", "novelty")
-
-
-@dataclass
-class StageResult:
-    """One stage's verdict. ``passed`` is None when the stage did not run
-    (the reason then says why, e.g. "not run: no policy")."""
-
-    stage: str
-    passed: bool | None
-    reason: str = ""
-    score: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    duration_s: float = 0.0
-
-    @property
-    def ran(self) -> bool:
-        return self.passed is not None
+__all__ = ["STAGES", "StageResult"]

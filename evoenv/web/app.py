@@ -81,7 +81,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     app.state.sampler = sampler
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(stages=inputs.STAGE_NAMES, statuses=inputs.STATUSES, origins=inputs.ORIGINS,
+    templates.env.globals.update(stages=inputs.STAGES, statuses=inputs.STATUSES, origins=inputs.ORIGINS,
                                  rerunnable=RERUNNABLE, sorts=sorts, sort_labels=inputs.SORT_LABELS,
                                  read_only=admin_token is None)
     templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
@@ -166,7 +166,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
         return out
 
     def rejected_query(stage, q, page_no, per_page) -> dict:
-        return views.rejected(registry, stage=inputs.choice("stage", stage, inputs.STAGE_NAMES),
+        return views.rejected(registry, stage=inputs.choice("stage", stage, inputs.STAGES),
                               search=inputs.search(q), page=page_no, page_size=per_page)
 
     def check_admin(request: Request, form_token: str | None = None) -> None:
@@ -222,7 +222,7 @@ def create_app(registry_url: Any = None, admin_token: str | None = None, sandbox
     RejectedPerPage = Query(inputs.REJECTED_PAGE_SIZE, ge=1, le=inputs.MAX_PAGE_SIZE, description="rows per page")
     Seed = Query(0, ge=0, le=inputs.MAX_SEED, description="instance seed")
     Difficulty = Query(1, ge=1, le=1000, description="difficulty level, 1..max_difficulty")
-    Stage = Query(None, description=f"failing stage, one of {', '.join(inputs.STAGE_NAMES)}")
+    Stage = Query(None, description=f"failing stage, one of {', '.join(inputs.STAGES)}")
     RunId = Query(None, ge=1, le=inputs.MAX_ID, description="a run id; omit for all runs")
 
     # ------------------------------------------------------------ pages

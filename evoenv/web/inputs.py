@@ -10,9 +10,10 @@ import re
 
 from fastapi import HTTPException
 
-# The registry's and the pipeline's own names, re-exported for the app, views and templates.
-from evoenv.admission.result import STAGES as STAGE_NAMES  # noqa: F401
+# The registry's and the pipeline's own names (stages in the order a candidate meets them),
+# re-exported for the app, views and templates.
 from evoenv.registry import ORIGINS, STATUSES  # noqa: F401
+from evoenv.stages import STAGES  # noqa: F401
 
 #: Sort keys the list page offers (when the registry supports them), with their labels.
 SORT_LABELS = {"created": "newest", "pass_rate": "pass rate", "novelty": "novelty", "reward": "reward",

@@ -10,13 +10,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from evoenv.admission.pipeline import ORDER as MEETS_ORDER
 from evoenv.registry import EVER_ADMITTED
+from evoenv.stages import STAGES
 from evoenv.web import inputs
-
-#: Stages in the order a candidate meets them (L1..L5, novelty, review, calibration): the validation
-#: report, the funnel and the rejected page all use it.
-STAGE_ORDER = MEETS_ORDER
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -103,7 +99,7 @@ def stage_rows(reg: Any, env_id: int, results: list | None = None) -> list[dict]
             "at": _iso(_get(row, "created_at")),
             "run_id": _get(row, "run_id"),
         })
-    order = {s: i for i, s in enumerate(STAGE_ORDER)}
+    order = {s: i for i, s in enumerate(STAGES)}
     rows.sort(key=lambda r: (order.get(r["stage"], len(order)), r["at"] or ""))
     return rows
 
@@ -113,7 +109,7 @@ def latest_stages(rows: list[dict]) -> list[dict]:
     latest: dict[str, dict] = {}
     for row in rows:
         latest[row["stage"]] = row
-    order = {s: i for i, s in enumerate(STAGE_ORDER)}
+    order = {s: i for i, s in enumerate(STAGES)}
     return sorted(latest.values(), key=lambda r: order.get(r["stage"], len(order)))
 
 
@@ -126,7 +122,7 @@ def rejecting_stage(status_reason: str | None, rows: list[dict]) -> dict | None:
     row comes back (a bare one when the decision names a stage with no row)."""
     latest = latest_stages(rows)
     named = (status_reason or "").split(":", 1)[0].strip()
-    if named in STAGE_ORDER and ":" in (status_reason or ""):
+    if named in STAGES and ":" in (status_reason or ""):
         found = next((r for r in latest if r["stage"] == named), None)
         return found or {"stage": named, "passed": False, "score": None, "details": {}, "duration_s": 0.0,
                          "at": None, "run_id": None,
@@ -275,7 +271,7 @@ def _funnel_bars(candidates: list[tuple[Any, list[dict] | None]], proposed: int)
     lost = [_turned_away_at(rec, rows) for rec, rows in candidates]
     bars = [{"step": "proposed", "count": proposed}]
     still_in = len(candidates)
-    for stage in STAGE_ORDER:
+    for stage in STAGES:
         still_in -= lost.count(stage)
         bars.append({"step": stage, "count": still_in})
     bars.append({"step": "admitted", "count": sum(1 for rec, _ in candidates if _get(rec, "status") in EVER_ADMITTED)})
@@ -390,7 +386,7 @@ def stage_failures(reg: Any, search=None, scan_limit: int = 2000, batch: int = 2
     """How many of the newest ``scan_limit`` rejected candidates each stage turned away, decided by
     ``rejecting_stage`` exactly as the filtered lists are (stage rows fetched only where the recorded
     reason does not name the stage)."""
-    counts = {stage: 0 for stage in STAGE_ORDER}
+    counts = {stage: 0 for stage in STAGES}
     scanned = 0
     while scanned < scan_limit:
         rows = reg.list_envs(status="rejected", search=search, sort="created", limit=min(batch, scan_limit - scanned),
