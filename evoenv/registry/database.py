@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from evoenv.paths import migrations_dir
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///evoenv.db"
 #: Seconds a writer waits for another writer's lock before giving up with RegistryLocked.
@@ -89,7 +93,7 @@ def make_engine(url: str | None = None, *, lock_timeout: float | None = None) ->
     raise RegistryError(f"unsupported database {backend!r} in {describe_url(url)}: use sqlite:// or postgresql://")
 
 
-def _sqlite_engine(parsed, timeout: float) -> Engine:
+def _sqlite_engine(parsed: URL, timeout: float) -> Engine:
     database = parsed.database
     if database and database != ":memory:":
         parent = Path(database).expanduser().resolve().parent
@@ -99,7 +103,7 @@ def _sqlite_engine(parsed, timeout: float) -> Engine:
     engine = create_engine(parsed, connect_args={"timeout": timeout})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN, not the sqlite3 module.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -113,7 +117,7 @@ def _sqlite_engine(parsed, timeout: float) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -127,7 +131,7 @@ def writer(engine: Engine) -> Engine:
 
 # ---- migrations -------------------------------------------------------------------------
 
-def _alembic_config(connection=None):
+def _alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -140,7 +144,10 @@ def _alembic_config(connection=None):
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:
+        raise RegistryError(f"no migrations in {migrations_dir()}: the installation is incomplete")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -153,7 +160,6 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(url: str | None = None) -> tuple[str | None, str]:
     """Apply every pending migration; returns (revision before, revision after)."""
     from alembic import command
-
     from alembic.util import CommandError
 
     engine = make_engine(url)
@@ -161,7 +167,10 @@ def upgrade(url: str | None = None) -> tuple[str | None, str]:
         before = current_revision(engine)
         with writer(engine).begin() as conn:
             command.upgrade(_alembic_config(conn), "head")
-        return before, current_revision(engine)
+        after = current_revision(engine)
+        if after is None:
+            raise RegistryError(f"{describe_url(str(engine.url))} has no schema revision after the upgrade")
+        return before, after
     except DBAPIError as exc:
         raise translate(exc, engine) from None
     except CommandError as exc:

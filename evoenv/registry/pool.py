@@ -8,7 +8,7 @@ import random
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 
 from evoenv.registry.core import RegistryCore, check
 from evoenv.registry.models import Environment, PoolMembership, utcnow
@@ -33,18 +33,15 @@ def _shuffle(rng: Rng, items: list[T]) -> None:
         rng.shuffle(items)
 
 
-def _active_members() -> Select[tuple[int, str, int]]:
-    return (select(PoolMembership.env_id, Environment.origin, PoolMembership.epochs)
-            .join(Environment, Environment.id == PoolMembership.env_id)
-            .where(PoolMembership.retired_at.is_(None), Environment.status == "admitted")
-            .order_by(PoolMembership.env_id))
-
-
 class TrainingPool(RegistryCore):
     def pool(self) -> list[tuple[int, str, int]]:
         """Active pool members: (env_id, origin, epochs)."""
+        active = (select(PoolMembership.env_id, Environment.origin, PoolMembership.epochs)
+                  .join(Environment, Environment.id == PoolMembership.env_id)
+                  .where(PoolMembership.retired_at.is_(None), Environment.status == "admitted")
+                  .order_by(PoolMembership.env_id))
         with self._tx() as s:
-            return [(env_id, origin, epochs) for env_id, origin, epochs in s.execute(_active_members())]
+            return [(env_id, origin, epochs) for env_id, origin, epochs in s.execute(active)]
 
     def sample_pool(self, k: int, rng: Rng, seed_floor: float = 0.2) -> list[EnvRecord]:
         """``k`` environments drawn with replacement from the active pool; at least

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
+
+from evoenv.registry.models import Environment, Review, Run, StageResultRow
 
 
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
 def aware(moment: datetime | None) -> datetime | None:
     """SQLite hands datetimes back without a zone; everything stored is UTC."""
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -36,7 +42,7 @@ class EnvRecord:
     novelty: float | None = None
 
     @classmethod
-    def from_row(cls, row) -> "EnvRecord":
+    def from_row(cls, row: Environment) -> EnvRecord:
         return cls(
             id=row.id, name=row.name, description=row.description, code=row.code,
             code_sha256=row.code_sha256, max_difficulty=row.max_difficulty, status=row.status,
@@ -70,7 +76,7 @@ class StageRow:
     run_id: int | None = None
 
     @classmethod
-    def from_row(cls, row) -> "StageRow":
+    def from_row(cls, row: StageResultRow) -> StageRow:
         return cls(row.id, row.env_id, row.stage, row.passed, row.score, row.reason, dict(row.details or {}),
                    row.duration_s, aware(row.created_at), row.run_id)
 
@@ -91,7 +97,7 @@ class ReviewRow:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row) -> "ReviewRow":
+    def from_row(cls, row: Review) -> ReviewRow:
         return cls(row.id, row.env_id, row.reviewer, row.text, row.verdict, dict(row.details or {}),
                    aware(row.created_at))
 
@@ -113,7 +119,7 @@ class RunRecord:
     counts: dict[str, int] = field(default_factory=dict)  # environment statuses among its candidates
 
     @classmethod
-    def from_row(cls, row, counts: dict[str, int] | None = None) -> "RunRecord":
+    def from_row(cls, row: Run, counts: dict[str, int] | None = None) -> RunRecord:
         return cls(row.id, row.kind, row.status, dict(row.config or {}), dict(row.summary or {}),
                    aware(row.started_at), aware(row.finished_at), dict(counts or {}))
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from evoenv.hashing import code_sha256
 from evoenv.registry.database import RegistryError
 from evoenv.registry.records import EnvRecord
 from evoenv.registry.store import Registry
+
+if TYPE_CHECKING:
+    from evoenv.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class SeedLoad:
     new: bool  # False when the registry already had this program
 
 
-def load_seeds(registry: Registry, sandbox=None, on_progress: Callable[[str], None] | None = None) -> list[SeedLoad]:
+def load_seeds(registry: Registry, sandbox: Sandbox | None = None, on_progress: Callable[[str], None] | None = None) -> list[SeedLoad]:
     """Add every seed not yet in the registry; returns one SeedLoad per seed, in seed order."""
     from evoenv.sandbox import EnvCallError, SandboxedEnv, SandboxError, open_sandbox
     from evoenv.sources import list_seeds

@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from evoenv.admission.result import StageResult
 from evoenv.registry import open_registry
+from evoenv.stages import StageResult
 
 
 def wait_for(path: str, timeout: float = 120.0) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 
-from evoenv.admission.result import StageResult
 from evoenv.registry import open_registry
+from evoenv.stages import StageResult
 from tests.registry.test_registry_api import add, passing
 
 

@@ -7,9 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from evoenv.admission.result import StageResult
 from evoenv.hashing import code_sha256
 from evoenv.registry import RegistryError, UnknownEnvironment, UnknownRun
+from evoenv.stages import StageResult
 
 
 def env_code(tag: str, body: str = "return 1") -> str:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from evoenv.admission.result import StageResult
 from evoenv.cli import app
 from evoenv.registry import head_revision, open_registry
 from evoenv.sources import SEED_NAMES
+from evoenv.stages import StageResult
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,6 @@ from evoenv.registry.database import _alembic_config, make_engine
 from evoenv.registry.models import Base
 
 
-
 def _include_name(name, type_, parent_names):
     # Backend-specific parts live in the migrations only: SQLite's FTS5 tables; PostgreSQL's
     # tsvector column with its GIN index and the NULLS LAST sort indexes (0003).

@@ -7,9 +7,9 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from evoenv.admission.result import StageResult
 from evoenv.registry import SORTS, RegistryError, UnknownRun, open_registry, upgrade
 from evoenv.registry.database import _alembic_config, make_engine
+from evoenv.stages import StageResult
 from tests.registry.test_registry_api import add
 
 
