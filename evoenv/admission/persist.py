@@ -8,6 +8,7 @@ stage result, the embedding, the fingerprint and the generator reward.
 from __future__ import annotations
 
 from evoenv.admission.candidate import Candidate
+from evoenv.admission.decided import novelty_of, vetoing
 from evoenv.admission.embedding import model_key
 from evoenv.admission.labels import labels
 from evoenv.admission.pipeline import AdmissionOutcome
@@ -58,9 +59,11 @@ def _persist_one(registry, outcome: AdmissionOutcome, *, run_id, lam: float, rep
         points = [{"checkpoint": checkpoint, "difficulty": point["difficulty"], "n": point["n"],
                    "passes": point["passes"]} for point in calibration.details["curve"]]
     observed = candidate.observed
+    novelty = novelty_of(outcome.stages)
     if outcome.admitted:
         embedding = (model_key(lam), observed.embedding) if observed.embedding is not None else None
         return registry.admit(record.id, stages=outcome.stages, embedding=embedding, fingerprint=observed.fingerprint,
-                              reward=outcome.reward, run_id=run_id, reviews=reviews, calibration=points, gate=gate)
+                              reward=outcome.reward, novelty=novelty, run_id=run_id, reviews=reviews,
+                              calibration=points, gate=vetoing(gate) if gate is not None else None)
     return registry.reject(record.id, stages=outcome.stages, reason=outcome.reason, reward=outcome.reward,
-                           run_id=run_id, reviews=reviews, calibration=points)
+                           novelty=novelty, run_id=run_id, reviews=reviews, calibration=points)

@@ -12,6 +12,7 @@ workers cannot both admit near-duplicates of each other (docs/scaling.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from evoenv.registry.core import EVER_ADMITTED, RegistryCore, check, finite, json_doc
 from evoenv.registry.database import RegistryError
-from evoenv.registry.evidence import add_calibration, novelty_of, put_embedding, review_row, stage_row
+from evoenv.registry.evidence import add_calibration, put_embedding, review_row, stage_row
 from evoenv.registry.models import Embedding, Environment, PoolMembership, Quarantine, StageResultRow, utcnow
 from evoenv.registry.records import EnvRecord
 from evoenv.stages import StageResult
@@ -65,46 +66,59 @@ class AdmittedView:
         return None if row is None else (row[0], row[1])
 
 
-#: Called inside the admission commit; a StageResult it returns vetoes the admission (a rejection).
-AdmissionGate = Callable[[AdmittedView], "StageResult | None"]
+@dataclass(frozen=True)
+class Veto:
+    """A gate's veto: the admission becomes a rejection with these values, all decided by admission."""
+
+    result: StageResult  # recorded after the other stage results
+    reason: str  # the rejection's status reason
+    reward: float | None = None  # the generator reward that stands
+    novelty: float | None = None  # the environment's novelty that stands (None: as without the veto)
+
+
+#: Called inside the admission commit; a Veto it returns turns the admission into a rejection.
+AdmissionGate = Callable[[AdmittedView], "Veto | None"]
 
 
 class Decisions(RegistryCore):
     def admit(self, env_id: int, *, stages: Sequence[StageResult] = (), embedding: tuple[str, Any] | None = None,
-              fingerprint: str | None = None, reward: float | None = None, run_id: int | None = None,
-              reviews: Sequence[Mapping[str, Any]] = (), calibration: Sequence[Mapping[str, Any]] = (),
-              gate: AdmissionGate | None = None) -> EnvRecord:
+              fingerprint: str | None = None, reward: float | None = None, novelty: float | None = None,
+              run_id: int | None = None, reviews: Sequence[Mapping[str, Any]] = (),
+              calibration: Sequence[Mapping[str, Any]] = (), gate: AdmissionGate | None = None) -> EnvRecord:
         """Admit a candidate: status, stage results, reviews, calibration, embedding, fingerprint,
-        reward and pool membership in ONE transaction, under the admission lock. ``gate``, when
-        given, is asked inside it; a StageResult it returns is added and the candidate is
-        rejected instead (its reward then 0: the admission it was paid for did not happen).
-        On an environment already decided, only the stage results are added; the returned
-        record shows the status that stands."""
+        reward, novelty and pool membership in ONE transaction, under the admission lock. ``gate``,
+        when given, is asked inside it; a ``Veto`` it returns rejects the candidate instead, with
+        the veto's stage result, reason, reward and novelty. On an environment already decided,
+        only the stage results (and novelty) are added; the returned record shows the status that stands."""
         check(fingerprint is None or (isinstance(fingerprint, str) and len(fingerprint) <= 128),
               "fingerprint must be text of at most 128 characters")
-        reward = finite(reward, "reward")
+        reward, novelty = finite(reward, "reward"), finite(novelty, "novelty")
         with self._tx("admit") as s:
             self._admission_lock(s)
             env = self._env(s, env_id, lock=True)
             veto = gate(AdmittedView(s, env.id)) if gate is not None and env.status == "candidate" else None
             if veto is not None:
-                check(isinstance(veto, StageResult) and veto.passed is False,
-                      "an admission gate vetoes with a failed StageResult")
-                return self._decide(s, env, "rejected", [*stages, veto], run_id, reason=f"{veto.stage}: "
-                                    f"{veto.reason}", reward=0.0, reviews=reviews, calibration=calibration)
-            return self._decide(s, env, "admitted", stages, run_id, reward=reward, fingerprint=fingerprint,
-                                embedding=embedding, reviews=reviews, calibration=calibration)
+                check(isinstance(veto, Veto) and isinstance(veto.reason, str) and veto.reason.strip() != "",
+                      "an admission gate vetoes with a Veto that gives a reason")
+                vetoed_novelty = finite(veto.novelty, "novelty of the veto")
+                return self._decide(s, env, "rejected", [*stages, veto.result], run_id, reason=veto.reason,
+                                    reward=finite(veto.reward, "reward of the veto"),
+                                    novelty=novelty if vetoed_novelty is None else vetoed_novelty,
+                                    reviews=reviews, calibration=calibration)
+            return self._decide(s, env, "admitted", stages, run_id, reward=reward, novelty=novelty,
+                                fingerprint=fingerprint, embedding=embedding, reviews=reviews,
+                                calibration=calibration)
 
     def reject(self, env_id: int, *, stages: Sequence[StageResult] = (), reason: str,
-               reward: float | None = None, run_id: int | None = None,
+               reward: float | None = None, novelty: float | None = None, run_id: int | None = None,
                reviews: Sequence[Mapping[str, Any]] = (), calibration: Sequence[Mapping[str, Any]] = ()
                ) -> EnvRecord:
         """Reject a candidate with its stage results, reviews, calibration and a reason, in one transaction."""
         check(isinstance(reason, str) and reason.strip() != "", "a rejection needs a reason")
-        reward = finite(reward, "reward")
+        reward, novelty = finite(reward, "reward"), finite(novelty, "novelty")
         with self._tx("reject") as s:
             env = self._env(s, env_id, lock=True)
-            return self._decide(s, env, "rejected", stages, run_id, reason=reason, reward=reward,
+            return self._decide(s, env, "rejected", stages, run_id, reason=reason, reward=reward, novelty=novelty,
                                 reviews=reviews, calibration=calibration)
 
     def _admission_lock(self, session: Session) -> None:
@@ -114,10 +128,12 @@ class Decisions(RegistryCore):
             session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMISSION_LOCK})
 
     def _decide(self, s: Session, env: Environment, status: str, stages: Sequence[StageResult],
-                run_id: int | None, *, reason: str = "", reward: float | None = None, fingerprint: str | None = None,
-                embedding: tuple[str, Any] | None = None, reviews: Sequence[Mapping[str, Any]] = (),
-                calibration: Sequence[Mapping[str, Any]] = ()) -> EnvRecord:
+                run_id: int | None, *, reason: str = "", reward: float | None = None, novelty: float | None = None,
+                fingerprint: str | None = None, embedding: tuple[str, Any] | None = None,
+                reviews: Sequence[Mapping[str, Any]] = (), calibration: Sequence[Mapping[str, Any]] = ()) -> EnvRecord:
         self._add_stages(s, env, stages, run_id)
+        if novelty is not None:
+            env.novelty = novelty
         if env.status == "candidate":
             # Reviews and calibration come with the decision: a kill never leaves them without one.
             for review in reviews:
@@ -150,10 +166,6 @@ class Decisions(RegistryCore):
                                   result.details, result.duration_s, run_id))
         if rows:
             session.execute(insert(StageResultRow), rows)
-        for row in rows:  # the last novelty result recorded is the one that stands
-            novelty = novelty_of(row["stage"], row["passed"], row["score"], row["details"])
-            if novelty is not None:
-                env.novelty = novelty
 
     def retire(self, env_id: int, reason: str = "retired by hand") -> EnvRecord:
         """Take an environment out of use (and out of the training pool)."""

@@ -19,18 +19,6 @@ from evoenv.registry.records import ReviewRow, StageRow
 from evoenv.stages import STAGES
 
 
-def novelty_of(stage: str, passed: bool | None, score: float | None, details: Mapping[str, Any]) -> float | None:
-    """What a stage result says about novelty (1 - max similarity to admitted environments):
-    the novelty stage's score, or 0 for a behavioural duplicate (which has no score)."""
-    if stage != "novelty":
-        return None
-    if score is not None:
-        return float(score)
-    if passed is False and (details or {}).get("duplicate_of"):
-        return 0.0
-    return None
-
-
 def stage_row(env_id: int, stage: str, passed: bool | None, score: float | None, reason: str,
               details: Any, duration_s: float, run_id: int | None) -> dict[str, Any]:
     """The checked columns of one stage_results row."""
@@ -95,14 +83,15 @@ def put_embedding(session: Session, env_id: int, model: str, vector: Any) -> Non
 class Evidence(RegistryCore):
     def record_stage(self, env_id: int, stage: str, *, passed: bool | None, score: float | None = None,
                      reason: str = "", details: Mapping[str, Any] | None = None, duration_s: float = 0.0,
-                     run_id: int | None = None) -> int:
-        """Append one stage result (re-running a stage adds a row; nothing is overwritten)."""
+                     run_id: int | None = None, novelty: float | None = None) -> int:
+        """Append one stage result (re-running a stage adds a row; nothing is overwritten). ``novelty``,
+        when given, is the environment's novelty as admission now judges it (it replaces the old one)."""
         row = StageResultRow(**stage_row(env_id, stage, passed, score, reason, details, duration_s, run_id))
+        novelty = finite(novelty, "novelty")
         with self._tx("record_stage") as s:
-            env = self._env(s, env_id, lock=row.stage == "novelty")
+            env = self._env(s, env_id, lock=novelty is not None)
             self._run_exists(s, run_id)
             s.add(row)
-            novelty = novelty_of(row.stage, row.passed, row.score, row.details)
             if novelty is not None:
                 env.novelty = novelty
             s.flush()

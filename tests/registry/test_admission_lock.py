@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 from evoenv.registry import open_registry
+from evoenv.registry.decisions import Veto
 from evoenv.stages import StageResult
 from tests.registry.test_registry_api import add, passing
 
@@ -28,7 +29,8 @@ def test_gate_waits_for_an_admission_in_flight_and_sees_it(reg_url):
         def gate(view):
             seen.append(view.admitted_ids())
             if a.id in seen[-1]:
-                return StageResult("novelty", False, reason=f"too similar to {a.id}, admitted meanwhile")
+                result = StageResult("novelty", False, reason=f"too similar to {a.id}, admitted meanwhile")
+                return Veto(result, reason=f"novelty: {result.reason}", reward=0.0, novelty=0.04)
             return None
 
         results = {}
@@ -50,7 +52,7 @@ def test_gate_waits_for_an_admission_in_flight_and_sees_it(reg_url):
         assert seen == [[a.id]], "the gate ran before the first admission had committed"
         vetoed = results["b"]
         assert vetoed.status == "rejected" and "admitted meanwhile" in vetoed.status_reason
-        assert vetoed.reward == 0.0
+        assert vetoed.reward == 0.0 and vetoed.novelty == 0.04 and vetoed.status_reason.startswith("novelty: ")
         assert [s.stage for s in second.stage_results(b.id)][-1] == "novelty"
         assert second.stage_results(b.id)[-1].passed is False
         # reviews and calibration came with the decision, in its transaction

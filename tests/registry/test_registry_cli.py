@@ -98,8 +98,8 @@ def test_envs_list_filters_and_json(cli, reg_url, filled):
 
 def test_envs_list_sorts_by_pass_rate_and_novelty(cli, reg_url, filled, reg):
     reg.record_calibration(filled["alpha"], checkpoint="step-0", difficulty=1, n=8, passes=7)
-    reg.record_stage(filled["beta"], "novelty", passed=True, score=0.75)
-    reg.record_stage(filled["gamma"], "novelty", passed=True, score=0.25)
+    reg.record_stage(filled["beta"], "novelty", passed=True, score=0.75, novelty=0.75)
+    reg.record_stage(filled["gamma"], "novelty", passed=True, score=0.25, novelty=0.25)
     rows = lambda *args: json.loads(cli(reg_url, "envs", "list", "--json", *args)[1])  # noqa: E731
     by_rate = rows("--sort", "pass_rate")
     # alpha 7/8, gamma 3/8, then the uncalibrated newest first.

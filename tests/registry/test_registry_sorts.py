@@ -46,29 +46,31 @@ def test_a_refused_calibration_leaves_the_pass_rate_alone(reg):
     assert reg.get(env.id).pass_rate == pytest.approx(0.5)
 
 
-def test_novelty_comes_from_the_novelty_stage_of_admit_reject_and_record_stage(reg):
+def test_novelty_is_what_admission_decided_in_admit_reject_and_record_stage(reg):
     admitted = add(reg, "novel")
-    rec = reg.admit(admitted.id, stages=[StageResult("L1", True, score=1.0), novelty(0.6)])
-    assert rec.novelty == pytest.approx(0.6) and reg.get(admitted.id).novelty == pytest.approx(0.6)
+    # The registry stores the value it is given; it does not read it off the stage results.
+    rec = reg.admit(admitted.id, stages=[StageResult("L1", True, score=1.0), novelty(0.6)], novelty=0.55)
+    assert rec.novelty == pytest.approx(0.55) and reg.get(admitted.id).novelty == pytest.approx(0.55)
 
     copy = add(reg, "copy")
-    rec = reg.reject(copy.id, reason="a renamed copy",
+    rec = reg.reject(copy.id, reason="a renamed copy", novelty=0.0,
                      stages=[novelty(None, passed=False, duplicate_of={"id": admitted.id, "name": "n"})])
-    assert rec.novelty == 0.0  # a behavioural duplicate is not novel at all
-
+    assert rec.novelty == 0.0
     similar = add(reg, "similar")
     reg.reject(similar.id, reason="too similar", stages=[novelty(0.03, passed=False)])
-    assert reg.get(similar.id).novelty == pytest.approx(0.03)
+    assert reg.get(similar.id).novelty is None  # none given
 
-    # Re-running the stage updates it; a stage that could not run keeps the figure; others never touch it.
-    reg.record_stage(admitted.id, "novelty", passed=True, score=0.4)
+    # A new figure replaces the old; a stage recorded without one keeps it.
+    reg.record_stage(admitted.id, "novelty", passed=True, score=0.4, novelty=0.4)
     reg.record_stage(admitted.id, "novelty", passed=None, reason="no index of admitted environments")
     reg.record_stage(admitted.id, "calibration", passed=True, score=0.9)
     assert reg.get(admitted.id).novelty == pytest.approx(0.4)
     assert add(reg, "unchecked").novelty is None
-    # A refused stage record changes nothing.
+    # A refused record changes nothing.
     with pytest.raises(RegistryError, match="novelty score must be finite"):
         reg.record_stage(admitted.id, "novelty", passed=True, score=float("nan"))
+    with pytest.raises(RegistryError, match="novelty must be finite"):
+        reg.record_stage(admitted.id, "novelty", passed=True, score=0.1, novelty=float("inf"))
     assert reg.get(admitted.id).novelty == pytest.approx(0.4)
 
 
@@ -77,7 +79,7 @@ def test_sorting_by_pass_rate_and_novelty_is_descending_with_nulls_last(reg):
     for tag, (n, passes) in {"a": (4, 1), "b": (4, 3), "c": (4, 3)}.items():
         reg.record_calibration(ids[tag], checkpoint="s", difficulty=1, n=n, passes=passes)
     for tag, score in {"d": 0.9, "a": 0.2, "e": 0.5}.items():
-        reg.record_stage(ids[tag], "novelty", passed=True, score=score)
+        reg.record_stage(ids[tag], "novelty", passed=True, score=score, novelty=score)
     assert {"pass_rate", "novelty"} <= set(SORTS)
 
     by_rate = [r.id for r in reg.list_envs(sort="pass_rate")]

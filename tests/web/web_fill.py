@@ -4,6 +4,7 @@ calibration rows, proposals, and rejected candidates failing at different stages
 
 from __future__ import annotations
 
+from evoenv.admission.decided import novelty_of
 from evoenv.admission.result import StageResult
 from evoenv.sandbox import SandboxedEnv
 
@@ -52,7 +53,7 @@ def fill(reg, sandbox, seed_sources: dict[str, str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for name, code in seed_sources.items():
         rec = reg.add_candidate(code, **info(code, sandbox), origin="seed", generation=0, tags=("seed",))
-        reg.admit(rec.id, stages=passing())
+        reg.admit(rec.id, stages=passing(), novelty=novelty_of(passing()))
         ids[name] = rec.id
     first_seed = next(iter(ids.values()), None)
 
@@ -67,18 +68,18 @@ def fill(reg, sandbox, seed_sources: dict[str, str]) -> dict[str, int]:
         return rec
 
     base = propose(S.SUM_MOD, [(first_seed, "inspired_by")] if first_seed else [], 1, ("arithmetic",))
-    reg.admit(base.id, stages=passing(), reward=0.82)
+    reg.admit(base.id, stages=passing(), novelty=novelty_of(passing()), reward=0.82)
     for i, verdict in enumerate(("accept", "accept", "accept")):
         reg.record_review(base.id, reviewer=f"reviewer-{i}", verdict=verdict,
                           text=f"Data flow: values -> sum -> mod. Trace of seed 1: correct. Verdict: {verdict}.")
     calibrate(reg, base.id, 10, 0.95)
 
     child = propose(S.WEIGHTED_SUM, [(base.id, "mutation")], 2, ("arithmetic",))
-    reg.admit(child.id, stages=passing(novelty=0.31), reward=0.67)
+    reg.admit(child.id, stages=passing(novelty=0.31), novelty=0.31, reward=0.67)
     calibrate(reg, child.id, 10, 0.7)
 
     cross = propose(S.MAX_GAP, [(base.id, "crossover"), (child.id, "crossover")], 3, ("lists",))
-    reg.admit(cross.id, stages=passing(novelty=0.82), reward=0.74)
+    reg.admit(cross.id, stages=passing(novelty=0.82), novelty=0.82, reward=0.74)
     calibrate(reg, cross.id, 8, 0.85)
 
     constant = propose(S.CONSTANT, [(base.id, "mutation")], 2)
@@ -96,7 +97,7 @@ def fill(reg, sandbox, seed_sources: dict[str, str]) -> dict[str, int]:
         question="Compute the sum of these numbers modulo 1000003:",
         reference_expr='sum(instance["values"]) % instance["modulus"]', size_expr="4 + 2 * difficulty"),
         [(base.id, "mutation")], 2)
-    reg.reject(too_close.id, reason="too similar", reward=0.12, stages=passing("novelty") + [StageResult(
+    reg.reject(too_close.id, reason="too similar", reward=0.12, novelty=0.07, stages=passing("novelty") + [StageResult(
         "novelty", False, f"similarity 0.93 to #{base.id} sum_mod_prime (threshold 0.80)", score=0.07,
         details={"nearest": base.id}, duration_s=0.3)])
 
