@@ -183,7 +183,8 @@ def main() -> None:
         record = reg.add_candidate(code, name="bench_admit", description="bench", max_difficulty=10,
                                    parents=[(rng.randint(1, args.envs), "mutation")], tags=["bench"])
         t1 = time.perf_counter()
-        reg.admit(record.id, stages=stages, embedding=("minilm", vector), fingerprint=f"fp{record.id}", reward=0.5)
+        reg.admit(record.id, stages=stages, embedding=("minilm", vector), fingerprint=f"fp{record.id}", reward=0.5,
+                  novelty=1.0)
         t2 = time.perf_counter()
         adds.append(t1 - t0)
         admits.append(t2 - t1)

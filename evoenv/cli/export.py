@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from evoenv.cli._common import console, err_console, fail, print_json
-from evoenv.integrations.catalog import Catalog, InactiveEnvironment, UnknownEnvironment
+from evoenv.integrations.catalog import Catalog, InactiveEnvironment, NotInCatalog
 from evoenv.integrations.export import (FORMATS, PROMPT_STYLES, ExportError, check_target, iter_rows, plan_rows,
                                         write_rows)
 from evoenv.sandbox import EnvCallError, SandboxError, open_sandbox
@@ -52,7 +52,7 @@ def export(
     with open_sandbox() as sandbox:
         try:
             plans = plan_rows(envs, per_env, difficulty, seed, Catalog(), sandbox, allow_inactive)
-        except (ValueError, UnknownEnvironment, InactiveEnvironment, ExportError) as exc:
+        except (ValueError, NotInCatalog, InactiveEnvironment, ExportError) as exc:
             fail(str(exc))
         total = sum(len(plan.pairs) for plan in plans)
         # The bar goes to stderr, so stdout stays clean for --json and for pipes.

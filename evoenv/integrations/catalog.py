@@ -16,8 +16,9 @@ from evoenv.hashing import code_sha256
 from evoenv.sources import SEED_NAMES, load_seed
 
 
-class UnknownEnvironment(LookupError):
-    """No environment matches the given id, name or code hash."""
+class NotInCatalog(LookupError):
+    """Neither the registry nor the seeds have an environment with the given id, name or code hash
+    (the registry's own ``UnknownEnvironment`` is narrower: its database only)."""
 
 
 class InactiveEnvironment(LookupError):
@@ -78,7 +79,7 @@ class Catalog:
             if entry.code_sha256 == sha:
                 return entry
         where = f"the registry at {self.registry_url}" if self.registry is not None else "the seeds (no registry database)"
-        raise UnknownEnvironment(f"no environment with code hash {sha!r} in {where}")
+        raise NotInCatalog(f"no environment with code hash {sha!r} in {where}")
 
     def get(self, ref: str, allow_rejected_or_retired: bool = False) -> CatalogEntry:
         """By registry id or name, else by seed name. A rejected or retired environment is refused
@@ -96,7 +97,7 @@ class Catalog:
                 return entry
         if ref in self._seeds:
             return self._seeds[ref]
-        raise UnknownEnvironment(f"unknown environment {ref!r}: not in the registry and not a seed")
+        raise NotInCatalog(f"unknown environment {ref!r}: not in the registry and not a seed")
 
     def select(self, spec: str, allow_rejected_or_retired: bool = False) -> list[CatalogEntry]:
         """``admitted`` (all admitted), ``seeds``, a glob over names, or comma-separated ids/names."""
@@ -110,7 +111,7 @@ class Catalog:
             pool = self.select("admitted")
             chosen = [e for e in pool if fnmatch.fnmatch(e.name, spec)]
             if not chosen:
-                raise UnknownEnvironment(f"no admitted environment name matches {spec!r}")
+                raise NotInCatalog(f"no admitted environment name matches {spec!r}")
             return chosen
         return [self.get(ref.strip(), allow_rejected_or_retired) for ref in spec.split(",") if ref.strip()]
 

@@ -13,7 +13,7 @@ import pytest
 
 import evoenv
 from evoenv.integrations import trl as trl_integration
-from evoenv.integrations.catalog import InactiveEnvironment, UnknownEnvironment
+from evoenv.integrations.catalog import InactiveEnvironment, NotInCatalog
 from evoenv.integrations.export import build_rows, parse_difficulty, write_rows
 from evoenv.integrations.verl import compute_score
 from evoenv.sandbox import SandboxedEnv
@@ -74,7 +74,7 @@ def test_scoring_uses_the_environment_not_the_ground_truth_string(seed_rows, see
 def test_unknown_code_hash_raises_a_clear_error(seed_rows, seeds_only_catalog, scorer_for):
     scorer_for(seeds_only_catalog)
     meta = {**seed_rows[0]["metadata"], "code_sha256": "0" * 64}
-    with pytest.raises(UnknownEnvironment, match="no environment with code hash '0000"):
+    with pytest.raises(NotInCatalog, match="no environment with code hash '0000"):
         compute_score("x", _wrap("1"), "1", meta)
     with pytest.raises(ValueError, match="needs extra_info"):
         compute_score("x", _wrap("1"), "1", None)
