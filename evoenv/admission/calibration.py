@@ -18,11 +18,12 @@ from evoenv.admission.config import draw_probe_seeds
 from evoenv.admission.l2_execute import job_failure
 from evoenv.answers import extract_answer
 from evoenv.audit import audited_batch
+from evoenv.defaults import TARGET_PASS_RATE
 from evoenv.policy.base import PolicyError, Sampling
 from evoenv.prompts import solver_prompt
 
 
-def difficulty_reward(p: float, target: float = 0.3, sigma: float = 0.15) -> float:
+def difficulty_reward(p: float, target: float = TARGET_PASS_RATE, sigma: float = 0.15) -> float:
     return math.exp(-((p - target) ** 2) / (2 * sigma ** 2))
 
 

@@ -77,14 +77,10 @@ def _mark(passed: bool | None) -> str:
 def _admission_config(settings: list[str]):
     """AdmissionConfig with ``KEY=VALUE`` overrides, read and type-checked by the shared config loader."""
     from evoenv.admission import AdmissionConfig
-    from evoenv.configfile import ConfigError, build_dataclass, parse_override
+    from evoenv.configfile import ConfigError, apply_overrides
 
     try:
-        overrides = {}
-        for setting in settings:
-            path, value = parse_override(setting)
-            overrides[".".join(path)] = value
-        return build_dataclass(AdmissionConfig, overrides)
+        return AdmissionConfig.from_dict(apply_overrides({}, settings))
     except ConfigError as exc:
         fail(f"--set: {exc}")
 

@@ -16,13 +16,12 @@ from evoenv.cotevol.evolve import CoTEvolConfig, InstanceResult, ProgressFn, evo
 from evoenv.cotevol.generation import Generator
 from evoenv.cotevol.report import MiniLM, RowWriter, method_summary, output_paths, sft_rows
 from evoenv.cotevol.trajectory import Problem
+from evoenv.defaults import TARGET_PASS_RATE
 from evoenv.hashing import code_sha256
 from evoenv.sandbox import SandboxedEnv
 from evoenv.train.curriculum import closest_calibrated_level
 
 METHODS = ("cotevol", "best_of_n", "self_refine")
-#: the calibrated pass rate ``--difficulty auto`` aims for (the admission stage's target)
-TARGET_PASS_RATE = 0.3
 
 
 @dataclass(frozen=True)
