@@ -17,7 +17,7 @@ from evoenv.hashing import code_sha256
 from evoenv.sandbox import EnvInfo, Limits, Rendered, Sandbox
 
 if TYPE_CHECKING:
-    from evoenv.admission.novelty import NoveltyIndex
+    from evoenv.admission.novelty_index import NoveltyIndex
     from evoenv.policy.base import Policy
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
 from typing import Any
 
 from evoenv.answers import MAX_ANSWER_CHARS

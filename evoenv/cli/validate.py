@@ -38,7 +38,7 @@ class _DeferredIndex:
 
 def _novelty_index(sandbox, config):
     """Against the registry at $EVOENV_DB when it exists, else against the seeds."""
-    from evoenv.admission.novelty import NoveltyIndex
+    from evoenv.admission.novelty_index import NoveltyIndex
     from evoenv.sources import SourceError, list_seeds
 
     url = os.environ.get("EVOENV_DB")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, admit_candidate
-from evoenv.admission.novelty import NoveltyIndex
+from evoenv.admission.novelty_index import NoveltyIndex
 from evoenv.admission.persist import persist
 from evoenv.admission.pool import rotate_pool, sample_training_envs
 from evoenv.admission.repair import admit_with_repairs
