@@ -11,6 +11,7 @@ with a fix instead of as a puzzling runtime error.
 from __future__ import annotations
 
 import ast
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ class ClassMembers:
     node: ast.ClassDef
     methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     static: set[str] = field(default_factory=set)  # staticmethods (no self)
-    attributes: dict[str, ast.AST] = field(default_factory=dict)  # name -> value node (or the def)
+    attributes: dict[str, ast.AST | None] = field(default_factory=dict)  # name -> value node (or the def)
     init_only: set[str] = field(default_factory=set)  # set on self in a method, not on the class
     sdk_base: bool = False
     local_bases: list[str] = field(default_factory=list)
@@ -67,7 +68,7 @@ def sdk_aliases(tree: ast.Module) -> set[str]:
     return names
 
 
-def collect_members(cls: ast.ClassDef, sdk_names: set[str] = frozenset({"Environment"})) -> ClassMembers:
+def collect_members(cls: ast.ClassDef, sdk_names: Set[str] = frozenset({"Environment"})) -> ClassMembers:
     members = ClassMembers(cls)
     for base in cls.bases:
         name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
@@ -103,14 +104,18 @@ def collect_members(cls: ast.ClassDef, sdk_names: set[str] = frozenset({"Environ
 
 
 def _resolve(name: str, classes: dict[str, ClassMembers],
-             seen: set[str] | None = None) -> tuple[dict, set[str], dict, bool]:
+             seen: set[str] | None = None) -> tuple[dict[str, ast.FunctionDef | ast.AsyncFunctionDef], set[str],
+                                                     dict[str, ast.AST | None], bool]:
     """Methods, staticmethod names and attributes of a class including its module-level bases."""
     seen = seen or set()
     if name in seen or name not in classes:
         return {}, set(), {}, False
     seen.add(name)
     own = classes[name]
-    methods, static, attributes, sdk = {}, set(), {}, own.sdk_base
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    static: set[str] = set()
+    attributes: dict[str, ast.AST | None] = {}
+    sdk = own.sdk_base
     for base in reversed(own.local_bases):  # later bases are overridden by earlier ones
         m, s, a, b = _resolve(base, classes, seen)
         methods.update(m)

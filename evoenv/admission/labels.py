@@ -41,12 +41,16 @@ def literal_members(code: str, class_name: str | None = None) -> tuple[str | Non
         return None, {}
     found: dict[str, Any] = {}
     for item in cls.body:
-        targets = item.targets if isinstance(item, ast.Assign) else \
-            [item.target] if isinstance(item, ast.AnnAssign) and item.value is not None else []
+        if isinstance(item, ast.Assign):
+            targets, value = item.targets, item.value
+        elif isinstance(item, ast.AnnAssign) and item.value is not None:
+            targets, value = [item.target], item.value
+        else:
+            continue
         for target in targets:
             if isinstance(target, ast.Name) and target.id in _LABELS:
                 try:
-                    found[target.id] = ast.literal_eval(item.value)
+                    found[target.id] = ast.literal_eval(value)
                 except (ValueError, TypeError, SyntaxError, RecursionError):
                     pass
     return cls.name, found
@@ -64,5 +68,6 @@ def labels(code: str, class_name: str | None = None) -> tuple[str, str, int]:
         name = snake_case(class_name or found_class or "environment")
     level = members.get("max_difficulty")
     level = level if isinstance(level, int) and not isinstance(level, bool) and level >= 1 else 1
-    description = members.get("description") if isinstance(members.get("description"), str) else ""
+    description = members.get("description")
+    description = description if isinstance(description, str) else ""
     return name.strip()[:200], description, level

@@ -19,13 +19,15 @@ many callers).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from evoenv.admission.behaviour import compare, structure_similarity
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, not_run, passed, timed
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.embedding import embed_environments
-from evoenv.admission.novelty_index import NoveltyIndex, canonical_prompt, fingerprint
+from evoenv.admission.novelty_index import Neighbour, NoveltyIndex, canonical_prompt, fingerprint
 from evoenv.sandbox import EnvCallError, SandboxedEnv, SandboxError
 
 __all__ = ["NoveltyIndex", "check_novelty", "embed_candidate"]
@@ -34,6 +36,8 @@ __all__ = ["NoveltyIndex", "check_novelty", "embed_candidate"]
 def embed_candidate(candidate: Candidate, config: AdmissionConfig) -> np.ndarray:
     observed = candidate.observed
     if observed.embedding is None:
+        if observed.info is None:
+            raise ValueError("embed_candidate needs L2's description of the candidate (observed.info)")
         prompt = canonical_prompt(observed.canonical or observed.renders, observed.info.max_difficulty, config)
         observed.embedding = embed_environments([(prompt, candidate.code)], config.novelty_lambda,
                                                 config.embed_threads)[0]
@@ -74,7 +78,8 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
     similarity = top.similarity if top else 0.0
     # Behaviour decides: the closest few neighbours are compared by what they compute and how the code is
     # built; wording (the embedding) rejects on its own only when behaviour cannot tell the two apart.
-    readalike = []
+    readalike: list[tuple[Neighbour, dict[str, Any] | None]] = []
+    evidence: dict[str, Any] | None
     compared = [(n, e) for rank, (n, e) in enumerate(zip(shown, neighbours))
                 if rank < config.novelty_behaviour_neighbours or e.similarity >= config.novelty_threshold]
     for neighbour, entry in compared:
