@@ -241,6 +241,7 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         r, problem = bad[0]
         return failed(f"score(instance, reference) {problem} at {where(r.seed, r.difficulty)} ({len(bad)} of "
                       f"{len(renders)} instances); scores must be floats in [0, 1]", seed=r.seed, difficulty=r.difficulty)
+    s: float | str  # a score, or what bad value the scorer returned
     below = [(r, s) for r, s in zip(renders, scores) if not isinstance(s, str) and s < 1.0]
     if below:
         r, s = below[0]

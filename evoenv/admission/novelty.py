@@ -128,6 +128,7 @@ def check_novelty(candidate: Candidate, ctx: AdmissionContext):
         return result
     if readalike:
         entry, evidence = readalike[0]
+        assert evidence is not None  # an entry without behaviour evidence is blocking, handled above
         reason = (f"reads like admitted environment {entry.name!r} (similarity {entry.similarity:.3f} >= "
                   f"{config.novelty_threshold:.2f}) but computes something else: the candidate's reference on "
                   f"its instances: {evidence['candidate_on_its_instances']}; its reference on the candidate's: "

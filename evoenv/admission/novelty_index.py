@@ -14,8 +14,8 @@ import hashlib
 import json
 import os
 import threading
-from dataclasses import dataclass
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
