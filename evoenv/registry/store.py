@@ -186,8 +186,6 @@ class Registry:
         self.dialect = engine.dialect.name
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
         self._write = sessionmaker(bind=writer(engine), expire_on_commit=False)
-        # Test hook: called with the operation's name just before a write commits.
-        self._before_commit: Callable[[str], None] | None = None
 
     # ---- plumbing ----------------------------------------------------------------------
 
@@ -211,9 +209,6 @@ class Registry:
         try:
             with maker() as session, session.begin():
                 yield session
-                if operation and self._before_commit is not None:
-                    session.flush()
-                    self._before_commit(operation)
         except (OperationalError, ProgrammingError) as exc:
             raise translate(exc, self.engine) from None
 
