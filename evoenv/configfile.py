@@ -1,7 +1,10 @@
-"""Run config files: TOML (``.toml``) or YAML (``.yaml``/``.yml``), one format for every run.
+"""Run config files and the one loader for config dataclasses.
 
-``grow``, ``train`` and ``cotevol`` each read their settings with
-``read_config_file`` and fill their own config dataclass from the result.
+``grow``, ``train`` and ``cotevol`` read their settings with ``read_config_file`` (TOML or YAML); every
+config dataclass (``GRPOConfig`` and its sections, ``AdmissionConfig``) is filled from a dict by
+``build_dataclass``, which checks each value against its field's type hint, builds nested dataclasses
+from nested tables, and names the full dotted key in every error. ``apply_overrides`` lays
+``a.b=VALUE`` command-line settings over such a dict.
 """
 
 from __future__ import annotations
@@ -66,6 +69,12 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
         if not isinstance(value, (list, tuple)) or len(value) != len(hints):
             raise ConfigError(f"{key}: expected a list of {len(hints)} values, got {value!r}")
         return tuple(coerce(v, h, f"{key}[{i}]") for i, (v, h) in enumerate(zip(value, hints)))
+    if hint is typing.Any:
+        return value
+    if hint is dict or origin is dict:
+        if isinstance(value, dict):
+            return dict(value)
+        raise ConfigError(f"{key}: expected a table/mapping, got {type(value).__name__} {value!r}")
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -88,20 +97,26 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
     raise ConfigError(f"{key}: expected {getattr(hint, '__name__', hint)}, got {type(value).__name__} {value!r}")
 
 
-def build_dataclass(cls: type, data: dict, prefix: str = "") -> Any:
-    """``cls`` (a config dataclass, nested ones included) from ``data``, each value checked against its
-    field's type hint; an unknown key or a value of the wrong type raises ConfigError naming the key."""
+T = typing.TypeVar("T")
+
+
+def build_dataclass(cls: type[T], data: Any, prefix: str = "") -> T:
+    """``cls`` (a config dataclass) from ``data``, each value checked against its field's type hint; a
+    field whose type is a dataclass is built from a nested table the same way. An unknown key or a
+    value of the wrong type raises ConfigError naming the full dotted key (``prefix`` + the key, e.g.
+    ``admission.blind_max_rate: expected float, got str 'x'``); fields not in ``data`` keep their
+    defaults."""
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table/mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names, key=str)
     if unknown:
         raise ConfigError(f"unknown key {prefix}{unknown[0]!s}; known keys: {', '.join(sorted(names))}")
     kwargs = {}
     for name, value in data.items():
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             kwargs[name] = build_dataclass(hint, value, f"{prefix}{name}.")
         else:
             kwargs[name] = coerce(value, hint, f"{prefix}{name}")
@@ -115,3 +130,20 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, raw = text.split("=", 1)
     value = yaml.safe_load(raw) if raw.strip() else ""
     return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: typing.Iterable[str]) -> dict[str, Any]:
+    """A copy of ``data`` with each ``a.b=VALUE`` override set in its (nested) table, for
+    ``build_dataclass``; the tables on the way are copied, so ``data`` is left as it was."""
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {text!r}: {part} is not a section")
+            node[part] = child = dict(child)
+            node = child
+        node[path[-1]] = value
+    return data

@@ -16,14 +16,12 @@ import ast
 import re
 from dataclasses import dataclass
 
+from evoenv.environment_class import find_environment_class
 from evoenv.policy.thinking import split_thinking
-from evoenv.sandbox.base import protocol
 from evoenv.sources import MAX_SOURCE_BYTES
 
 #: Completions larger than this are refused before any parsing (a runaway generation).
 MAX_COMPLETION_BYTES = 2_000_000
-#: The contract's methods (the guest protocol's list); a class with all of them is the environment.
-CONTRACT_METHODS = tuple(protocol.CONTRACT_METHODS)
 #: Fence info strings that may hold Python (``` alone counts too).
 PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon"}
 
@@ -120,26 +118,6 @@ def _fenced_blocks(text: str) -> list[_Block]:
         pos = close.end()
 
 
-def _env_class(tree: ast.Module) -> tuple[str | None, str]:
-    """The name of the top-level class with all contract methods, or why there is none."""
-    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
-    best_missing: tuple[str, list[str]] | None = None
-    complete = []
-    for node in classes:
-        methods = {item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        missing = [m for m in CONTRACT_METHODS if m not in methods]
-        if not missing:
-            complete.append(node.name)
-        elif best_missing is None or len(missing) < len(best_missing[1]):
-            best_missing = (node.name, missing)
-    if complete:
-        return complete[-1], ""
-    if best_missing:
-        name, missing = best_missing
-        return None, f"class {name} lacks {', '.join(missing)} (an environment defines {', '.join(CONTRACT_METHODS)})"
-    return None, f"no class is defined (an environment is a class with {', '.join(CONTRACT_METHODS)})"
-
-
 def _parse(code: str) -> tuple[ast.Module | None, str]:
     try:
         return ast.parse(code), ""
@@ -156,9 +134,10 @@ def _accept(code: str, where: str) -> Extraction | str:
     tree, error = _parse(code)
     if tree is None:
         return f"{where} does not parse: {error}"
-    name, why = _env_class(tree)
-    if name is None:
-        return f"{where} has no environment class: {why}"
+    search = find_environment_class(tree)
+    if search.found is None:
+        return f"{where} has no environment class: {search.reason}"
+    name = search.found.name
     return Extraction(code.strip("\n") + "\n", f"{where} (class {name})", name)
 
 

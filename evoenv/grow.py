@@ -31,6 +31,7 @@ from typing import Any, Callable
 from evoenv.admission.labels import labels
 from evoenv.admission.result import STAGES, StageResult
 from evoenv.configfile import ConfigFileError, read_config_file
+from evoenv.defaults import POOL_MAX_EPOCHS
 from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
 from evoenv.hashing import code_sha256
 from evoenv.policy.base import Completion, Policy, Sampling
@@ -72,7 +73,7 @@ class GrowConfig:
     sandbox_workers: int | None = None
     #: where sandbox jobs run: "local", or "ray" / "ray=ADDRESS" (one warm pool per node; evoenv.cluster)
     executor: str = "local"
-    pool_max_epochs: int = 20
+    pool_max_epochs: int = POOL_MAX_EPOCHS
     seed_floor: float = 0.2
     #: overrides of evoenv.admission.config.AdmissionConfig fields
     admission: dict[str, Any] = field(default_factory=dict)
@@ -523,13 +524,14 @@ class Admitter:
     def __init__(self, config: GrowConfig, registry, policy: Policy, sandbox):
         from evoenv.admission import AdmissionConfig, AdmissionContext
         from evoenv.admission.novelty import NoveltyIndex
+        from evoenv.configfile import ConfigError
 
         self.config = config
         self.registry = registry
         self.policy = policy
         try:
-            admission = AdmissionConfig(**config.admission)
-        except TypeError as exc:
+            admission = AdmissionConfig.from_dict(config.admission, "admission")
+        except ConfigError as exc:
             raise GrowError(f"admission settings: {exc}") from None
         admission.pool_max_epochs, admission.seed_floor = config.pool_max_epochs, config.seed_floor
         self.admission = admission

@@ -4,8 +4,9 @@ One module per stage, each ``check_*(candidate, ctx) -> StageResult``:
 L1 ``l1_parse``, L2 ``l2_execute``, L3 ``l3_determinism``, L4 ``l4_nontrivial``,
 L5 ``l5_scorer``, ``review``, ``calibration``, ``novelty``. ``pipeline`` runs them
 in order and computes the generator reward (``reward``); ``persist`` records an
-outcome through the Registry API; ``repair`` is the optional repair loop and
-``pool`` the rotation policy. Every number is a field of ``AdmissionConfig``.
+outcome through the Registry API; ``repair`` is the optional repair loop. Pool
+rotation and the seed floor are the registry's (``advance_pool_epoch``,
+``sample_pool``). Every number is a field of ``AdmissionConfig``.
 See docs/admission.md.
 """
 

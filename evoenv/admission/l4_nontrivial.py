@@ -81,9 +81,9 @@ def check_nontrivial(candidate: Candidate, ctx: AdmissionContext):
     echoes = {n for n in names if all(m.get(n) == d for d in (low, high) for m in sizes[d])}
     table = {}
     for name in sorted(names - echoes):
-        lo = [m.get(name, 0.0) for m in sizes[low]]
-        hi = [m.get(name, 0.0) for m in sizes[high]]
-        table[name] = (growth_auc(lo, hi), median(lo), median(hi))
+        at_low = [m.get(name, 0.0) for m in sizes[low]]
+        at_high = [m.get(name, 0.0) for m in sizes[high]]
+        table[name] = (growth_auc(at_low, at_high), median(at_low), median(at_high))
     # A size that grows is the usual knob. A content count that grows (more blanks) or any measure that
     # falls (fewer givens) is a change too, but there are many such measures, so they need near-perfect
     # separation (content_change_auc) to keep chance out.

@@ -151,7 +151,8 @@ def _label(tokens: list[str], position: int) -> str | None:
 
 def _keys(tokens: list[str], ref: list[str]) -> set[tuple]:
     """Where the reference's tokens sit in the prompt: after which label, at which position from either end."""
-    n, out = len(ref), set()
+    n = len(ref)
+    out: set[tuple] = set()
     for p in range(len(tokens) - n + 1):
         if tokens[p:p + n] == ref:
             label = _label(tokens, p)
@@ -240,7 +241,8 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         r, problem = bad[0]
         return failed(f"score(instance, reference) {problem} at {where(r.seed, r.difficulty)} ({len(bad)} of "
                       f"{len(renders)} instances); scores must be floats in [0, 1]", seed=r.seed, difficulty=r.difficulty)
-    below = [(r, s) for r, s in zip(renders, scores) if s < 1.0]
+    s: float | str  # a score, or what bad value the scorer returned
+    below = [(r, s) for r, s in zip(renders, scores) if not isinstance(s, str) and s < 1.0]
     if below:
         r, s = below[0]
         everything = " (it scored no reference 1: the scorer accepts nothing)" if len(below) == len(renders) else ""
@@ -287,7 +289,10 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
         return failed(job_failure(job, f"scoring {len(calls)} junk and perturbed answers", ctx.limits, advice) + hint,
                       outcome=job.outcome)
 
-    junk_scores, perturbed, extras, near = [], [], [], []
+    junk_scores: list[tuple[str, Rendered, str, float]] = []
+    perturbed: list[tuple[str, Rendered, str, float]] = []
+    extras: list[tuple[str, Rendered, str, float]] = []
+    near: list[tuple[str, Rendered, str, float]] = []
     for (kind, r, label, answer), item in zip(items, job.results):
         at = where(r.seed, r.difficulty)
         shown = f"the {label} answer" if kind == "junk" else f"the {label} perturbation {answer[:60]!r}"

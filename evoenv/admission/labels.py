@@ -12,10 +12,9 @@ import ast
 import re
 from typing import Any
 
-from evoenv.sandbox.base import protocol
+from evoenv.environment_class import CONTRACT_ATTRIBUTES, find_environment_class
 
-_CONTRACT_METHODS = set(protocol.CONTRACT_METHODS)
-_LABELS = protocol.CONTRACT_ATTRIBUTES  # name, description, max_difficulty
+_LABELS = CONTRACT_ATTRIBUTES  # name, description, max_difficulty
 
 
 def _parse(code: str) -> ast.Module | None:
@@ -25,33 +24,33 @@ def _parse(code: str) -> ast.Module | None:
         return None
 
 
-def environment_class(tree: ast.Module, class_name: str | None = None) -> ast.ClassDef | None:
-    """The named class, else the one defining the contract's methods, else the first class."""
-    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+def _labelled_class(tree: ast.Module, class_name: str | None = None) -> ast.ClassDef | None:
+    """The named class, else the environment class, else the class closest to being one."""
     if class_name is not None:
-        return next((c for c in classes if c.name == class_name), None)
-    for cls in classes:
-        methods = {item.name for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        if _CONTRACT_METHODS <= methods:
-            return cls
-    return classes[0] if classes else None
+        return next((c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == class_name), None)
+    closest = find_environment_class(tree).closest
+    return closest.node if closest is not None else None
 
 
 def literal_members(code: str, class_name: str | None = None) -> tuple[str | None, dict[str, Any]]:
     """The environment class's name and its ``name``/``description``/``max_difficulty``
     where they are literals."""
     tree = _parse(code)
-    cls = environment_class(tree, class_name) if tree is not None else None
+    cls = _labelled_class(tree, class_name) if tree is not None else None
     if cls is None:
         return None, {}
     found: dict[str, Any] = {}
     for item in cls.body:
-        targets = item.targets if isinstance(item, ast.Assign) else \
-            [item.target] if isinstance(item, ast.AnnAssign) and item.value is not None else []
+        if isinstance(item, ast.Assign):
+            targets, value = item.targets, item.value
+        elif isinstance(item, ast.AnnAssign) and item.value is not None:
+            targets, value = [item.target], item.value
+        else:
+            continue
         for target in targets:
             if isinstance(target, ast.Name) and target.id in _LABELS:
                 try:
-                    found[target.id] = ast.literal_eval(item.value)
+                    found[target.id] = ast.literal_eval(value)
                 except (ValueError, TypeError, SyntaxError, RecursionError):
                     pass
     return cls.name, found
@@ -69,5 +68,6 @@ def labels(code: str, class_name: str | None = None) -> tuple[str, str, int]:
         name = snake_case(class_name or found_class or "environment")
     level = members.get("max_difficulty")
     level = level if isinstance(level, int) and not isinstance(level, bool) and level >= 1 else 1
-    description = members.get("description") if isinstance(members.get("description"), str) else ""
+    description = members.get("description")
+    description = description if isinstance(description, str) else ""
     return name.strip()[:200], description, level

@@ -106,8 +106,8 @@ def type_changes(ref: str, rng: random.Random) -> list[tuple[str, str]]:
         if "." not in text and len(text) <= 4000:
             out.append(("int_to_fraction", f"{text}.5"))
         out.append(("number_to_word", "true"))
-    elif _split_list(text):
-        out.append(("list_to_length", str(len(_split_list(text)[2]))))
+    elif (parts := _split_list(text)) is not None:
+        out.append(("list_to_length", str(len(parts[2]))))
         out.append(("list_to_object", json.dumps({"answer": text})))
     else:
         out.append(("text_to_number", str(rng.randrange(2, 1000))))
@@ -179,7 +179,8 @@ def _scalar_lists(value) -> list[list]:
 def _sizes(value) -> set[int]:
     """Candidate element counts: lengths of the instance's lists and its integer fields (``n``, up to
     10000; numbers inside lists are data, not sizes)."""
-    out, stack = set(), [value]
+    out: set[int] = set()
+    stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):

@@ -109,7 +109,7 @@ def growth_auc(low: list[float], high: list[float]) -> float:
     """P(a high-difficulty size exceeds a low-difficulty size), ties counting 1/2 (Mann-Whitney AUC)."""
     if not low or not high:
         return 0.5
-    wins = sum(1.0 if h > l else 0.5 if h == l else 0.0 for h in high for l in low)
+    wins = sum(1.0 if h > lo else 0.5 if h == lo else 0.0 for h in high for lo in low)
     return wins / (len(low) * len(high))
 
 

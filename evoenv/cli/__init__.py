@@ -4,10 +4,11 @@ through ``register(app)``; this file only finds them and holds global options.""
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 
 import typer
+
+from evoenv.cli._common import global_options
 
 app = typer.Typer(
     name="evoenv",
@@ -23,10 +24,8 @@ def _global_options(
     db: str = typer.Option(None, "--db", help="Registry database URL (default: $EVOENV_DB or sqlite:///evoenv.db)."),
     sandbox: str = typer.Option(None, "--sandbox", help="Sandbox backend: process (default) or docker."),
 ) -> None:
-    if db:
-        os.environ["EVOENV_DB"] = db
-    if sandbox:
-        os.environ["EVOENV_SANDBOX"] = sandbox
+    # Passed to the commands through ``global_options`` (reset on every invocation), not the environment.
+    global_options.db, global_options.sandbox = db or None, sandbox or None
 
 
 def _register_all() -> None:
@@ -43,10 +42,9 @@ _register_all()
 def main() -> None:
     # Errors that any command can meet (a sandbox without its isolation layers, a
     # locked or out-of-date registry) end as one clear line, not a traceback.
+    from evoenv.cli._common import err_console, shown
     from evoenv.registry import RegistryError
     from evoenv.sandbox import SandboxUnavailable
-
-    from evoenv.cli._common import err_console, shown
 
     try:
         app(prog_name="evoenv")

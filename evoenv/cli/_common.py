@@ -1,11 +1,13 @@
-"""Small helpers every command module shares: errors, JSON output, the console, and making
-text from environment code safe to print."""
+"""Small helpers every command module shares: the global options, errors, JSON output, the console,
+and making text from environment code safe to print."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import typer
@@ -14,6 +16,25 @@ from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+@dataclass
+class GlobalOptions:
+    """``evoenv --db URL --sandbox KIND``: set by the app's callback on every invocation and passed
+    explicitly to what the commands open (``open_registry(global_options.db)``,
+    ``open_sandbox(global_options.sandbox)``), never through the process environment. Unset (None),
+    what is opened falls back to ``$EVOENV_DB`` / ``$EVOENV_SANDBOX``, then to its default."""
+
+    db: str | None = None
+    sandbox: str | None = None
+
+    def sandbox_kind(self) -> str:
+        """The sandbox backend a command uses when it names none: --sandbox, $EVOENV_SANDBOX, else process."""
+        return self.sandbox or os.environ.get("EVOENV_SANDBOX") or "process"
+
+
+#: this invocation's global options (the callback in ``evoenv.cli`` sets both fields each time)
+global_options = GlobalOptions()
 
 # What a terminal may act on, in text that environment code (or a model) wrote: C0 controls but
 # newline and tab (ESC starts CSI/OSC sequences: clear the screen, OSC 52 writes the clipboard; CR

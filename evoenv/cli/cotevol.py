@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
+from evoenv.cli._common import console, err_console, fail, global_options, print_json, print_table, shown
 from evoenv.configfile import ConfigFileError, read_config_file
-from evoenv.cli._common import console, err_console, fail, print_json, print_table, shown
 
 METHOD_HELP = "cotevol (default), best_of_n, self_refine, a comma list, or all."
 
@@ -27,11 +27,11 @@ def _patterns(envs: str) -> list[str]:
 
 
 def _open_registry():
-    """The registry at $EVOENV_DB when its database is there; None (and why) otherwise.
+    """The registry at --db (else $EVOENV_DB) when its database is there; None (and why) otherwise.
     An existing database with a stale schema is an error, not a reason to fall back."""
     from evoenv.integrations.catalog import Catalog
 
-    catalog = Catalog()
+    catalog = Catalog(global_options.db)
     registry = catalog.registry
     return registry, "" if registry is not None else f"no registry database at {catalog.registry_url}"
 
@@ -168,7 +168,7 @@ def cotevol(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     run_id = None
-    with open_sandbox() as sandbox:
+    with open_sandbox(global_options.sandbox) as sandbox:
         try:
             problems, chosen = build_problems(choices, sandbox, per_env,
                                               "auto" if difficulty == "auto" else int(difficulty),

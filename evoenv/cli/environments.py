@@ -9,7 +9,7 @@ from rich.table import Table
 
 from evoenv.answers import extract_answer
 from evoenv.audit import audited_batch
-from evoenv.cli._common import console, fail, print_json, safe_text, shown
+from evoenv.cli._common import console, fail, global_options, print_json, safe_text, shown
 from evoenv.sandbox import ERROR, EnvCallError, SandboxedEnv, SandboxError, open_sandbox
 from evoenv.sdk import MAX_SEED
 from evoenv.sources import EnvSource, SourceError, list_seeds, resolve
@@ -28,7 +28,7 @@ def _from_registry(ref: str) -> EnvSource | None:
     """A registry environment by id or name (any status: looking at one changes nothing)."""
     from evoenv.integrations.catalog import Catalog
 
-    catalog = Catalog()
+    catalog = Catalog(global_options.db)
     if catalog.registry is None:
         return None
     try:
@@ -46,7 +46,7 @@ def _open_env(ref: str) -> tuple[EnvSource, SandboxedEnv]:
         source = _from_registry(ref)
         if source is None:
             fail(_one_line(exc) + "; nor an environment id or name in the registry")
-    return source, SandboxedEnv(source.code, open_sandbox(workers=1))
+    return source, SandboxedEnv(source.code, open_sandbox(global_options.sandbox, workers=1))
 
 
 def _check_difficulty(env: SandboxedEnv, difficulty: int, ref: str) -> None:
@@ -60,7 +60,7 @@ def _check_difficulty(env: SandboxedEnv, difficulty: int, ref: str) -> None:
 
 def seeds(json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List the ten seed environments."""
-    with open_sandbox(workers=1) as sandbox:
+    with open_sandbox(global_options.sandbox, workers=1) as sandbox:
         rows = []
         for source in list_seeds():
             try:

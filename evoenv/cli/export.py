@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress
 
-from evoenv.cli._common import console, err_console, fail, print_json
+from evoenv.cli._common import console, err_console, fail, global_options, print_json
 from evoenv.integrations.catalog import Catalog, InactiveEnvironment, NotInCatalog
 from evoenv.integrations.export import (FORMATS, PROMPT_STYLES, ExportError, check_target, iter_rows, plan_rows,
                                         write_rows)
@@ -49,9 +49,9 @@ def export(
         skipped.append(line)
         err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
-    with open_sandbox() as sandbox:
+    with open_sandbox(global_options.sandbox) as sandbox:
         try:
-            plans = plan_rows(envs, per_env, difficulty, seed, Catalog(), sandbox, allow_inactive)
+            plans = plan_rows(envs, per_env, difficulty, seed, Catalog(global_options.db), sandbox, allow_inactive)
         except (ValueError, NotInCatalog, InactiveEnvironment, ExportError) as exc:
             fail(str(exc))
         total = sum(len(plan.pairs) for plan in plans)

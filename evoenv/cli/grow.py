@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from evoenv.cli._common import console, err_console, fail, print_json, print_table, shown
+from evoenv.cli._common import console, err_console, fail, global_options, print_json, print_table, shown
 
 NO_POLICY = (
     "no policy configured: growing needs a model to write environments. Serve one with vLLM "
@@ -106,7 +106,7 @@ def grow(
     from evoenv.sandbox import SandboxUnavailable
 
     try:
-        registry = open_registry()
+        registry = open_registry(global_options.db)
     except Exception as exc:  # noqa: BLE001 - the registry's own errors name the fix
         loaded.close()
         fail(str(exc))
@@ -131,7 +131,8 @@ def grow(
                             f"{summary.admitted} admitted of {summary.proposed}")
 
     try:
-        with open_admission_sandbox(config.executor, config.sandbox, config.sandbox_workers) as sandbox, progress:
+        with open_admission_sandbox(config.executor, config.sandbox or global_options.sandbox,
+                                    config.sandbox_workers) as sandbox, progress:
             if resume is not None:
                 grower, first, pending = Grower.resume(
                     resume, registry, loaded, sandbox, state_dir=state,

@@ -11,7 +11,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
-from evoenv.cli._common import console, fail, print_json, print_table, safe_text, shown
+from evoenv.cli._common import console, fail, global_options, print_json, print_table, safe_text, shown
 from evoenv.registry import ORIGINS, SORTS, STATUSES, Registry, RegistryError, open_registry, upgrade
 from evoenv.registry.database import database_url, describe_url
 
@@ -26,7 +26,7 @@ envs_app = typer.Typer(help="Browse and manage the environments in the registry.
 def _registry(upgrade_schema: bool = False) -> Iterator[Registry]:
     """The registry, with every registry error turned into one clear line."""
     try:
-        reg = open_registry(upgrade_schema=upgrade_schema)
+        reg = open_registry(global_options.db, upgrade_schema=upgrade_schema)
     except RegistryError as exc:
         fail(str(exc))
     try:
@@ -46,7 +46,7 @@ def _status(status: str) -> str:
 @db_app.command("upgrade")
 def db_upgrade(json_out: bool = JSON_OPT) -> None:
     """Apply every pending schema migration to the registry database."""
-    url = database_url()
+    url = database_url(global_options.db)
     try:
         before, after = upgrade(url)
     except RegistryError as exc:
@@ -72,7 +72,7 @@ def init(
     from evoenv.sandbox import open_sandbox
     from evoenv.sources import SEED_NAMES
 
-    with _registry(upgrade_schema=True) as reg, open_sandbox() as sandbox:
+    with _registry(upgrade_schema=True) as reg, open_sandbox(global_options.sandbox) as sandbox:
         with Progress(TextColumn("[bold]{task.fields[step]}[/] {task.description}"), BarColumn(),
                       MofNCompleteColumn(), console=console, transient=True, disable=json_out) as progress:
             task = progress.add_task("", total=len(SEED_NAMES), step="loading seeds")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from evoenv.cli._common import console, fail, print_json, shown
+from evoenv.cli._common import console, fail, global_options, print_json, shown
 from evoenv.sandbox import BACKENDS, Limits, SandboxUnavailable, open_sandbox
 from evoenv.sandbox import layers as L
 
@@ -23,7 +22,7 @@ def check(
 ) -> None:
     """Start the backend's guest, report which isolation layers are active, and fail if
     a required layer (see $EVOENV_SANDBOX_MIN_LAYERS) is missing."""
-    backend = backend or os.environ.get("EVOENV_SANDBOX", "process")
+    backend = backend or global_options.sandbox_kind()
     if backend not in BACKENDS:
         fail(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     try:

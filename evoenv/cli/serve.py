@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
-from evoenv.cli._common import console, fail
+from evoenv.cli._common import console, fail, global_options
 
 
 def serve(
@@ -25,7 +23,7 @@ def serve(
     from evoenv.sandbox import BACKENDS
     from evoenv.web import create_app
 
-    kind = sandbox or os.environ.get("EVOENV_SANDBOX") or "process"
+    kind = sandbox or global_options.sandbox_kind()
     if kind not in BACKENDS:
         fail(f"--sandbox {kind!r} is not a backend; choose one of {', '.join(BACKENDS)}")
     if admin_token is not None and len(admin_token) < 8:
@@ -33,7 +31,8 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1") and admin_token is None:
         console.print(f"[yellow]serving read-only on {host}: anyone who can reach it can read the registry[/]")
     try:
-        app = create_app(db, admin_token=admin_token, sandbox=kind)  # None: $EVOENV_DB, else the default
+        # no --db here or before the command: $EVOENV_DB, else the default
+        app = create_app(db or global_options.db, admin_token=admin_token, sandbox=kind)
     except RegistryError as exc:
         fail(str(exc))
     console.print(f"EvoEnv registry browser on [bold]http://{host}:{port}/[/] "

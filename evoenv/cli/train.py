@@ -9,7 +9,7 @@ import typer
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from evoenv.cli._common import console, err_console, fail, print_json
+from evoenv.cli._common import console, err_console, fail, global_options, print_json
 
 
 def _describe(record: dict) -> str:
@@ -35,6 +35,7 @@ def train(
         cfg = load_config(config, override)
     except ConfigError as exc:
         fail(str(exc))
+    cfg.db = cfg.db or global_options.db  # the config's db wins; neither: $EVOENV_DB, else the default
     logging.basicConfig(level=logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=err_console, show_path=False)])
     logging.getLogger("evoenv").setLevel(logging.INFO)  # our own progress notes; libraries stay quiet

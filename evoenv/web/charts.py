@@ -10,6 +10,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from evoenv.defaults import TARGET_PASS_RATE
+
 PALETTE = ("#2563eb", "#db2777", "#059669", "#d97706", "#7c3aed", "#0891b2", "#dc2626", "#4b5563")
 STATUS_FILL = {"admitted": "#dcfce7", "rejected": "#fee2e2", "candidate": "#fef9c3", "retired": "#e5e7eb"}
 STATUS_STROKE = {"admitted": "#16a34a", "rejected": "#dc2626", "candidate": "#ca8a04", "retired": "#6b7280"}
@@ -35,7 +37,8 @@ def probed_levels(curves: dict[str, list[dict]]) -> list[int]:
     return sorted({int(p["difficulty"]) for pts in curves.values() for p in pts})
 
 
-def calibration_svg(curves: dict[str, list[dict]], max_difficulty: int, target: float = 0.3) -> Markup:
+def calibration_svg(curves: dict[str, list[dict]], max_difficulty: int,
+                    target: float = TARGET_PASS_RATE) -> Markup:
     """Pass rate per difficulty, one line per checkpoint, with the target rate dashed. Every probed
     level is labelled on the axis (levels never probed get a bare tick), points of a short curve carry
     their passes/n, and the legend sits under the plot with the checkpoints' full names."""

@@ -102,7 +102,7 @@ def test_policy_spec_runs_review_and_calibration(tmp_path, sandbox):
 @pytest.mark.usefixtures("minilm")
 def test_novelty_against_the_registry_at_evoenv_db(tmp_path, sandbox):
     from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, admit_candidate
-    from evoenv.admission.novelty import NoveltyIndex
+    from evoenv.admission.novelty_index import NoveltyIndex
     from evoenv.admission.persist import persist
     from evoenv.registry import open_registry, upgrade
 

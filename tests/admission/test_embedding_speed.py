@@ -12,7 +12,7 @@ import pytest
 from evoenv.admission import AdmissionConfig
 from evoenv.admission import embedding
 from evoenv.admission.embedding import code_text, embed_texts
-from evoenv.admission.novelty import NoveltyIndex
+from evoenv.admission.novelty_index import NoveltyIndex
 from evoenv.paths import cache_dir
 
 

@@ -10,7 +10,8 @@ import pytest
 from evoenv.admission import AdmissionConfig, Candidate
 from evoenv.admission.embedding import DIM, code_text, embed_environments
 from evoenv.admission.l2_execute import check_execution
-from evoenv.admission.novelty import NoveltyIndex, check_novelty
+from evoenv.admission.novelty import check_novelty
+from evoenv.admission.novelty_index import NoveltyIndex
 
 from .conftest import env_code
 

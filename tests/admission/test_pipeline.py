@@ -9,7 +9,7 @@ import re
 import pytest
 
 from evoenv.admission import AdmissionConfig, Candidate, admit_candidate
-from evoenv.admission.novelty import NoveltyIndex
+from evoenv.admission.novelty_index import NoveltyIndex
 from evoenv.admission.repair import admit_with_repairs
 
 from .conftest import ScriptedPolicy, env_code

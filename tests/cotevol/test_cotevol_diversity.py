@@ -64,3 +64,15 @@ def test_diverse_subset_drops_near_duplicates_and_keeps_order():
 def test_mean_pairwise_rouge_l():
     assert mean_pairwise_rouge_l(["a b"]) is None
     assert mean_pairwise_rouge_l(["a b", "a b", "c d"]) == pytest.approx((1.0 + 0.0 + 0.0) / 3)
+
+
+def test_embedding_diversity_uses_the_admission_minilm():
+    """cotevol's diversity measure embeds with admission's one MiniLM loader (unit vectors)."""
+    from evoenv.admission.embedding import load_model
+    from evoenv.cotevol.report import mean_pairwise_embedding_distance
+
+    model = load_model()
+    assert mean_pairwise_embedding_distance(["add the numbers"], model) is None
+    same = mean_pairwise_embedding_distance(["add the numbers", "add the numbers"], model)
+    apart = mean_pairwise_embedding_distance(["add the numbers", "a poem about the sea"], model)
+    assert same == pytest.approx(0.0, abs=1e-5) and apart > 0.3

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from evoenv.registry import open_registry
 from evoenv.stages import StageResult
+from tests.registry.commit_hook import before_write_commit
 
 
 def wait_for(path: str, timeout: float = 120.0) -> None:
@@ -42,16 +43,16 @@ def main() -> None:
     mode, url, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     reg = open_registry(url)
 
-    def hang(_operation: str) -> None:
+    def hang() -> None:
         Path(args["marker"]).touch()
         time.sleep(600)
 
     if mode == "hang-in-admit":
-        reg._before_commit = hang
+        before_write_commit(reg, hang)
         reg.admit(args["env_id"], stages=stages(), embedding=("minilm", [0.5] * 384), fingerprint="fp-crash",
                   reward=1.0)
     elif mode == "hang-in-add":
-        reg._before_commit = hang
+        before_write_commit(reg, hang)
         candidate(reg, args["code"], "half_written", parents=[(args["parent"], "mutation")], tags=["crash"],
                   proposal={"prompt": "p", "completion": "c"})
     elif mode == "grow":
@@ -67,7 +68,7 @@ def main() -> None:
         wait_for(args["go"])
         Path(args["out"]).write_text(str(candidate(reg, args["code"], args["name"]).id))
     elif mode == "submit-and-hold":
-        reg._before_commit = lambda _op: (Path(args["marker"]).touch(), wait_for(args["release"]))
+        before_write_commit(reg, lambda: (Path(args["marker"]).touch(), wait_for(args["release"])))
         Path(args["out"]).write_text(str(candidate(reg, args["code"], args["name"]).id))
     else:
         raise SystemExit(f"unknown mode {mode!r}")

@@ -9,6 +9,7 @@ import threading
 from evoenv.registry import open_registry
 from evoenv.registry.decisions import Veto
 from evoenv.stages import StageResult
+from tests.registry.commit_hook import before_write_commit
 from tests.registry.test_registry_api import add, passing
 
 
@@ -18,12 +19,11 @@ def test_gate_waits_for_an_admission_in_flight_and_sees_it(reg_url):
         a, b = add(first, "alpha"), add(first, "beta")
         inside, release = threading.Event(), threading.Event()
 
-        def hold(operation: str) -> None:  # the first admission stops just before its commit
-            if operation == "admit":
-                inside.set()
-                release.wait(30)
+        def hold() -> None:  # the first admission stops just before its commit
+            inside.set()
+            release.wait(30)
 
-        first._before_commit = hold
+        before_write_commit(first, hold)
         seen: list[list[int]] = []
 
         def gate(view):
@@ -70,17 +70,17 @@ def test_a_decision_killed_before_commit_leaves_nothing(reg_url):
     with open_registry(reg_url) as reg:
         env = add(reg, "gamma")
 
-        def crash(operation: str) -> None:
+        def crash() -> None:
             raise KeyboardInterrupt("killed")
 
-        reg._before_commit = crash
+        remove = before_write_commit(reg, crash)
         try:
             reg.reject(env.id, stages=passing("L1"), reason="L2: boom",
                        reviews=[{"reviewer": "r0", "text": "t", "verdict": "reject"}],
                        calibration=[{"checkpoint": "c", "difficulty": 2, "n": 8, "passes": 0}])
         except KeyboardInterrupt:
             pass
-        reg._before_commit = None
+        remove()
         again = reg.get(env.id)
         assert again.status == "candidate"
         assert reg.reviews(env.id) == [] and reg.calibration_curve(env.id) == {} and reg.stage_results(env.id) == []
