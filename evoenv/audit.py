@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evoenv.answers import extract_answer
+from evoenv.sandbox import protocol
 
 #: Share of instances that get a known-wrong answer. One extra score call in a job that runs anyway
 #: (no extra process), so the cost is a few percent more scorer calls; an environment that cheats on
@@ -118,7 +119,7 @@ def audited_batch(instances: list[dict], answers: list[str], references: list[st
     entries = [(i, instances[i], answers[i]) for i in range(len(answers))]
     entries += [(-1 - k, instances[i], answer) for k, (i, _kind, answer) in enumerate(audits)]
     rng.shuffle(entries)
-    return AuditedBatch([{"op": "score", "instance": inst, "answer": ans} for _, inst, ans in entries],
+    return AuditedBatch([protocol.score(inst, ans) for _, inst, ans in entries],
                         [slot for slot, _, _ in entries], audits)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import require
-from evoenv.sandbox import CRASH, OK, JobResult, Limits
+from evoenv.sandbox import CRASH, OK, JobResult, Limits, protocol
 from evoenv.sandbox.base import protocol as P
 from evoenv.sandbox.pool import Worker
 from evoenv_guest import worker
@@ -244,10 +245,58 @@ def test_error_texts_are_valid_text_without_the_sandboxes_frames():
                  'ValueError: bad \ud800\n')
     reply = {"outcome": "crash", "detail": "zygote error: KeyError('x')\nTraceback (most recent call last):\n"
              '  File "/x/evoenv_guest/worker.py", line 310, in serve\n    run_one()\nKeyError: \'x\'',
-             "results": [{"ok": False, "error": {"type": "ValueError", "message": "bad \ud800", "traceback": traceback}}]}
+             "results": [{"ok": False, "error": {"code": "exception", "type": "ValueError", "message": "bad \ud800",
+                                                  "traceback": traceback}}]}
     result = JobResult.from_reply(reply, [{"op": "sample"}])
     error = result.results[0].error
     assert error["message"] == "bad \\ud800"
     assert error["traceback"] == ('Traceback (most recent call last):\n  File "<environment>", line 8, in sample\n'
                                   '  File "/usr/lib/python3.11/random.py", line 362, in randint\nValueError: bad \\ud800\n')
     assert result.detail == "zygote error: KeyError('x')\nKeyError: 'x'"
+
+
+@pytest.mark.parametrize("code", [None, "", "Exception", "contract ", 3, ["exception"]])
+def test_an_error_without_a_known_code_makes_the_reply_malformed(code):
+    """A hostile guest may forge the error code: one the protocol does not know (or none) is a crash."""
+    error = {"type": "ValueError", "message": "m", "traceback": ""} | ({} if code is None else {"code": code})
+    call_reply = {"outcome": "ok", "results": [{"ok": False, "error": error}]}
+    assert JobResult.from_reply(call_reply, [{"op": "sample"}]).outcome == "crash"
+    load_reply = {"outcome": "error", "results": [], "detail": "loading failed", "error": error}
+    assert JobResult.from_reply(load_reply, []).outcome == "crash"
+
+
+@pytest.mark.parametrize("code", ["exception", "contract", "not_json", "bad_value", "bad_score", "bad_call"])
+def test_a_known_error_code_comes_through(code):
+    error = {"code": code, "type": "ValueError", "message": "m", "traceback": ""}
+    (item,) = JobResult.from_reply({"outcome": "ok", "results": [{"ok": False, "error": error}]},
+                                   [{"op": "sample"}]).results
+    assert item.error_code == code and item.error_text == "ValueError: m"
+
+
+def test_the_host_marks_a_value_it_rejects_with_the_code_of_the_problem():
+    reply = {"outcome": "ok", "results": [{"ok": True, "value": 2.0}, {"ok": True, "value": 7}]}
+    score, prompt = JobResult.from_reply(reply, [{"op": "score"}, {"op": "prompt"}]).results
+    assert (score.error_code, score.error["type"]) == ("bad_score", "ValueError")
+    assert (prompt.error_code, prompt.error["type"]) == ("bad_value", "TypeError")
+    assert score.error["rejected_by"] == prompt.error["rejected_by"] == "host"
+
+
+@pytest.mark.parametrize(("build", "args", "message"), [
+    (protocol.render, ("3", 1), "render call: seed must be an int, got str"),
+    (protocol.sample, (3, True), "sample call: difficulty must be an int, got bool"),
+    (protocol.score, ([], "x"), "score call: instance must be a dict (a JSON object), got list"),
+    (protocol.score, ({}, 5), "score call: answer must be a str, got int"),
+    (protocol.reference, (None,), "reference call: instance must be a dict (a JSON object), got NoneType"),
+])
+def test_a_call_with_fields_of_the_wrong_type_is_refused_where_it_is_built(build, args, message):
+    with pytest.raises(protocol.BadCall, match=re.escape(message)):
+        build(*args)
+
+
+def test_calls_travel_as_the_same_plain_objects():
+    assert protocol.render(3, 5) == {"op": "render", "seed": 3, "difficulty": 5}
+    assert protocol.score({"a": 1}, "7") == {"op": "score", "instance": {"a": 1}, "answer": "7"}
+    assert protocol.describe() == {"op": "describe"}
+    with pytest.raises(protocol.BadCall, match="unknown op 'run'"):
+        protocol.checked_call({"op": "run"})
+
