@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from conftest import require
 from evoenv.sandbox import CRASH, OK, JobResult, Limits, protocol
 from evoenv.sandbox.base import protocol as P
-from evoenv.sandbox.pool import Worker
+from evoenv.sandbox.workers import Worker
 from evoenv_guest import worker
 
 LIMITS = {**P.DEFAULT_LIMITS}

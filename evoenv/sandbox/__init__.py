@@ -33,7 +33,7 @@ def open_sandbox(kind: str | None = None, workers: int | None = None, limits: Li
 
         return ProcessSandbox(workers=workers, limits=limits, **options)
     if kind == "docker":
-        from evoenv.sandbox.docker_pool import DockerSandbox
+        from evoenv.sandbox.docker_backend import DockerSandbox
 
         return DockerSandbox(workers=workers, limits=limits, **options)
     raise ValueError(f"unknown sandbox backend {kind!r}; choose one of {', '.join(BACKENDS)}")

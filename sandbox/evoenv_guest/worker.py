@@ -70,8 +70,9 @@ class Spare:
         self.pid, self.job_w, self.result_r, self.scratch = pid, job_w, result_r, scratch
 
 
-class Zygote:
-    """The serving loop's state: the isolation set up once, a job counter and the spare child."""
+class ForkServer:
+    """The zygote's own serving state, inside the guest (the host's handle on the process is
+    ``evoenv.sandbox.process.ZygoteProcess``): the isolation set up once, a job counter and the spare child."""
 
     def __init__(self, state: isolation.ZygoteState, reply_fd: int):
         self.state = state
@@ -139,7 +140,7 @@ class Zygote:
             self.spare = self.fork_spare()
 
 
-def _child(zygote: Zygote, job_r: int, result_w: int, scratch: str) -> None:
+def _child(zygote: ForkServer, job_r: int, result_w: int, scratch: str) -> None:
     """Runs in the forked child; never returns."""
     status, job = 70, None
     try:
@@ -270,7 +271,7 @@ def _sweep_container() -> None:
             break
 
 
-def run_one(zygote: Zygote, envelope: dict) -> dict | tuple[int, int]:
+def run_one(zygote: ForkServer, envelope: dict) -> dict | tuple[int, int]:
     """One job, announced by ``envelope``; its frame is next on stdin. Returns a failure
     reply, or (memfd, length) of the child's own reply frame to pass on unread."""
     nonce = envelope.get("nonce")
@@ -389,7 +390,7 @@ def _send_reply(reply_fd: int, reply: dict | tuple[int, int]) -> None:
         os.close(sink)
 
 
-def serve(zygote: Zygote) -> None:
+def serve(zygote: ForkServer) -> None:
     reply_fd = zygote.reply_fd
     stdin_read = lambda n: os.read(0, n)  # noqa: E731
     while True:
@@ -448,7 +449,7 @@ def main() -> None:
     # Announce readiness so the host can time the start and know the guest loaded.
     P.write_all(reply_fd, P.encode({"ready": True, "pid": os.getpid(), "preloaded": list(PRELOADED),
                                     "layers": layers, "notes": state.notes[:20]}), os.write)
-    zygote = Zygote(state, reply_fd)
+    zygote = ForkServer(state, reply_fd)
     zygote.settle()
     serve(zygote)
 

@@ -1,4 +1,4 @@
-"""The pool mechanics both backends share: idle workers in a queue, the static
+"""The sandbox's worker pool (``WorkerPool``), the mechanics both backends share: idle workers in a queue, the static
 policy gate, one-off workers for fresh hash seeds, recycling and closing.
 
 A backend supplies ``_start(hash_seed)`` (a new worker: a zygote process or a

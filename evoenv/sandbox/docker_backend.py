@@ -33,11 +33,11 @@ from pathlib import Path
 from evoenv.paths import guest_root
 from evoenv.sandbox import layers as L
 from evoenv.sandbox.base import ERROR, OK, JobResult, Limits, SandboxUnavailable, protocol
-from evoenv.sandbox.pool import Worker, WorkerPool
+from evoenv.sandbox.workers import Worker, WorkerPool
 
 IMAGE = os.environ.get("EVOENV_SANDBOX_IMAGE", "evoenv-sandbox:latest")
 LABEL = "evoenv.sandbox"  # every container of every pool
-POOL_LABEL = "evoenv.sandbox.pool"  # the pool's own id
+POOL_LABEL = "evoenv.sandbox.pool"  # the worker pool's own id (a label key running containers carry: kept)
 #: Outcomes after which a container is still trusted; anything else recycles it.
 CLEAN_OUTCOMES = (OK, ERROR)
 #: Layers the container flags provide even where the zygote cannot set them up itself.
