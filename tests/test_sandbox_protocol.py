@@ -138,13 +138,13 @@ def test_fuzz_read_frame(data):
 
 
 def test_seccomp_program_jumps_stay_inside():
-    from evoenv_guest import isolation
+    from evoenv_guest import seccomp
 
-    require(isolation.SYSCALLS is not None, "no syscall table for this machine's architecture")
-    prog = isolation.seccomp_program(os.getpid())
-    assert prog[-1] == (isolation.RET_K, 0, 0, isolation.RET_ALLOW)
+    require(seccomp.SYSCALLS is not None, "no syscall table for this machine's architecture")
+    prog = seccomp.seccomp_program(os.getpid())
+    assert prog[-1] == (seccomp.RET_K, 0, 0, seccomp.RET_ALLOW)
     for index, (code, jt, jf, _) in enumerate(prog):
-        if code in (isolation.JEQ_K, isolation.JSET_K, isolation.JGE_K):
+        if code in (seccomp.JEQ_K, seccomp.JSET_K, seccomp.JGE_K):
             assert index + 1 + max(jt, jf) < len(prog)
     assert len(prog) < 4096  # the kernel's BPF_MAXINSNS
 

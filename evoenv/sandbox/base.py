@@ -145,8 +145,10 @@ def clean_error(error: dict) -> dict:
             "traceback": without_guest_frames(clean_text(error.get("traceback", ""), 4000))}
 
 
-# A traceback frame of the sandbox's own code (zygote, runner, isolation, protocol), in a process or a container.
-_GUEST_FRAME = re.compile(r'  File "[^"\n]*evoenv_guest[/\\](?:worker|runner|isolation|protocol)\.py", line \d+')
+# A traceback frame of the sandbox's own code (zygote, runner, isolation and its parts, protocol; not the SDK
+# environments import), in a process or a container.
+_GUEST_FRAME = re.compile(r'  File "[^"\n]*evoenv_guest[/\\](?:worker|runner|isolation|kernel|seccomp|filesystem|'
+                          r'minimal_root|process_limits|probe|zygote_state|protocol)\.py", line \d+')
 
 
 def without_guest_frames(text: str) -> str:

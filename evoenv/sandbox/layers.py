@@ -1,6 +1,6 @@
 """Which isolation layers a backend provides, and the configured minimum.
 
-The guest probes its layers for real at start (``evoenv_guest.isolation.probe_layers``)
+The guest probes its layers for real at start (``evoenv_guest.probe.probe_layers``)
 and reports them in its ready frame; a backend refuses to run when a required layer is
 missing, with a message that says how to allow it. The layer names and hints are the
 protocol's (``protocol.LAYERS``), so reading them loads no guest isolation code.

@@ -1,5 +1,8 @@
 """The wire protocol between the host (``evoenv.sandbox``) and the guest worker.
 
+Longer than ~400 lines on purpose: it is the whole contract between host and guest (frames, calls,
+error codes, the checks of reply values, the layer names), which both sides read in one place.
+
 Frames are a 4-byte big-endian length followed by UTF-8 JSON. Never pickle:
 a frame decodes to plain dicts, lists, strings, numbers, booleans and None.
 
@@ -196,7 +199,7 @@ FORBIDDEN_BUILTINS = frozenset({
 })
 
 #: Every isolation layer a job can have, in report order, with how to get it when it is missing. The guest
-#: probes them (``evoenv_guest.isolation.probe_layers``); the host reads the names from here.
+#: probes them (``evoenv_guest.probe.probe_layers``); the host reads the names from here.
 LAYERS = {
     "net": "new network namespace (no network at all); run the host as root or use --sandbox docker",
     "ipc": "new IPC namespace; run the host as root or use --sandbox docker",
