@@ -13,6 +13,7 @@ import time
 from evoenv.paths import guest_root
 from evoenv.sandbox.base import Limits, SandboxUnavailable, protocol
 from evoenv.sandbox.workers import Worker, WorkerPool
+
 #: Jobs of each zygote run under their own uid (when the host is root): BASE + n, n < 1000.
 #: A uid of its own makes RLIMIT_NPROC per zygote and keeps jobs of two zygotes apart.
 UID_BASE = int(os.environ.get("EVOENV_SANDBOX_UID_BASE", "200000"))

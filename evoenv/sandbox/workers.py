@@ -14,11 +14,20 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from evoenv.answers import over_answer_cap
 from evoenv.sandbox import layers as L
 from evoenv.sandbox import policy
-from evoenv.answers import over_answer_cap
-from evoenv.sandbox.base import (CRASH, OK, TIMEOUT, CallResult, JobResult, Limits, SandboxUnavailable, new_nonce,
-                                 protocol)
+from evoenv.sandbox.base import (
+    CRASH,
+    OK,
+    TIMEOUT,
+    CallResult,
+    JobResult,
+    Limits,
+    SandboxUnavailable,
+    new_nonce,
+    protocol,
+)
 
 #: Seconds the host waits beyond a job's own wall limit before it gives the worker up.
 HOST_GRACE_S = 5.0

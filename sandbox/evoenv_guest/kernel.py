@@ -37,5 +37,5 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
     check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
 
 
-def prctl(option: int, arg2: int = 0, arg3=0) -> None:
+def prctl(option: int, arg2: int = 0, arg3: object = 0) -> None:
     check(libc.prctl(option, ctypes.c_ulong(arg2), arg3, ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")

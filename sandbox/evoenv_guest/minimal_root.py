@@ -19,7 +19,7 @@ from evoenv_guest.kernel import (
     libc,
     mount,
 )
-from evoenv_guest.seccomp import SYSCALLS
+from evoenv_guest.seccomp import SYSCALLS, syscall_number
 from evoenv_guest.zygote_state import ZygoteState
 
 #: Where the new root is assembled: a tmpfs over /sys in the zygote's own mount namespace
@@ -127,7 +127,7 @@ def _pivot_root(new_root: str) -> None:
     """Make ``new_root`` "/" and detach the old root, so no path leads back to the host."""
     os.chdir(new_root)
     # pivot_root(".", "."): the old root is stacked on the new one, then detached lazily.
-    if libc.syscall(SYSCALLS["deny_kill"]["pivot_root"], b".", b".") == 0:
+    if libc.syscall(syscall_number("pivot_root"), b".", b".") == 0:
         check(libc.umount2(b".", MNT_DETACH), "umount old root")
     elif ctypes.get_errno() == errno.EPERM:
         # Docker's seccomp profile refuses pivot_root: switch roots the way switch_root does

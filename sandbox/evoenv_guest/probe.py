@@ -12,7 +12,7 @@ from evoenv_guest import protocol as P
 from evoenv_guest.filesystem import JOB_SCRATCH, clean_after_job, make_scratch
 from evoenv_guest.isolation import apply_child, fork_job
 from evoenv_guest.kernel import libc
-from evoenv_guest.seccomp import SYSCALLS, install_seccomp
+from evoenv_guest.seccomp import install_seccomp, syscall_number
 from evoenv_guest.zygote_state import ZygoteState
 
 
@@ -90,10 +90,10 @@ def _probe_seccomp() -> bool:
         return False
     except PermissionError:
         pass
-    nr_clone3 = SYSCALLS["clone3"]
+    nr_clone3 = syscall_number("clone3")
     if libc.syscall(nr_clone3, None, 0) != -1 or ctypes.get_errno() != errno.ENOSYS:
         return False
-    box = []
+    box: list[int] = []
     thread = threading.Thread(target=box.append, args=(1,))
     thread.start()
     thread.join()

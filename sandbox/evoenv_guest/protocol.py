@@ -36,7 +36,7 @@ import json
 import math
 import re
 import struct
-from typing import Literal, TypedDict, Union
+from typing import Any, Callable, Literal, NoReturn, TypedDict, Union
 
 HEADER = struct.Struct(">I")
 
@@ -289,7 +289,7 @@ def encode(message: dict) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
+def json_depth(value: object, limit: int = MAX_JSON_DEPTH) -> int:
     """Nesting depth of a decoded JSON value, iteratively (no recursion to exhaust)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -304,7 +304,7 @@ def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> NoReturn:
     raise MalformedFrame(f"frame carries {name}, which is not a JSON number")
 
 
@@ -332,7 +332,7 @@ def decode(body: bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict:
     return message
 
 
-def read_exact(fd_read, n: int) -> bytes:
+def read_exact(fd_read: Callable[[int], bytes], n: int) -> bytes:
     """Read exactly n bytes with ``fd_read(k) -> bytes``; b'' at EOF before any byte."""
     chunks, got = [], 0
     while got < n:
@@ -346,7 +346,7 @@ def read_exact(fd_read, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd_read, max_bytes: int = MAX_FRAME_BYTES) -> dict | None:
+def read_frame(fd_read: Callable[[int], bytes], max_bytes: int = MAX_FRAME_BYTES) -> dict | None:
     """Read one frame; None at a clean end of stream."""
     header = read_exact(fd_read, HEADER.size)
     if not header:
@@ -376,7 +376,7 @@ def text_problem(text: str) -> str:
     return f"a lone surrogate U+{ord(found.group()):04X} at index {found.start()}" if found else ""
 
 
-def _checked_text(value, what: str) -> str:
+def _checked_text(value: object, what: str) -> str:
     if type(value) is not str:
         raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"{what} must return str, got {type(value).__name__}")
     problem = text_problem(value)
@@ -389,7 +389,7 @@ def _checked_text(value, what: str) -> str:
 _as_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _checked_instance(value, what: str) -> dict:
+def _checked_instance(value: object, what: str) -> dict:
     if type(value) is not dict:
         raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"{what} must return a dict (a JSON object), got {type(value).__name__}")
     try:
@@ -415,9 +415,10 @@ def _checked_instance(value, what: str) -> dict:
     return value
 
 
-def checked_score(value) -> float:
+def checked_score(value: object) -> float:
     """A score: an int or float (JSON ``true`` is not a number), finite, in [0, 1]."""
-    if type(value) not in (int, float):
+    # the exact type refuses bool and subclasses; isinstance tells the type checker the same
+    if type(value) not in (int, float) or not isinstance(value, (int, float)):
         raise ValueProblem(CODE_BAD_SCORE, "TypeError", f"score must return a float, got {type(value).__name__}")
     score = float(value)
     if not (math.isfinite(score) and 0.0 <= score <= 1.0):
@@ -425,7 +426,7 @@ def checked_score(value) -> float:
     return score
 
 
-def _checked_describe(value) -> dict:
+def _checked_describe(value: object) -> dict:
     if type(value) is not dict:
         raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"describe must return an object, got {type(value).__name__}")
     name = _checked_text(value.get("name"), "name")
@@ -444,7 +445,7 @@ def _checked_describe(value) -> dict:
     return {"name": name, "description": description, "max_difficulty": level, "class_name": class_name}
 
 
-def _checked_roundtrip(value) -> dict:
+def _checked_roundtrip(value: object) -> dict:
     """The ``roundtrip`` probe's report: the raw side may be missing (None) when it did not run."""
     if type(value) is not dict:
         raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"roundtrip must return an object, got {type(value).__name__}")
@@ -460,7 +461,7 @@ def _checked_roundtrip(value) -> dict:
             "changes": [_checked_text(change, "roundtrip change") for change in changes]}
 
 
-def checked_value(op, value):
+def checked_value(op: object, value: object) -> Any:
     """The value of a successful ``op`` call if it keeps the contract (see OPS), rebuilt with exactly
     the contract's fields; raises ``ValueProblem`` (with its error code) saying what is wrong otherwise."""
     if op == "score":
@@ -482,7 +483,7 @@ def checked_value(op, value):
     raise ValueProblem(CODE_BAD_CALL, "ValueError", f"unknown op {op!r}")
 
 
-def write_all(fd: int, data: bytes, os_write) -> None:
+def write_all(fd: int, data: bytes, os_write: Callable[[int, memoryview], int]) -> None:
     """Write every byte (``os_write`` is ``os.write``; passed in to keep this module import-light)."""
     view = memoryview(data)
     while view:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import platform
+from typing import Any
 
 from evoenv_guest.kernel import CLONE_THREAD, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prctl
 
@@ -25,7 +26,7 @@ OFF_NR, OFF_ARCH, OFF_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low word on
 
 #: (audit arch, syscall numbers) per machine. Kill = job dies with SIGSYS (outcome ``policy``);
 #: eperm = the call fails with EPERM; the special cases are handled in ``seccomp_program``.
-_X86_64 = {
+_X86_64: dict[str, Any] = {
     "arch": 0xC000003E,
     "deny_kill": {
         "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "socket": 41, "socketpair": 53,
@@ -52,7 +53,7 @@ _X86_64 = {
     },
     "clone": 56, "clone3": 435, "kill": 62, "tkill": 200, "tgkill": 234, "prlimit64": 302, "x32": True,
 }
-_AARCH64 = {
+_AARCH64: dict[str, Any] = {
     "arch": 0xC00000B7,
     "deny_kill": {
         "execve": 221, "execveat": 281, "socket": 198, "socketpair": 199, "bind": 200, "listen": 201,
@@ -78,14 +79,16 @@ _AARCH64 = {
     },
     "clone": 220, "clone3": 435, "kill": 129, "tkill": 130, "tgkill": 131, "prlimit64": 261, "x32": False,
 }
-SYSCALLS = {"x86_64": _X86_64, "amd64": _X86_64, "aarch64": _AARCH64, "arm64": _AARCH64}.get(
+SYSCALLS: dict[str, Any] | None = {"x86_64": _X86_64, "amd64": _X86_64, "aarch64": _AARCH64, "arm64": _AARCH64}.get(
     platform.machine().lower())
 
 
 def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
     """The filter as (code, jt, jf, k) instructions. ``own_pid`` is the pid signals may target."""
     table = SYSCALLS
-    prog = [(LD_ABS_W, 0, 0, OFF_ARCH), (JEQ_K, 1, 0, table["arch"]), (RET_K, 0, 0, RET_KILL_PROCESS),
+    if table is None:
+        raise OSError(errno.ENOSYS, f"no seccomp syscall table for {platform.machine()}")
+    prog: list[tuple[int, int, int, int]] = [(LD_ABS_W, 0, 0, OFF_ARCH), (JEQ_K, 1, 0, table["arch"]), (RET_K, 0, 0, RET_KILL_PROCESS),
             (LD_ABS_W, 0, 0, OFF_NR)]
     if table["x32"]:  # the x32 ABI aliases syscall numbers with bit 30 set
         prog += [(JGE_K, 0, 1, 0x40000000), (RET_K, 0, 0, RET_KILL_PROCESS)]
@@ -111,6 +114,16 @@ def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
     # the accumulator may hold arg0 only inside the blocks above, each of which returns.
     prog.append((RET_K, 0, 0, RET_ALLOW))
     return prog
+
+
+def syscall_number(name: str) -> int:
+    """This machine's number for a syscall the tables name (OSError where there is no table)."""
+    if SYSCALLS is None:
+        raise OSError(errno.ENOSYS, f"no syscall table for {platform.machine()}")
+    for table in (SYSCALLS, SYSCALLS["deny_kill"], SYSCALLS["deny_eperm"]):
+        if isinstance(table.get(name), int) and not isinstance(table.get(name), bool):
+            return int(table[name])
+    raise KeyError(name)
 
 
 def install_seccomp(own_pid: int) -> None:

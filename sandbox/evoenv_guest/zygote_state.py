@@ -6,7 +6,7 @@ from __future__ import annotations
 class ZygoteState:
     """What ``setup_zygote`` managed to do; the per-job code reads it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.namespaces: dict[str, bool] = {"net": False, "ipc": False, "uts": False, "mount": False, "pid": False}
         self.job_uid: int | None = None  # uid jobs drop to (None: already non-root, no drop)
         self.job_uid_span = 1  # jobs take uids job_uid .. job_uid + span - 1 in turn (Docker: one per job)
