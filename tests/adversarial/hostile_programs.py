@@ -328,7 +328,7 @@ FORGED_VALUES = [
             check=valid_error_text(2)),
     Program("error_traceback_frames", env(score='return 1 / 0'), "ok", "ok", check=environment_frames_only(2)),
     # the error code is the guest's word too: an unknown one (or none) makes the reply malformed
-    Program("forged_error_code_frame", env("FORGED = b'\"root\"'\n" + FORGE_CODE_FRAME, score='return 1 / 0'),
+    Program("forged_error_code_in_reply", env("FORGED = b'\"root\"'\n" + FORGE_CODE_FRAME, score='return 1 / 0'),
             "crash", "crash", check=crash_naming("no known error code")),
     Program("forged_error_code_missing", env("FORGED = b'null'\n" + FORGE_CODE_FRAME, score='return 1 / 0'),
             "crash", "crash", check=crash_naming("no known error code")),
