@@ -80,7 +80,7 @@ class Finding:
 class AuditedBatch:
     """Score calls for a job: the real answers and the audit's known-wrong ones, shuffled."""
 
-    calls: list[dict]
+    calls: list[protocol.ScoreCall]
     #: for each call: index of the real answer it scores, or -1 - k for the k-th audit answer
     slots: list[int]
     audits: list[tuple[int, str, str]] = field(default_factory=list)  # (real index of its instance, kind, answer)

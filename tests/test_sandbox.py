@@ -332,3 +332,27 @@ def test_error_codes_say_whose_fault_a_failure_is(sandbox):
     not_json = ENV.replace('return {"a": rng.randint', 'return {"s": {1}, "a": rng.randint')
     (item,) = sandbox.run(not_json, [protocol.sample(1, 1)]).results
     assert item.error_code == "not_json" and "not JSON-serialisable" in item.error_text
+
+
+def test_roundtrip_reports_a_bad_raw_score_as_the_builtin_error_it_is(sandbox):
+    tuples = '''
+class Pair:
+    name = "pair"
+    description = "a pair"
+    max_difficulty = 1
+
+    def sample(self, seed, difficulty):
+        return {"a": (1, 2)}
+
+    def prompt(self, instance):
+        return "sum? <answer>"
+
+    def reference(self, instance):
+        return "3"
+
+    def score(self, instance, answer):
+        return 5.0 if isinstance(instance["a"], tuple) else 1.0
+'''
+    (item,) = sandbox.run(tuples, [protocol.roundtrip(0, 1)]).results
+    assert item.ok and item.value["score"] == 1.0 and item.value["raw_score"] is None
+    assert item.value["raw_error"] == "ValueError: score returned 5.0, outside [0, 1]"

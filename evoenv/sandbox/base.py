@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -79,7 +80,7 @@ class JobResult:
         return self.outcome == OK
 
     @classmethod
-    def from_reply(cls, reply: dict, calls: list[protocol.Call]) -> "JobResult":
+    def from_reply(cls, reply: dict, calls: Sequence[protocol.Call]) -> "JobResult":
         """Parse a guest reply to ``calls``; anything malformed is a ``crash``, never an exception or a success.
 
         This is the boundary where the host trusts a job's values, so each successful call's value is
@@ -199,12 +200,12 @@ class Sandbox(Protocol):
 
     kind: str
 
-    def run(self, code: str, calls: list[protocol.Call], limits: Limits | None = None,
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits | None = None,
             fresh_hash_seed: int | None = None) -> JobResult: ...
 
     def close(self) -> None: ...
 
 
-async def arun(sandbox: Sandbox, code: str, calls: list[protocol.Call], limits: Limits | None = None) -> JobResult:
+async def arun(sandbox: Sandbox, code: str, calls: Sequence[protocol.Call], limits: Limits | None = None) -> JobResult:
     """Run a job without blocking the event loop (for asyncio scorers during training)."""
     return await asyncio.to_thread(sandbox.run, code, calls, limits)

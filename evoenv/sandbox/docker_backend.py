@@ -28,6 +28,7 @@ import struct
 import time
 import uuid
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 
 from evoenv.paths import guest_root
@@ -180,7 +181,7 @@ class Container(Worker):
     def _abandon(self) -> None:
         self.alive = False
 
-    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
         result = super().run(code, calls, limits, builtins)
         if result.outcome not in CLEAN_OUTCOMES:
             self.alive = False  # a violation: this container is not reused

@@ -5,6 +5,7 @@ This is the one API through which host code runs environment code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evoenv.sandbox.base import JobResult, Limits, Sandbox, SandboxError, protocol
@@ -40,14 +41,14 @@ class SandboxedEnv:
         self.limits = limits
         self._info: EnvInfo | None = None
 
-    def run(self, calls: list[protocol.Call], fresh_hash_seed: int | None = None) -> JobResult:
+    def run(self, calls: Sequence[protocol.Call], fresh_hash_seed: int | None = None) -> JobResult:
         """Run raw calls; raises SandboxError unless the job completed."""
         result = self.sandbox.run(self.code, calls, self.limits, fresh_hash_seed=fresh_hash_seed)
         if not result.ok:
             raise SandboxError(result)
         return result
 
-    def _values(self, calls: list[protocol.Call]) -> list:
+    def _values(self, calls: Sequence[protocol.Call]) -> list:
         values = []
         for spec, item in zip(calls, self.run(calls).results):
             if not item.ok:

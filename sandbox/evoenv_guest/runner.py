@@ -186,7 +186,8 @@ def _attempt(fn, *args):
     try:
         return fn(*args), ""
     except Exception as exc:  # noqa: BLE001 - the raw instance is a probe; its errors are reported, not raised
-        return None, f"{type(exc).__name__}: {str(exc)[:300]}"
+        kind = exc.kind if isinstance(exc, P.ValueProblem) else type(exc).__name__
+        return None, f"{kind}: {str(exc)[:300]}"
 
 
 def roundtrip(env, seed: int, difficulty: int) -> dict:
