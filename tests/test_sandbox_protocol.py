@@ -284,13 +284,23 @@ def test_the_host_marks_a_value_it_rejects_with_the_code_of_the_problem():
 @pytest.mark.parametrize(("build", "args", "message"), [
     (protocol.render, ("3", 1), "render call: seed must be an int, got str"),
     (protocol.sample, (3, True), "sample call: difficulty must be an int, got bool"),
-    (protocol.score, ([], "x"), "score call: instance must be a dict (a JSON object), got list"),
-    (protocol.score, ({}, 5), "score call: answer must be a str, got int"),
-    (protocol.reference, (None,), "reference call: instance must be a dict (a JSON object), got NoneType"),
+    (protocol.roundtrip, (3, 1.0), "roundtrip call: difficulty must be an int, got float"),
 ])
 def test_a_call_with_fields_of_the_wrong_type_is_refused_where_it_is_built(build, args, message):
     with pytest.raises(protocol.BadCall, match=re.escape(message)):
         build(*args)
+
+
+def test_a_call_missing_a_field_is_refused():
+    with pytest.raises(protocol.BadCall, match="score call: answer is missing"):
+        protocol.checked_call({"op": "score", "instance": {}})
+    with pytest.raises(protocol.BadCall, match="a call must be a JSON object, got list"):
+        protocol.checked_call(["score"])
+
+
+def test_an_answer_is_passed_on_as_it_is():
+    """The environment's scorer judges answers, junk of any JSON type included (tests/test_seeds.py)."""
+    assert protocol.score({"a": 1}, None) == {"op": "score", "instance": {"a": 1}, "answer": None}  # type: ignore[arg-type]
 
 
 def test_calls_travel_as_the_same_plain_objects():

@@ -12,8 +12,21 @@ from __future__ import annotations
 import os
 
 from evoenv.sandbox.base import (
-    CRASH, ERROR, MEMORY, OK, OUTPUT_LIMIT, POLICY, TIMEOUT,
-    CallResult, JobResult, Limits, Sandbox, SandboxError, SandboxUnavailable, arun, protocol,
+    CRASH,
+    ERROR,
+    MEMORY,
+    OK,
+    OUTPUT_LIMIT,
+    POLICY,
+    TIMEOUT,
+    CallResult,
+    JobResult,
+    Limits,
+    Sandbox,
+    SandboxError,
+    SandboxUnavailable,
+    arun,
+    protocol,
 )
 from evoenv.sandbox.env import EnvCallError, EnvInfo, Rendered, SandboxedEnv
 

@@ -17,6 +17,9 @@ and the child's reply through a memfd to the host the same way, checking only it
 and its nonce prefix. So every child is forked from a process whose memory never held
 any job's source, instances, answers or results (docs/security.md, "How a job runs").
 When the host goes away (its end of stdin closes) the running job is killed at once.
+
+Over ~400 lines on purpose: the serving loop, the splice/memfd plumbing and the
+classification of a job's end are one state machine, read together when auditing it.
 """
 
 from __future__ import annotations
