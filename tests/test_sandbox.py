@@ -332,6 +332,7 @@ def test_error_codes_say_whose_fault_a_failure_is(sandbox):
     not_json = ENV.replace('return {"a": rng.randint', 'return {"s": {1}, "a": rng.randint')
     (item,) = sandbox.run(not_json, [protocol.sample(1, 1)]).results
     assert item.error_code == "not_json" and "not JSON-serialisable" in item.error_text
+    assert item.error["traceback"].startswith("TypeError: sample() is not JSON-serialisable")
 
 
 def test_roundtrip_reports_a_bad_raw_score_as_the_builtin_error_it_is(sandbox):

@@ -112,15 +112,14 @@ def load_environment(code: str, builtin_names=None):
 
 def _error(exc: BaseException) -> dict:
     """The protocol's error shape; ``code`` says whose fault it is (see ``protocol.ERROR_CODES``)."""
-    tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6)
-    if isinstance(exc, P.ValueProblem):
-        code, kind = exc.code, exc.kind
-    elif isinstance(exc, P.BadCall):
-        code, kind = P.CODE_BAD_CALL, "ValueError"
-    elif isinstance(exc, ContractError):
-        code, kind = P.CODE_CONTRACT, "ContractError"
+    if isinstance(exc, (P.ValueProblem, P.BadCall)):
+        # raised by the sandbox's own checks: no environment frame to show, only the builtin error it reports as
+        code, kind = (exc.code, exc.kind) if isinstance(exc, P.ValueProblem) else (P.CODE_BAD_CALL, "ValueError")
+        tb = [f"{kind}: {exc}\n"]
     else:
-        code, kind = P.CODE_EXCEPTION, type(exc).__name__
+        code = P.CODE_CONTRACT if isinstance(exc, ContractError) else P.CODE_EXCEPTION
+        kind = type(exc).__name__
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6)
     return {
         "code": code,
         "type": kind,
