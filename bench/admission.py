@@ -38,7 +38,7 @@ from evoenv.admission.l4_nontrivial import check_nontrivial
 from evoenv.admission.l5_scorer import check_scorer
 from evoenv.admission.blind import check_blind
 from evoenv.admission.novelty import NoveltyIndex, check_novelty
-from evoenv.sandbox import open_sandbox
+from evoenv.sandbox import open_sandbox, protocol
 
 STAGES = (check_parse, check_execution, check_determinism, check_nontrivial, check_scorer, check_blind,
           check_novelty)
@@ -66,9 +66,9 @@ def one_job(code: str, ctx: AdmissionContext) -> float:
     """Baseline: the same renders and reference scores, no checks, as one job + one score job."""
     started = time.perf_counter()
     pairs = ctx.config.pairs(10)
-    job = ctx.sandbox.run(code, [{"op": "describe"}] + [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs])
+    job = ctx.sandbox.run(code, [protocol.describe()] + [protocol.render(s, d) for s, d in pairs])
     rendered = [r.value for r in job.results[1:] if r.ok]
-    ctx.sandbox.run(code, [{"op": "score", "instance": r["instance"], "answer": r["reference"]} for r in rendered])
+    ctx.sandbox.run(code, [protocol.score(r["instance"], r["reference"]) for r in rendered])
     return time.perf_counter() - started
 
 

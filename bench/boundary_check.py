@@ -39,7 +39,7 @@ def main() -> None:
             env = SandboxedEnv(source.code, sandbox)
             pairs = [(seed, 10) for seed in range(args.n)]
             rendered = env.render_many(pairs)
-            calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
+            calls = [protocol.render(s, d) for s, d in pairs]
             values = [{"instance": r.instance, "prompt": r.prompt, "reference": r.reference} for r in rendered]
             measure(f"{source.name} x{args.n} renders", calls, values, args.reps)
     strings = {"cells": [f"s{i}" for i in range(8 * 2**20 // 8)]}

@@ -19,7 +19,7 @@ import time
 
 from _common import ROOT, percentile, timed  # before evoenv: it puts the repository on sys.path
 
-from evoenv.sandbox import open_sandbox
+from evoenv.sandbox import open_sandbox, protocol
 
 TRUSTED_ENV = '''
 import random
@@ -45,8 +45,8 @@ class SumEnv(Environment):
         return 1.0 if self.parse_int(answer) == sum(instance["xs"]) else 0.0
 '''
 
-TRIVIAL = [{"op": "score", "instance": {"xs": [1, 2]}, "answer": "3"}]
-BATCH = [{"op": "render", "seed": s, "difficulty": 3} for s in range(8)]
+TRIVIAL = [protocol.score({"xs": [1, 2]}, "3")]
+BATCH = [protocol.render(s, 3) for s in range(8)]
 
 
 def in_process_runner():

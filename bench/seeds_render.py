@@ -13,7 +13,7 @@ import sys
 
 from _common import timed  # before evoenv: it puts the repository on sys.path
 
-from evoenv.sandbox import SandboxedEnv, open_sandbox
+from evoenv.sandbox import SandboxedEnv, open_sandbox, protocol
 from evoenv.sources import SEED_NAMES, load_seed
 
 
@@ -28,13 +28,13 @@ def main(n: int = 100) -> None:
         for name in SEED_NAMES:
             env = SandboxedEnv(load_seed(name).code, sandbox)
             env.info()  # warm: the zygote is up
-            empty = best_of_3(env, [{"op": "describe"}])  # fork + load, no work
+            empty = best_of_3(env, [protocol.describe()])  # fork + load, no work
             renders = {d: env.render_many([(s, d) for s in range(n)]) for d in (1, 10)}
             per = {}
             for d in (1, 10):
-                calls = [{"op": "render", "seed": s, "difficulty": d} for s in range(n)]
+                calls = [protocol.render(s, d) for s in range(n)]
                 per[d] = max(0.0, best_of_3(env, calls) - empty) / n * 1000
-            score_calls = [{"op": "score", "instance": r.instance, "answer": r.reference} for r in renders[10]]
+            score_calls = [protocol.score(r.instance, r.reference) for r in renders[10]]
             score_ms = max(0.0, best_of_3(env, score_calls) - empty) / n * 1000
             rows.append((name, empty * 1000, per[1], per[10], score_ms))
     print(f"{'seed':32s} {'empty job ms':>12s} {'render d1 ms':>12s} {'render d10 ms':>13s} "

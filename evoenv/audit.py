@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evoenv.answers import extract_answer
+from evoenv.sandbox import protocol
 
 #: Share of instances that get a known-wrong answer. One extra score call in a job that runs anyway
 #: (no extra process), so the cost is a few percent more scorer calls; an environment that cheats on
@@ -79,7 +80,7 @@ class Finding:
 class AuditedBatch:
     """Score calls for a job: the real answers and the audit's known-wrong ones, shuffled."""
 
-    calls: list[dict]
+    calls: list[protocol.ScoreCall]
     #: for each call: index of the real answer it scores, or -1 - k for the k-th audit answer
     slots: list[int]
     audits: list[tuple[int, str, str]] = field(default_factory=list)  # (real index of its instance, kind, answer)
@@ -118,7 +119,7 @@ def audited_batch(instances: list[dict], answers: list[str], references: list[st
     entries = [(i, instances[i], answers[i]) for i in range(len(answers))]
     entries += [(-1 - k, instances[i], answer) for k, (i, _kind, answer) in enumerate(audits)]
     rng.shuffle(entries)
-    return AuditedBatch([{"op": "score", "instance": inst, "answer": ans} for _, inst, ans in entries],
+    return AuditedBatch([protocol.score(inst, ans) for _, inst, ans in entries],
                         [slot for slot, _, _ in entries], audits)
 
 

@@ -11,9 +11,10 @@ stages do not know where their jobs run. Ray is the optional extra ``evoenv[clus
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
-from evoenv.sandbox import JobResult, Limits, SandboxUnavailable, open_sandbox
+from evoenv.sandbox import JobResult, Limits, SandboxUnavailable, open_sandbox, protocol
 
 EXTRA = "pip install 'evoenv[cluster]'"
 EXECUTORS = ("local", "ray")
@@ -69,7 +70,7 @@ class SandboxHost:
     def describe(self) -> dict:
         return self.where
 
-    def run(self, code: str, calls: list[dict], limits: Limits | None, fresh_hash_seed: int | None) -> JobResult:
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits | None, fresh_hash_seed: int | None) -> JobResult:
         return self.sandbox.run(code, calls, limits, fresh_hash_seed=fresh_hash_seed)
 
     def close(self) -> None:
@@ -113,7 +114,7 @@ class RaySandbox:
         self.jobs = [0] * len(self.hosts)
         self._lock = threading.Lock()
 
-    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits | None = None,
             fresh_hash_seed: int | None = None) -> JobResult:
         with self._lock:
             index = min(range(len(self.hosts)), key=lambda i: (self._load[i], self.jobs[i]))

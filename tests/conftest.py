@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evoenv.sandbox import SandboxUnavailable, open_sandbox
-from evoenv.sandbox.docker_pool import docker_client
+from evoenv.sandbox.docker_backend import docker_client
 from evoenv.sources import SEED_NAMES, load_seed
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

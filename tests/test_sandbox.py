@@ -19,7 +19,7 @@ import pytest
 from conftest import require
 from evoenv.sandbox import (
     CRASH, ERROR, MEMORY, OK, OUTPUT_LIMIT, POLICY, TIMEOUT, Limits, SandboxedEnv, SandboxError,
-    SandboxUnavailable, arun, open_sandbox,
+    SandboxUnavailable, arun, open_sandbox, protocol,
 )
 from evoenv.sandbox import layers as L
 
@@ -308,3 +308,52 @@ def test_cli_sandbox_lint(tmp_path):
     good = tmp_path / "good.py"
     good.write_text(ENV)
     assert _cli("sandbox", "lint", str(good)).returncode == 0
+
+
+def test_a_malformed_call_fails_that_call_with_the_bad_call_code(sandbox):
+    result = sandbox.run(ENV, [{"op": "render", "seed": "3", "difficulty": 1}, protocol.describe()])
+    bad, described = result.results
+    assert result.ok and not bad.ok and bad.error_code == "bad_call" and "seed must be an int" in bad.error_text
+    assert described.ok and described.value["class_name"] == "Adder"
+
+
+def test_error_codes_say_whose_fault_a_failure_is(sandbox):
+    no_class = sandbox.run("X = 1\n", [protocol.describe()])
+    assert no_class.outcome == "error" and no_class.error["code"] == "contract"
+    assert "expected exactly one class" in no_class.error["message"]
+    broken = ENV.replace("return str(instance[\"a\"] + instance[\"b\"])", "return 1 / 0") \
+        .replace('return 1.0 if self.parse_int(answer)', 'return 2.0 if self.parse_int(answer)')
+    instance = {"a": 1, "b": 2}
+    raised, bad_score, fine = sandbox.run(broken, [protocol.reference(instance), protocol.score(instance, "3"),
+                                                   protocol.score(instance, "4")]).results
+    assert (raised.error_code, raised.error["type"]) == ("exception", "ZeroDivisionError")
+    assert (bad_score.error_code, bad_score.error["type"]) == ("bad_score", "ValueError")
+    assert fine.ok and fine.value == 0.0
+    not_json = ENV.replace('return {"a": rng.randint', 'return {"s": {1}, "a": rng.randint')
+    (item,) = sandbox.run(not_json, [protocol.sample(1, 1)]).results
+    assert item.error_code == "not_json" and "not JSON-serialisable" in item.error_text
+    assert item.error["traceback"].startswith("TypeError: sample() is not JSON-serialisable")
+
+
+def test_roundtrip_reports_a_bad_raw_score_as_the_builtin_error_it_is(sandbox):
+    tuples = '''
+class Pair:
+    name = "pair"
+    description = "a pair"
+    max_difficulty = 1
+
+    def sample(self, seed, difficulty):
+        return {"a": (1, 2)}
+
+    def prompt(self, instance):
+        return "sum? <answer>"
+
+    def reference(self, instance):
+        return "3"
+
+    def score(self, instance, answer):
+        return 5.0 if isinstance(instance["a"], tuple) else 1.0
+'''
+    (item,) = sandbox.run(tuples, [protocol.roundtrip(0, 1)]).results
+    assert item.ok and item.value["score"] == 1.0 and item.value["raw_score"] is None
+    assert item.value["raw_error"] == "ValueError: score returned 5.0, outside [0, 1]"

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import docker_available, require
 from evoenv.sandbox import Limits, SandboxUnavailable, open_sandbox
-from evoenv.sandbox import docker_pool
+from evoenv.sandbox import docker_backend
 
 pytestmark = pytest.mark.docker
 
@@ -36,11 +36,11 @@ CALLS = [{"op": "describe"}, {"op": "render", "seed": 3, "difficulty": 1}]
 def client():
     ok, why = docker_available()
     require(ok, why)
-    return docker_pool.docker_client()
+    return docker_backend.docker_client()
 
 
 def pool_containers(client, pool):
-    return client.containers.list(all=True, filters={"label": f"{docker_pool.POOL_LABEL}={pool.pool_id}"})
+    return client.containers.list(all=True, filters={"label": f"{docker_backend.POOL_LABEL}={pool.pool_id}"})
 
 
 def test_container_flags_and_no_exec(client):
@@ -59,10 +59,10 @@ def test_container_flags_and_no_exec(client):
         assert "/tmp" in host["Tmpfs"]
         # container root, with only the capabilities that isolate each job (which keeps none)
         assert container.attrs["Config"]["User"] == "0:0"
-        assert sorted(host["CapAdd"]) == sorted(docker_pool.ZYGOTE_CAPS)
+        assert sorted(host["CapAdd"]) == sorted(docker_backend.ZYGOTE_CAPS)
         assert host["AutoRemove"] is True and container.attrs["Config"]["StdinOnce"] is True
         assert container.attrs["Config"]["WorkingDir"] == "/"
-        assert container.labels[docker_pool.LABEL] == "1"
+        assert container.labels[docker_backend.LABEL] == "1"
         assert not container.attrs.get("ExecIDs")  # jobs went over stdin, never exec_run
         assert pool_containers(client, pool)[0].id == container.id  # one warm container served all jobs
     assert pool_containers(client, pool) == []
@@ -104,7 +104,7 @@ def test_guest_layers_reported(client):
 
 def test_missing_or_stale_image_is_refused(client, monkeypatch):
     with pytest.raises(SandboxUnavailable, match="build-image"):
-        docker_pool.check_image(client, "evoenv-sandbox:no-such-tag")
-    monkeypatch.setattr(docker_pool, "guest_code_hash", lambda root=None: "0" * 16)
+        docker_backend.check_image(client, "evoenv-sandbox:no-such-tag")
+    monkeypatch.setattr(docker_backend, "guest_code_hash", lambda root=None: "0" * 16)
     with pytest.raises(SandboxUnavailable, match="rebuild it with: bash sandbox/build-image"):
-        docker_pool.check_image(client)
+        docker_backend.check_image(client)

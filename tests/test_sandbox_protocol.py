@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -13,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import require
-from evoenv.sandbox import CRASH, OK, JobResult, Limits
+from evoenv.sandbox import CRASH, OK, JobResult, Limits, protocol
 from evoenv.sandbox.base import protocol as P
-from evoenv.sandbox.pool import Worker
+from evoenv.sandbox.workers import Worker
 from evoenv_guest import worker
 
 LIMITS = {**P.DEFAULT_LIMITS}
@@ -137,13 +138,13 @@ def test_fuzz_read_frame(data):
 
 
 def test_seccomp_program_jumps_stay_inside():
-    from evoenv_guest import isolation
+    from evoenv_guest import seccomp
 
-    require(isolation.SYSCALLS is not None, "no syscall table for this machine's architecture")
-    prog = isolation.seccomp_program(os.getpid())
-    assert prog[-1] == (isolation.RET_K, 0, 0, isolation.RET_ALLOW)
+    require(seccomp.SYSCALLS is not None, "no syscall table for this machine's architecture")
+    prog = seccomp.seccomp_program(os.getpid())
+    assert prog[-1] == (seccomp.RET_K, 0, 0, seccomp.RET_ALLOW)
     for index, (code, jt, jf, _) in enumerate(prog):
-        if code in (isolation.JEQ_K, isolation.JSET_K, isolation.JGE_K):
+        if code in (seccomp.JEQ_K, seccomp.JSET_K, seccomp.JGE_K):
             assert index + 1 + max(jt, jf) < len(prog)
     assert len(prog) < 4096  # the kernel's BPF_MAXINSNS
 
@@ -244,10 +245,68 @@ def test_error_texts_are_valid_text_without_the_sandboxes_frames():
                  'ValueError: bad \ud800\n')
     reply = {"outcome": "crash", "detail": "zygote error: KeyError('x')\nTraceback (most recent call last):\n"
              '  File "/x/evoenv_guest/worker.py", line 310, in serve\n    run_one()\nKeyError: \'x\'',
-             "results": [{"ok": False, "error": {"type": "ValueError", "message": "bad \ud800", "traceback": traceback}}]}
+             "results": [{"ok": False, "error": {"code": "exception", "type": "ValueError", "message": "bad \ud800",
+                                                  "traceback": traceback}}]}
     result = JobResult.from_reply(reply, [{"op": "sample"}])
     error = result.results[0].error
     assert error["message"] == "bad \\ud800"
     assert error["traceback"] == ('Traceback (most recent call last):\n  File "<environment>", line 8, in sample\n'
                                   '  File "/usr/lib/python3.11/random.py", line 362, in randint\nValueError: bad \\ud800\n')
     assert result.detail == "zygote error: KeyError('x')\nKeyError: 'x'"
+
+
+@pytest.mark.parametrize("code", [None, "", "Exception", "contract ", 3, ["exception"]])
+def test_an_error_without_a_known_code_makes_the_reply_malformed(code):
+    """A hostile guest may forge the error code: one the protocol does not know (or none) is a crash."""
+    error = {"type": "ValueError", "message": "m", "traceback": ""} | ({} if code is None else {"code": code})
+    call_reply = {"outcome": "ok", "results": [{"ok": False, "error": error}]}
+    assert JobResult.from_reply(call_reply, [{"op": "sample"}]).outcome == "crash"
+    load_reply = {"outcome": "error", "results": [], "detail": "loading failed", "error": error}
+    assert JobResult.from_reply(load_reply, []).outcome == "crash"
+
+
+@pytest.mark.parametrize("code", ["exception", "contract", "not_json", "bad_value", "bad_score", "bad_call"])
+def test_a_known_error_code_comes_through(code):
+    error = {"code": code, "type": "ValueError", "message": "m", "traceback": ""}
+    (item,) = JobResult.from_reply({"outcome": "ok", "results": [{"ok": False, "error": error}]},
+                                   [{"op": "sample"}]).results
+    assert item.error_code == code and item.error_text == "ValueError: m"
+
+
+def test_the_host_marks_a_value_it_rejects_with_the_code_of_the_problem():
+    reply = {"outcome": "ok", "results": [{"ok": True, "value": 2.0}, {"ok": True, "value": 7}]}
+    score, prompt = JobResult.from_reply(reply, [{"op": "score"}, {"op": "prompt"}]).results
+    assert (score.error_code, score.error["type"]) == ("bad_score", "ValueError")
+    assert (prompt.error_code, prompt.error["type"]) == ("bad_value", "TypeError")
+    assert score.error["rejected_by"] == prompt.error["rejected_by"] == "host"
+
+
+@pytest.mark.parametrize(("build", "args", "message"), [
+    (protocol.render, ("3", 1), "render call: seed must be an int, got str"),
+    (protocol.sample, (3, True), "sample call: difficulty must be an int, got bool"),
+    (protocol.roundtrip, (3, 1.0), "roundtrip call: difficulty must be an int, got float"),
+])
+def test_a_call_with_fields_of_the_wrong_type_is_refused_where_it_is_built(build, args, message):
+    with pytest.raises(protocol.BadCall, match=re.escape(message)):
+        build(*args)
+
+
+def test_a_call_missing_a_field_is_refused():
+    with pytest.raises(protocol.BadCall, match="score call: answer is missing"):
+        protocol.checked_call({"op": "score", "instance": {}})
+    with pytest.raises(protocol.BadCall, match="a call must be a JSON object, got list"):
+        protocol.checked_call(["score"])
+
+
+def test_an_answer_is_passed_on_as_it_is():
+    """The environment's scorer judges answers, junk of any JSON type included (tests/test_seeds.py)."""
+    assert protocol.score({"a": 1}, None) == {"op": "score", "instance": {"a": 1}, "answer": None}  # type: ignore[arg-type]
+
+
+def test_calls_travel_as_the_same_plain_objects():
+    assert protocol.render(3, 5) == {"op": "render", "seed": 3, "difficulty": 5}
+    assert protocol.score({"a": 1}, "7") == {"op": "score", "instance": {"a": 1}, "answer": "7"}
+    assert protocol.describe() == {"op": "describe"}
+    with pytest.raises(protocol.BadCall, match="unknown op 'run'"):
+        protocol.checked_call({"op": "run"})
+

@@ -20,7 +20,7 @@ import ast
 import re
 from collections import Counter
 
-from evoenv.sandbox import Rendered, Sandbox
+from evoenv.sandbox import Rendered, Sandbox, protocol
 
 _INT = re.compile(r"-?\d+")
 _DECIMAL = re.compile(r"-?\d+\.\d+|-?\d+/\d+")
@@ -82,7 +82,7 @@ def cross_references(code: str, renders: list[Rendered], sandbox: Sandbox, limit
     """Run the program ``code``'s reference on the instances of ``renders``: (how many calls returned an
     answer, how many of those equal the render's reference). A call that fails means the program does not
     understand those instances: neither agreement nor evidence of a different task."""
-    job = sandbox.run(code, [{"op": "reference", "instance": r.instance} for r in renders], limits)
+    job = sandbox.run(code, [protocol.reference(r.instance) for r in renders], limits)
     if not job.ok:
         return 0, 0
     answered = [(item.value, r.reference) for item, r in zip(job.results, renders)

@@ -25,7 +25,7 @@ from typing import Callable
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
 from evoenv.admission.config import draw_probe_seeds
 from evoenv.admission.l2_execute import _call_error, job_failure
-from evoenv.sandbox import Rendered
+from evoenv.sandbox import Rendered, protocol
 
 #: constants every environment is tried with
 CONSTANTS = ("0", "1", "-1")
@@ -173,7 +173,7 @@ class Level:
 
 def _render_level(candidate: Candidate, ctx: AdmissionContext, difficulty: int, count: int) -> Level | str:
     seeds = draw_probe_seeds(count, ctx.config.blind_seed_values[:count])
-    job = ctx.sandbox.run(candidate.code, [{"op": "render", "seed": s, "difficulty": difficulty} for s in seeds],
+    job = ctx.sandbox.run(candidate.code, [protocol.render(s, difficulty) for s in seeds],
                           ctx.limits)
     if not job.ok:
         return job_failure(job, f"rendering {len(seeds)} instances at difficulty {difficulty} to try "
@@ -199,7 +199,7 @@ def _score(candidate: Candidate, ctx: AdmissionContext, pool: ThreadPoolExecutor
 
 
 def _score_chunk(candidate: Candidate, ctx: AdmissionContext, wanted: list[tuple[Level, int, str]]) -> str:
-    calls = [{"op": "score", "instance": level.renders[i].instance, "answer": text} for level, i, text in wanted]
+    calls = [protocol.score(level.renders[i].instance, text) for level, i, text in wanted]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         return job_failure(job, f"scoring {len(calls)} answer-blind answers", ctx.limits,

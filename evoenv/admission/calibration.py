@@ -21,6 +21,7 @@ from evoenv.audit import audited_batch
 from evoenv.defaults import TARGET_PASS_RATE
 from evoenv.policy.base import PolicyError, Prompt, Sampling
 from evoenv.prompts import solver_prompt
+from evoenv.sandbox import protocol
 
 
 def difficulty_reward(p: float, target: float = TARGET_PASS_RATE, sigma: float = 0.15) -> float:
@@ -35,7 +36,7 @@ def measure(candidate: Candidate, ctx: AdmissionContext, difficulty: int) -> dic
     """One solver answer for each of m fresh instances at ``difficulty``."""
     config = ctx.config
     seeds = draw_probe_seeds(config.calibration_m, config.calibration_seeds)
-    calls = [{"op": "render", "seed": s, "difficulty": difficulty} for s in seeds]
+    calls = [protocol.render(s, difficulty) for s in seeds]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         raise CalibrationError(job_failure(job, f"rendering calibration instances at difficulty {difficulty}", ctx.limits))

@@ -16,7 +16,7 @@ from evoenv.admission.result import StageResult
 from evoenv.admission.config import draw_probe_seeds
 from evoenv.answers import extract_answer
 from evoenv.sandbox import (CRASH, ERROR, MEMORY, OUTPUT_LIMIT, POLICY, TIMEOUT, EnvInfo, JobResult,
-                            Limits, Rendered)
+                            Limits, Rendered, protocol)
 
 ANSWER_TAG = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
 
@@ -38,7 +38,7 @@ def job_failure(job: JobResult, doing: str, limits: Limits, advice: str = SLOW_R
         return f"blocked by the sandbox policy while {doing}: {detail}"
     if job.outcome == ERROR:
         error = job.error or {}
-        if error.get("type") == "ContractError":
+        if error.get("code") == protocol.CODE_CONTRACT:
             return f"the sandbox found no environment class: {error.get('message', detail)}"
         return f"the source failed to load: {detail}"
     if job.outcome == CRASH and "SIGKILL" in detail:
@@ -54,7 +54,7 @@ def _locate_render_error(ctx: AdmissionContext, candidate: Candidate, seed: int,
                          fallback: str) -> str:
     """Which of sample / prompt / reference raised for this pair, and how."""
     at = where(seed, difficulty)
-    job = ctx.sandbox.run(candidate.code, [{"op": "sample", "seed": seed, "difficulty": difficulty}], ctx.limits)
+    job = ctx.sandbox.run(candidate.code, [protocol.sample(seed, difficulty)], ctx.limits)
     if not job.ok:
         return job_failure(job, f"sampling {at}", ctx.limits)
     sampled = job.results[0]
@@ -63,8 +63,7 @@ def _locate_render_error(ctx: AdmissionContext, candidate: Candidate, seed: int,
     instance = sampled.value
     if not isinstance(instance, dict):
         return f"sample({at}) returned {type(instance).__name__}; the contract needs a dict (a JSON object)"
-    job = ctx.sandbox.run(candidate.code, [{"op": "prompt", "instance": instance},
-                                           {"op": "reference", "instance": instance}], ctx.limits)
+    job = ctx.sandbox.run(candidate.code, [protocol.prompt(instance), protocol.reference(instance)], ctx.limits)
     if not job.ok:
         return job_failure(job, f"rendering {at}", ctx.limits)
     for op, item in zip(("prompt", "reference"), job.results):
@@ -80,7 +79,7 @@ def _levels_over_limit(ctx: AdmissionContext, candidate: Candidate, pairs: list[
     first = list({d: (s, d) for s, d in reversed(pairs)}.values())[::-1]  # the first seed of each level
     with ThreadPoolExecutor(len(first)) as pool:
         jobs = list(pool.map(lambda pair: ctx.sandbox.run(
-            candidate.code, [{"op": "render", "seed": pair[0], "difficulty": pair[1]}], ctx.limits), first))
+            candidate.code, [protocol.render(*pair)], ctx.limits), first))
     over = [(s, d) for (s, d), job in zip(first, jobs) if not job.ok and job.outcome in (outcome, CRASH)]
     if not over:
         return ""
@@ -89,9 +88,7 @@ def _levels_over_limit(ctx: AdmissionContext, candidate: Candidate, pairs: list[
 
 def _call_error(op: str, at: str, error: dict) -> str:
     kind, message = error.get("type", "Error"), error.get("message", "")
-    if kind == "TypeError" and "JSON-serialisable" in message:
-        return f"{op}({at}) returned an instance that is not JSON-serialisable: {message.split(': ', 1)[-1]}"
-    if kind == "TypeError" and "must return" in message:
+    if error.get("code") in (protocol.CODE_NOT_JSON, protocol.CODE_BAD_VALUE):
         return f"{op}({at}): {message}"
     line = _env_line(error.get("traceback", ""))
     hint = ""
@@ -101,14 +98,13 @@ def _call_error(op: str, at: str, error: dict) -> str:
 
 
 def _is_score_value_error(error: dict) -> bool:
-    """The guest's own check of a score's type or range (the scorer ran but returned a bad value)."""
-    message = error.get("message", "")
-    return "outside [0, 1]" in message or message.startswith("score must return")
+    """The check of a score's type or range failed (the scorer ran but returned a bad value)."""
+    return error.get("code") == protocol.CODE_BAD_SCORE
 
 
 def _score_value_problem(error: dict) -> str:
-    message = error.get("message", "")
-    return message.replace("score must return", "must return").replace("score returned", "returned")
+    """What was wrong with the score, for L5 (which rejects it) as "score(instance, reference) <this>"."""
+    return f"returned a bad score ({error.get('message', '')})"
 
 
 def _env_line(traceback_text: str) -> str:
@@ -121,7 +117,7 @@ def _env_line(traceback_text: str) -> str:
 def check_execution(candidate: Candidate, ctx: AdmissionContext):
     """sample, prompt, reference and score(reference) run for every seed at low, middle and max difficulty."""
     config = ctx.config
-    job = ctx.sandbox.run(candidate.code, [{"op": "describe"}], ctx.limits)
+    job = ctx.sandbox.run(candidate.code, [protocol.describe()], ctx.limits)
     if not job.ok:
         return failed(job_failure(job, "loading the environment", ctx.limits), outcome=job.outcome)
     described = job.results[0]
@@ -142,7 +138,7 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
 
     seeds = draw_probe_seeds(config.n_seeds, config.probe_seeds)
     pairs = config.pairs(info.max_difficulty, seeds)
-    calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
+    calls = [protocol.render(s, d) for s, d in pairs]
     doing = f"rendering {len(pairs)} instances ({len(seeds)} seeds at difficulties " \
             f"{', '.join(map(str, config.difficulties(info.max_difficulty)))})"
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
@@ -176,7 +172,7 @@ def check_execution(candidate: Candidate, ctx: AdmissionContext):
         renders.append(Rendered(seed, difficulty, instance, prompt, reference))
 
     # each reference survived the answer tags above, so reference.strip() is exactly what the platform passes
-    calls = [{"op": "score", "instance": r.instance, "answer": r.reference.strip()} for r in renders]
+    calls = [protocol.score(r.instance, r.reference.strip()) for r in renders]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         return failed(job_failure(job, f"scoring the {len(renders)} references", ctx.limits), outcome=job.outcome)
@@ -231,8 +227,7 @@ def _roundtrip_and_sweep(candidate: Candidate, ctx: AdmissionContext, info: EnvI
     config = ctx.config
 
     def run(level_pairs):
-        return ctx.sandbox.run(candidate.code, [{"op": "roundtrip", "seed": s, "difficulty": d}
-                                                for s, d in level_pairs], ctx.limits)
+        return ctx.sandbox.run(candidate.code, [protocol.roundtrip(s, d) for s, d in level_pairs], ctx.limits)
 
     def judge(level_pairs, job, doing) -> StageResult | None:
         if not job.ok:

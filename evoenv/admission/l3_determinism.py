@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
 from evoenv.admission.l2_execute import job_failure
-from evoenv.sandbox import Rendered
+from evoenv.sandbox import Rendered, protocol
 
 
 def first_difference(a, b, path: str = "instance") -> tuple[str, object, object] | None:
@@ -87,7 +87,7 @@ def check_determinism(candidate: Candidate, ctx: AdmissionContext):
     order = {seed_a: pairs + repeat, seed_b: pairs[::-1]}
     with ThreadPoolExecutor(2) as pool:
         futures = {h: pool.submit(ctx.sandbox.run, candidate.code,
-                                  [{"op": "render", "seed": s, "difficulty": d} for s, d in calls],
+                                  [protocol.render(s, d) for s, d in calls],
                                   ctx.limits, fresh_hash_seed=h) for h, calls in order.items()}
         jobs = {h: f.result() for h, f in futures.items()}
 

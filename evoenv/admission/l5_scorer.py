@@ -18,7 +18,7 @@ from evoenv.admission.l2_execute import _is_score_value_error, job_failure
 from evoenv.admission.perturbations import (DIGIT_TRAPS, extra_content, integer_near_misses, junk_answers, perturb,
                                            set_misses)
 from evoenv.answers import extract_answer
-from evoenv.sandbox import Rendered
+from evoenv.sandbox import Rendered, protocol
 
 TOKEN = re.compile(r"-?\d+(?:\.\d+)?|\w+")
 
@@ -220,10 +220,8 @@ def _spread(renders: list[Rendered], n: int) -> list[Rendered]:
 
 def _score_error(error: dict) -> str:
     message = error.get("message", "")
-    if "outside [0, 1]" in message:
-        return f"returned a score outside [0, 1] ({message})"
-    if message.startswith("score must return"):
-        return message.replace("score must return", "must return")
+    if error.get("code") == protocol.CODE_BAD_SCORE:
+        return f"returned a bad score ({message})"
     return f"raised {error.get('type', 'Error')}: {message[:300]}"
 
 
@@ -279,7 +277,7 @@ def check_scorer(candidate: Candidate, ctx: AdmissionContext):
             answer = extract_answer(f"<answer>{answer}</answer>")
             if not _same_answer(answer, r.reference):
                 items.append(("near", r, label, answer))
-    calls = [{"op": "score", "instance": r.instance, "answer": answer} for _, r, _, answer in items]
+    calls = [protocol.score(r.instance, answer) for _, r, _, answer in items]
     job = ctx.sandbox.run(candidate.code, calls, ctx.limits)
     if not job.ok:
         advice = (f"score() must return quickly for any answer; the answers include a "

@@ -20,7 +20,7 @@ from collections import OrderedDict, defaultdict
 from evoenv.audit import DEFAULT_AUDIT_SHARE, audited_batch, quarantine_in_registry
 from evoenv.integrations.catalog import Catalog
 from evoenv.integrations.rows import RowMeta
-from evoenv.sandbox import Sandbox, SandboxedEnv, SandboxError, open_sandbox
+from evoenv.sandbox import Sandbox, SandboxedEnv, SandboxError, open_sandbox, protocol
 
 _INSTANCE_CACHE_SIZE = 50_000
 log = logging.getLogger("evoenv.integrations.rescore")
@@ -73,7 +73,7 @@ class RowScorer:
         missing = sorted(wanted - found.keys())
         if missing:
             # render, as training does (a job that only samples would tell it is being rescored)
-            calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in missing]
+            calls = [protocol.render(s, d) for s, d in missing]
             results = env.run(calls).results
             with self._lock:
                 for key, item in zip(missing, results):

@@ -3,7 +3,8 @@
 ``open_sandbox("process")`` (the default) is a pool of forked, isolated
 zygote processes on this machine; ``open_sandbox("docker")`` is a warm pool
 of containers running the same zygote. ``SandboxedEnv`` is the API the rest
-of the platform uses.
+of the platform uses; code that runs calls itself builds them with the protocol's
+constructors (``protocol.render(seed, difficulty)``, ``protocol.score(instance, answer)``, ...).
 """
 
 from __future__ import annotations
@@ -11,8 +12,21 @@ from __future__ import annotations
 import os
 
 from evoenv.sandbox.base import (
-    CRASH, ERROR, MEMORY, OK, OUTPUT_LIMIT, POLICY, TIMEOUT,
-    CallResult, JobResult, Limits, Sandbox, SandboxError, SandboxUnavailable, arun,
+    CRASH,
+    ERROR,
+    MEMORY,
+    OK,
+    OUTPUT_LIMIT,
+    POLICY,
+    TIMEOUT,
+    CallResult,
+    JobResult,
+    Limits,
+    Sandbox,
+    SandboxError,
+    SandboxUnavailable,
+    arun,
+    protocol,
 )
 from evoenv.sandbox.env import EnvCallError, EnvInfo, Rendered, SandboxedEnv
 
@@ -32,7 +46,7 @@ def open_sandbox(kind: str | None = None, workers: int | None = None, limits: Li
 
         return ProcessSandbox(workers=workers, limits=limits, **options)
     if kind == "docker":
-        from evoenv.sandbox.docker_pool import DockerSandbox
+        from evoenv.sandbox.docker_backend import DockerSandbox
 
         return DockerSandbox(workers=workers, limits=limits, **options)
     raise ValueError(f"unknown sandbox backend {kind!r}; choose one of {', '.join(BACKENDS)}")
@@ -41,5 +55,5 @@ def open_sandbox(kind: str | None = None, workers: int | None = None, limits: Li
 __all__ = [
     "BACKENDS", "CRASH", "ERROR", "MEMORY", "OK", "OUTPUT_LIMIT", "POLICY", "TIMEOUT",
     "CallResult", "EnvCallError", "EnvInfo", "JobResult", "Limits", "Rendered", "Sandbox",
-    "SandboxError", "SandboxUnavailable", "SandboxedEnv", "arun", "open_sandbox",
+    "SandboxError", "SandboxUnavailable", "SandboxedEnv", "arun", "open_sandbox", "protocol",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,6 +59,11 @@ class CallResult:
             return ""
         return f"{self.error.get('type', 'Error')}: {self.error.get('message', '')}"
 
+    @property
+    def error_code(self) -> str:
+        """Why a failed call failed, one of ``protocol.ERROR_CODES`` ("" when it succeeded)."""
+        return str((self.error or {}).get("code", ""))
+
 
 @dataclass
 class JobResult:
@@ -74,7 +80,7 @@ class JobResult:
         return self.outcome == OK
 
     @classmethod
-    def from_reply(cls, reply: dict, calls: list[dict]) -> "JobResult":
+    def from_reply(cls, reply: dict, calls: Sequence[protocol.Call]) -> "JobResult":
         """Parse a guest reply to ``calls``; anything malformed is a ``crash``, never an exception or a success.
 
         This is the boundary where the host trusts a job's values, so each successful call's value is
@@ -91,7 +97,10 @@ class JobResult:
             if not isinstance(item, dict):
                 return cls(CRASH, detail="malformed per-call result")
             op = calls[index].get("op") if index < len(calls) else None
-            results.append(_checked_call(op, item))
+            result = _checked_call(op, item)
+            if result is None:
+                return cls(CRASH, detail=f"per-call result {index} carried no known error code")
+            results.append(result)
         outcome = reply.get("outcome")
         if outcome not in protocol.OUTCOMES:
             return cls(CRASH, detail=f"reply carried an unknown outcome {clean_text(outcome, 40)!r}")
@@ -99,21 +108,26 @@ class JobResult:
             return cls(CRASH, detail=f"expected {len(calls)} results, got {len(results)}")
         duration = reply.get("duration_s")
         error = reply.get("error")
+        if error is not None and not (isinstance(error, dict) and error.get("code") in protocol.ERROR_CODES):
+            return cls(CRASH, detail="the job's load error carried no known error code")
         return cls(outcome, results, without_guest_frames(clean_text(reply.get("detail", ""), 4000)),
                    float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
-                   clean_error(error) if isinstance(error, dict) else None)
+                   clean_error(error) if error is not None else None)
 
 
-def _checked_call(op, item: dict) -> CallResult:
+def _checked_call(op, item: dict) -> CallResult | None:
+    """One call's result, its value checked; None when a failed call's error code is missing or unknown."""
     if item.get("ok") is True:
         try:
             return CallResult(True, protocol.checked_value(op, item.get("value")))
-        except (TypeError, ValueError) as exc:
+        except protocol.ValueProblem as exc:
             # rejected_by: the job's own check was bypassed or rebound (evidence of forging)
-            return CallResult(False, None, {"type": type(exc).__name__, "message": str(exc)[:2000],
+            return CallResult(False, None, {"code": exc.code, "type": exc.kind, "message": str(exc)[:2000],
                                             "traceback": "", "rejected_by": "host"})
     error = item.get("error")
-    return CallResult(False, None, clean_error(error if isinstance(error, dict) else {}))
+    if not (isinstance(error, dict) and error.get("code") in protocol.ERROR_CODES):
+        return None
+    return CallResult(False, None, clean_error(error))
 
 
 def clean_text(value, cap: int) -> str:
@@ -124,14 +138,18 @@ def clean_text(value, cap: int) -> str:
 
 
 def clean_error(error: dict) -> dict:
-    """A call's or a load's error dict with only its text fields, each clean (see ``clean_text``)."""
-    return {"type": clean_text(error.get("type", "Error"), 100),
+    """A call's or a load's error dict with only its code (already checked to be one of
+    ``protocol.ERROR_CODES``) and its text fields, each clean (see ``clean_text``)."""
+    return {"code": error["code"],
+            "type": clean_text(error.get("type", "Error"), 100),
             "message": clean_text(error.get("message", ""), 2000),
             "traceback": without_guest_frames(clean_text(error.get("traceback", ""), 4000))}
 
 
-# A traceback frame of the sandbox's own code (zygote, runner, isolation, protocol), in a process or a container.
-_GUEST_FRAME = re.compile(r'  File "[^"\n]*evoenv_guest[/\\](?:worker|runner|isolation|protocol)\.py", line \d+')
+# A traceback frame of the sandbox's own code (zygote, runner, isolation and its parts, protocol; not the SDK
+# environments import), in a process or a container.
+_GUEST_FRAME = re.compile(r'  File "[^"\n]*evoenv_guest[/\\](?:worker|runner|isolation|kernel|seccomp|filesystem|'
+                          r'minimal_root|process_limits|probe|zygote_state|protocol)\.py", line \d+')
 
 
 def without_guest_frames(text: str) -> str:
@@ -182,12 +200,12 @@ class Sandbox(Protocol):
 
     kind: str
 
-    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits | None = None,
             fresh_hash_seed: int | None = None) -> JobResult: ...
 
     def close(self) -> None: ...
 
 
-async def arun(sandbox: Sandbox, code: str, calls: list[dict], limits: Limits | None = None) -> JobResult:
+async def arun(sandbox: Sandbox, code: str, calls: Sequence[protocol.Call], limits: Limits | None = None) -> JobResult:
     """Run a job without blocking the event loop (for asyncio scorers during training)."""
     return await asyncio.to_thread(sandbox.run, code, calls, limits)

@@ -5,9 +5,10 @@ This is the one API through which host code runs environment code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evoenv.sandbox.base import JobResult, Limits, Sandbox, SandboxError
+from evoenv.sandbox.base import JobResult, Limits, Sandbox, SandboxError, protocol
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,14 @@ class SandboxedEnv:
         self.limits = limits
         self._info: EnvInfo | None = None
 
-    def run(self, calls: list[dict], fresh_hash_seed: int | None = None) -> JobResult:
+    def run(self, calls: Sequence[protocol.Call], fresh_hash_seed: int | None = None) -> JobResult:
         """Run raw calls; raises SandboxError unless the job completed."""
         result = self.sandbox.run(self.code, calls, self.limits, fresh_hash_seed=fresh_hash_seed)
         if not result.ok:
             raise SandboxError(result)
         return result
 
-    def _values(self, calls: list[dict]) -> list:
+    def _values(self, calls: Sequence[protocol.Call]) -> list:
         values = []
         for spec, item in zip(calls, self.run(calls).results):
             if not item.ok:
@@ -57,12 +58,12 @@ class SandboxedEnv:
 
     def info(self) -> EnvInfo:
         if self._info is None:
-            (value,) = self._values([{"op": "describe"}])
+            (value,) = self._values([protocol.describe()])
             self._info = EnvInfo(**value)
         return self._info
 
     def render_many(self, pairs: list[tuple[int, int]]) -> list[Rendered]:
-        calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
+        calls = [protocol.render(s, d) for s, d in pairs]
         return [Rendered(s, d, v["instance"], v["prompt"], v["reference"])
                 for (s, d), v in zip(pairs, self._values(calls))]
 
@@ -72,7 +73,7 @@ class SandboxedEnv:
     def score_many(self, items: list[tuple[dict, str]]) -> list[float]:
         """Scores for (instance, answer) pairs. A scorer that raises scores 0 for that pair;
         a job that fails as a whole (timeout, crash) raises SandboxError."""
-        calls = [{"op": "score", "instance": inst, "answer": ans} for inst, ans in items]
+        calls = [protocol.score(inst, ans) for inst, ans in items]
         return [float(r.value) if r.ok else 0.0 for r in self.run(calls).results]
 
     def score(self, instance: dict, answer: str) -> float:

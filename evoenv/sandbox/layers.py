@@ -1,16 +1,18 @@
 """Which isolation layers a backend provides, and the configured minimum.
 
-The guest probes its layers for real at start (``evoenv_guest.isolation.probe_layers``)
-and reports them in its ready frame; a backend refuses to run when a required
-layer is missing, with a message that says how to allow it.
+The guest probes its layers for real at start (``evoenv_guest.probe.probe_layers``)
+and reports them in its ready frame; a backend refuses to run when a required layer is
+missing, with a message that says how to allow it. The layer names and hints are the
+protocol's (``protocol.LAYERS``), so reading them loads no guest isolation code.
 """
 
 from __future__ import annotations
 
 import os
 
-from evoenv.sandbox.base import Limits, SandboxUnavailable
-from evoenv_guest.isolation import LAYERS  # stdlib-only guest module, importable via base.guest_root()
+from evoenv.sandbox.base import Limits, SandboxUnavailable, protocol
+
+LAYERS = protocol.LAYERS  # re-exported: every layer, in report order, with how to get it
 
 #: Required unless configured otherwise: the layers every supported Linux host provides.
 DEFAULT_MIN_LAYERS = ("rlimits", "scratch", "no_new_privs", "seccomp")

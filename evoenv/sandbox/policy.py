@@ -30,14 +30,6 @@ MAX_AST_NODES = 100_000
 ALLOWED_MODULES = frozenset(protocol.ALLOWED_MODULES)
 ALLOWED_DOTTED = tuple(protocol.ALLOWED_DOTTED)
 
-#: Builtins that are never allowed to be loaded or called. The plain names among them (``input``,
-#: ``open``, ...) may be BOUND by the environment (a parameter, a variable, a def), which shadows the
-#: builtin; loading such a name is allowed only where it is bound. The dunder names never are.
-#: (The restricted builtins the child gets lack all of them either way.)
-FORBIDDEN_NAMES = frozenset({
-    "eval", "exec", "compile", "__import__", "open", "globals", "vars", "locals", "breakpoint",
-    "input", "help", "exit", "quit", "memoryview", "__builtins__", "__loader__", "__spec__",
-})
 #: getattr-like builtins: allowed only with a literal, public (non-underscore) attribute name.
 ATTR_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 #: Attributes that reach frames, code or interpreter internals; no environment needs them.
@@ -223,7 +215,9 @@ class _Checker(ast.NodeVisitor):
 
     # names and attributes -------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
-        if node.id in FORBIDDEN_NAMES:
+        # protocol.FORBIDDEN_BUILTINS: a plain name there may be shadowed by the environment's own binding
+        # (a parameter, a variable, a def); loading it is allowed only where it is bound, a dunder never
+        if node.id in protocol.FORBIDDEN_BUILTINS:
             shadowed = not _is_dunder(node.id) and (not isinstance(node.ctx, ast.Load) or self._bound(node.id))
             if not shadowed:
                 self.add(node, "forbidden-name", f"'{node.id}' is not allowed in an environment")
@@ -375,7 +369,7 @@ def restricted_builtin_names() -> tuple[str, ...]:
             "getattr", "hasattr", "setattr", "delattr", "isinstance", "issubclass", "NotImplemented",
             "StopAsyncIteration", "RecursionError", "TimeoutError", "ascii", "bin", "__import__",
         }
-        names = {n for n in names if hasattr(builtins, n)} - (FORBIDDEN_NAMES - {"__import__"})
+        names = {n for n in names if hasattr(builtins, n)} - (protocol.FORBIDDEN_BUILTINS - {"__import__"})
         _BUILTINS = tuple(sorted(names))
     return _BUILTINS
 

@@ -12,7 +12,8 @@ import time
 
 from evoenv.paths import guest_root
 from evoenv.sandbox.base import Limits, SandboxUnavailable, protocol
-from evoenv.sandbox.pool import Worker, WorkerPool
+from evoenv.sandbox.workers import Worker, WorkerPool
+
 #: Jobs of each zygote run under their own uid (when the host is root): BASE + n, n < 1000.
 #: A uid of its own makes RLIMIT_NPROC per zygote and keeps jobs of two zygotes apart.
 UID_BASE = int(os.environ.get("EVOENV_SANDBOX_UID_BASE", "200000"))
@@ -23,8 +24,9 @@ def job_uid() -> int:
     return UID_BASE + next(_uids) % 1000
 
 
-class Zygote(Worker):
-    """One guest worker process, fed jobs on its stdin; replies come on its stdout."""
+class ZygoteProcess(Worker):
+    """The host's handle on one local zygote process (``evoenv_guest.worker``), fed jobs on its stdin;
+    replies come on its stdout."""
 
     def __init__(self, hash_seed: int | None = None):
         env = {
@@ -110,8 +112,8 @@ class ProcessSandbox(WorkerPool):
         super().__init__(workers, limits, recycle_after, static_policy, restricted_builtins)
         self._open()
 
-    def _start(self, hash_seed: int | None = None) -> Zygote:
-        return Zygote(hash_seed=hash_seed)
+    def _start(self, hash_seed: int | None = None) -> ZygoteProcess:
+        return ZygoteProcess(hash_seed=hash_seed)
 
-    def _stop(self, zygote: Zygote) -> None:
+    def _stop(self, zygote: ZygoteProcess) -> None:
         zygote.close()

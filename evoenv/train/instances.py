@@ -13,7 +13,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from evoenv.sandbox import Limits, Sandbox, arun
+from evoenv.sandbox import Limits, Sandbox, arun, protocol
 from evoenv.train.curriculum import Task
 
 log = logging.getLogger("evoenv.train.instances")
@@ -33,7 +33,7 @@ class Instance:
 
 async def _render_env(sandbox: Sandbox, limits: Limits, code: str, env_id: str,
                       pairs: list[tuple[int, int]]) -> list[dict] | None:
-    calls = [{"op": "render", "seed": s, "difficulty": d} for s, d in pairs]
+    calls = [protocol.render(s, d) for s, d in pairs]
     try:
         result = await arun(sandbox, code, calls, limits)
     except Exception as exc:  # noqa: BLE001 - one broken environment must not stop training

@@ -1,5 +1,8 @@
 """The wire protocol between the host (``evoenv.sandbox``) and the guest worker.
 
+Longer than ~400 lines on purpose: it is the whole contract between host and guest (frames, calls,
+error codes, the checks of reply values, the layer names), which both sides read in one place.
+
 Frames are a 4-byte big-endian length followed by UTF-8 JSON. Never pickle:
 a frame decodes to plain dicts, lists, strings, numbers, booleans and None.
 
@@ -19,7 +22,12 @@ prefix)::
     {"nonce": "9f..", "outcome": "ok", "results": [{"ok": true, "value": ...}, ...], "detail": ""}
 
 Per-call results are ``{"ok": true, "value": V}`` or
-``{"ok": false, "error": {"type": "ValueError", "message": "...", "traceback": "..."}}``.
+``{"ok": false, "error": {"code": "exception", "type": "ValueError", "message": "...", "traceback": "..."}}``;
+a load error (outcome ``error``) carries the same error shape in ``"error"``. ``code`` is one of
+``ERROR_CODES``: the host branches on it, never on the type name or the wording.
+
+Calls are built only by the constructors below (``render(seed, difficulty)``, ``score(instance, answer)``,
+...), and read back by the guest through ``checked_call``.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import json
 import math
 import re
 import struct
+from typing import Any, Callable, Literal, NoReturn, TypedDict, Union
 
 HEADER = struct.Struct(">I")
 
@@ -57,6 +66,158 @@ OUTCOMES = (OK, ERROR, TIMEOUT, MEMORY, OUTPUT_LIMIT, CRASH, POLICY)
 #                               reference and score(reference) on the round-tripped instance (what the
 #                               platform uses) and on the raw one sample() returned (admission compares them)
 OPS = ("describe", "sample", "render", "prompt", "reference", "score", "roundtrip")
+
+
+class DescribeCall(TypedDict):
+    op: Literal["describe"]
+
+
+class SeededCall(TypedDict):
+    op: Literal["sample", "render", "roundtrip"]
+    seed: int
+    difficulty: int
+
+
+class InstanceCall(TypedDict):
+    op: Literal["prompt", "reference"]
+    instance: dict
+
+
+class ScoreCall(TypedDict):
+    op: Literal["score"]
+    instance: dict
+    answer: str
+
+
+#: One call of a job, as it travels (a plain JSON object).
+Call = Union[DescribeCall, SeededCall, InstanceCall, ScoreCall]
+
+_SEEDED = ("sample", "render", "roundtrip")
+
+
+class BadCall(ValueError):
+    """A call that is not one of the protocol's ops with fields of the right types."""
+
+
+def _int_field(spec: dict, key: str) -> int:
+    value = spec.get(key)
+    if type(value) is not int:  # bool is not a seed
+        raise BadCall(f"{spec.get('op')} call: {key} must be an int, got {type(value).__name__}")
+    return value
+
+
+def _present(spec: dict, key: str) -> object:
+    if key not in spec:
+        raise BadCall(f"{spec.get('op')} call: {key} is missing")
+    return spec[key]
+
+
+def checked_call(spec: object) -> Call:
+    """``spec`` as a call if it is one: an op of OPS with the fields that op needs (seed and difficulty
+    ints; an instance and an answer present, passed on as they are, since the environment's own code
+    judges them: a scorer must cope with any answer); raises ``BadCall`` saying what is wrong otherwise.
+    The one place calls are validated."""
+    if type(spec) is not dict:
+        raise BadCall(f"a call must be a JSON object, got {type(spec).__name__}")
+    op = spec.get("op")
+    if op == "describe":
+        return {"op": "describe"}
+    if op in _SEEDED:
+        return {"op": op, "seed": _int_field(spec, "seed"), "difficulty": _int_field(spec, "difficulty")}
+    if op in ("prompt", "reference"):
+        return {"op": op, "instance": _present(spec, "instance")}  # type: ignore[typeddict-item]
+    if op == "score":
+        return {"op": "score", "instance": _present(spec, "instance"),  # type: ignore[typeddict-item]
+                "answer": _present(spec, "answer")}  # type: ignore[typeddict-item]
+    raise BadCall(f"unknown op {str(op)[:40]!r}; ops are {', '.join(OPS)}")
+
+
+def describe() -> DescribeCall:
+    """The call for the environment's name, description, max_difficulty and class name."""
+    return {"op": "describe"}
+
+
+def sample(seed: int, difficulty: int) -> SeededCall:
+    """The call for ``sample(seed, difficulty)``: the instance."""
+    return checked_call({"op": "sample", "seed": seed, "difficulty": difficulty})  # type: ignore[return-value]
+
+
+def render(seed: int, difficulty: int) -> SeededCall:
+    """The call for an instance with its prompt and reference, in one go."""
+    return checked_call({"op": "render", "seed": seed, "difficulty": difficulty})  # type: ignore[return-value]
+
+
+def roundtrip(seed: int, difficulty: int) -> SeededCall:
+    """The call for reference and score on the instance before and after the JSON round trip."""
+    return checked_call({"op": "roundtrip", "seed": seed, "difficulty": difficulty})  # type: ignore[return-value]
+
+
+def prompt(instance: dict) -> InstanceCall:
+    """The call for ``prompt(instance)``."""
+    return checked_call({"op": "prompt", "instance": instance})  # type: ignore[return-value]
+
+
+def reference(instance: dict) -> InstanceCall:
+    """The call for ``reference(instance)``."""
+    return checked_call({"op": "reference", "instance": instance})  # type: ignore[return-value]
+
+
+def score(instance: dict, answer: str) -> ScoreCall:
+    """The call for ``score(instance, answer)``."""
+    return checked_call({"op": "score", "instance": instance, "answer": answer})  # type: ignore[return-value]
+
+
+# ---- error codes --------------------------------------------------------------------------
+# Set by the guest on every error it reports (a failed call, a failed load); the host checks the
+# code is one of these (an unknown or missing one makes the reply malformed) and branches on it.
+CODE_EXCEPTION = "exception"  # the environment's own code raised
+CODE_CONTRACT = "contract"  # the source does not define exactly one class with the contract's members
+CODE_NOT_JSON = "not_json"  # sample() returned a value JSON cannot carry
+CODE_BAD_VALUE = "bad_value"  # a method returned a value of the wrong type or shape (not a score)
+CODE_BAD_SCORE = "bad_score"  # score() returned a non-number or a number outside [0, 1]
+CODE_BAD_CALL = "bad_call"  # the call itself is malformed (see checked_call)
+ERROR_CODES = (CODE_EXCEPTION, CODE_CONTRACT, CODE_NOT_JSON, CODE_BAD_VALUE, CODE_BAD_SCORE, CODE_BAD_CALL)
+
+
+class ValueProblem(Exception):
+    """A returned value breaks the contract. ``kind`` is the builtin error it reports as ("TypeError",
+    "ValueError"), ``code`` one of ERROR_CODES. Environment code cannot raise it (it cannot import this module)."""
+
+    def __init__(self, code: str, kind: str, message: str):
+        super().__init__(message)
+        self.code, self.kind = code, kind
+
+
+#: Builtins environment code never gets: the child leaves them out of its restricted builtins, and the
+#: static policy (``evoenv.sandbox.policy``) refuses loading them. The plain names may be shadowed by the
+#: environment's own binding (the policy allows that); the dunder names never.
+FORBIDDEN_BUILTINS = frozenset({
+    "eval", "exec", "compile", "__import__", "open", "globals", "vars", "locals", "breakpoint",
+    "input", "help", "exit", "quit", "memoryview", "__builtins__", "__loader__", "__spec__",
+    "copyright", "credits", "license",
+})
+
+#: Every isolation layer a job can have, in report order, with how to get it when it is missing. The guest
+#: probes them (``evoenv_guest.probe.probe_layers``); the host reads the names from here.
+LAYERS = {
+    "net": "new network namespace (no network at all); run the host as root or use --sandbox docker",
+    "ipc": "new IPC namespace; run the host as root or use --sandbox docker",
+    "uts": "new UTS namespace (own hostname); run the host as root or use --sandbox docker",
+    "mount": "new mount namespace: read-only filesystem, private /tmp, /proc hidden; "
+             "run the host as root (CAP_SYS_ADMIN) or use --sandbox docker",
+    "rootfs": "minimal root filesystem: jobs see only the interpreter, its libraries and the guest, "
+              "no other host file; run the host as root (CAP_SYS_ADMIN, pivot_root) or use --sandbox docker",
+    "pid": "new PID namespace per job (every process of a job dies with it); "
+           "run the host as root or use --sandbox docker",
+    "rlimits": "CPU, address-space, file-size, open-file and core rlimits (always available on Linux)",
+    "non_root": "job runs under an unprivileged uid; start the host as root (it drops to a sandbox uid) "
+                "or as any non-root user",
+    "nproc": "RLIMIT_NPROC on a uid of the job's own; run the host as root, or Docker's pids limit",
+    "no_new_privs": "prctl(PR_SET_NO_NEW_PRIVS); needs Linux >= 3.5",
+    "seccomp": "seccomp BPF filter (no fork/exec/socket/ptrace/kill outside the job); needs Linux with "
+               "CONFIG_SECCOMP_FILTER on x86_64 or aarch64, and a container runtime that allows seccomp()",
+    "scratch": "private scratch directory, removed after each job",
+}
 
 #: The environment contract: method name -> number of parameters after ``self``.
 CONTRACT_METHODS = {"sample": 2, "prompt": 1, "reference": 1, "score": 2}
@@ -127,7 +288,7 @@ def encode(message: dict) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
+def json_depth(value: object, limit: int = MAX_JSON_DEPTH) -> int:
     """Nesting depth of a decoded JSON value, iteratively (no recursion to exhaust)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -142,7 +303,7 @@ def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> NoReturn:
     raise MalformedFrame(f"frame carries {name}, which is not a JSON number")
 
 
@@ -170,7 +331,7 @@ def decode(body: bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict:
     return message
 
 
-def read_exact(fd_read, n: int) -> bytes:
+def read_exact(fd_read: Callable[[int], bytes], n: int) -> bytes:
     """Read exactly n bytes with ``fd_read(k) -> bytes``; b'' at EOF before any byte."""
     chunks, got = [], 0
     while got < n:
@@ -184,7 +345,7 @@ def read_exact(fd_read, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd_read, max_bytes: int = MAX_FRAME_BYTES) -> dict | None:
+def read_frame(fd_read: Callable[[int], bytes], max_bytes: int = MAX_FRAME_BYTES) -> dict | None:
     """Read one frame; None at a clean end of stream."""
     header = read_exact(fd_read, HEADER.size)
     if not header:
@@ -214,12 +375,12 @@ def text_problem(text: str) -> str:
     return f"a lone surrogate U+{ord(found.group()):04X} at index {found.start()}" if found else ""
 
 
-def _checked_text(value, what: str) -> str:
+def _checked_text(value: object, what: str) -> str:
     if type(value) is not str:
-        raise TypeError(f"{what} must return str, got {type(value).__name__}")
+        raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"{what} must return str, got {type(value).__name__}")
     problem = text_problem(value)
     if problem:
-        raise TypeError(f"{what} must return valid Unicode text, found {problem}")
+        raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"{what} must return valid Unicode text, found {problem}")
     return value
 
 
@@ -227,9 +388,9 @@ def _checked_text(value, what: str) -> str:
 _as_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _checked_instance(value, what: str) -> dict:
+def _checked_instance(value: object, what: str) -> dict:
     if type(value) is not dict:
-        raise TypeError(f"{what} must return a dict (a JSON object), got {type(value).__name__}")
+        raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"{what} must return a dict (a JSON object), got {type(value).__name__}")
     try:
         _as_json_text(value).encode("utf-8")  # at C speed; only a lone surrogate makes it fail
         return value
@@ -242,54 +403,55 @@ def _checked_instance(value, what: str) -> dict:
             for key, inner in item.items():
                 problem = text_problem(key)
                 if problem:
-                    raise TypeError(f"{what} returned an instance whose key {key!r} is not valid text ({problem})")
+                    raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"{what} returned an instance whose key {key!r} is not valid text ({problem})")
                 stack.append(inner)
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str):
             problem = text_problem(item)
             if problem:
-                raise TypeError(f"{what} returned an instance with a string that is not valid text ({problem})")
+                raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"{what} returned an instance with a string that is not valid text ({problem})")
     return value
 
 
-def checked_score(value) -> float:
+def checked_score(value: object) -> float:
     """A score: an int or float (JSON ``true`` is not a number), finite, in [0, 1]."""
-    if type(value) not in (int, float):
-        raise TypeError(f"score must return a float, got {type(value).__name__}")
+    # the exact type refuses bool and subclasses; isinstance tells the type checker the same
+    if type(value) not in (int, float) or not isinstance(value, (int, float)):
+        raise ValueProblem(CODE_BAD_SCORE, "TypeError", f"score must return a float, got {type(value).__name__}")
     score = float(value)
     if not (math.isfinite(score) and 0.0 <= score <= 1.0):
-        raise ValueError(f"score returned {score!r}, outside [0, 1]")
+        raise ValueProblem(CODE_BAD_SCORE, "ValueError", f"score returned {score!r}, outside [0, 1]")
     return score
 
 
-def _checked_describe(value) -> dict:
+def _checked_describe(value: object) -> dict:
     if type(value) is not dict:
-        raise TypeError(f"describe must return an object, got {type(value).__name__}")
+        raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"describe must return an object, got {type(value).__name__}")
     name = _checked_text(value.get("name"), "name")
     if not NAME_PATTERN.fullmatch(name):
-        raise ValueError(f"name {name[:120]!r} is not a short id: use up to 100 letters, digits, '_', '-', '.' "
+        raise ValueProblem(CODE_BAD_VALUE, "ValueError", f"name {name[:120]!r} is not a short id: use up to 100 letters, digits, '_', '-', '.' "
                          "or spaces (snake_case is the convention)")
     description = _checked_text(value.get("description"), "description")
     level = value.get("max_difficulty")
     if type(level) is not int:
-        raise TypeError(f"max_difficulty must be an int, got {type(level).__name__}")
+        raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"max_difficulty must be an int, got {type(level).__name__}")
     if not 1 <= level <= MAX_DIFFICULTY:
-        raise ValueError(f"max_difficulty is {level}; it must be between 1 and {MAX_DIFFICULTY}")
+        raise ValueProblem(CODE_BAD_VALUE, "ValueError", f"max_difficulty is {level}; it must be between 1 and {MAX_DIFFICULTY}")
     class_name = _checked_text(value.get("class_name"), "class name")
     if not _CLASS_NAME.fullmatch(class_name):
-        raise ValueError(f"class name {class_name[:120]!r} is not a Python identifier")
+        raise ValueProblem(CODE_BAD_VALUE, "ValueError", f"class name {class_name[:120]!r} is not a Python identifier")
     return {"name": name, "description": description, "max_difficulty": level, "class_name": class_name}
 
 
-def _checked_roundtrip(value) -> dict:
+def _checked_roundtrip(value: object) -> dict:
     """The ``roundtrip`` probe's report: the raw side may be missing (None) when it did not run."""
     if type(value) is not dict:
-        raise TypeError(f"roundtrip must return an object, got {type(value).__name__}")
+        raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"roundtrip must return an object, got {type(value).__name__}")
     raw_reference, raw_score = value.get("raw_reference"), value.get("raw_score")
     changes = value.get("changes")
     if type(changes) is not list:
-        raise TypeError(f"roundtrip changes must be a list, got {type(changes).__name__}")
+        raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"roundtrip changes must be a list, got {type(changes).__name__}")
     return {"reference": _checked_text(value.get("reference"), "reference()"),
             "score": checked_score(value.get("score")),
             "raw_reference": None if raw_reference is None else _checked_text(raw_reference, "reference()"),
@@ -298,9 +460,9 @@ def _checked_roundtrip(value) -> dict:
             "changes": [_checked_text(change, "roundtrip change") for change in changes]}
 
 
-def checked_value(op, value):
+def checked_value(op: object, value: object) -> Any:
     """The value of a successful ``op`` call if it keeps the contract (see OPS), rebuilt with exactly
-    the contract's fields; raises TypeError or ValueError saying what is wrong otherwise."""
+    the contract's fields; raises ``ValueProblem`` (with its error code) saying what is wrong otherwise."""
     if op == "score":
         return checked_score(value)
     if op in ("prompt", "reference"):
@@ -309,7 +471,7 @@ def checked_value(op, value):
         return _checked_instance(value, "sample()")
     if op == "render":
         if type(value) is not dict:
-            raise TypeError(f"render must return an object, got {type(value).__name__}")
+            raise ValueProblem(CODE_BAD_VALUE, "TypeError", f"render must return an object, got {type(value).__name__}")
         return {"instance": _checked_instance(value.get("instance"), "sample()"),
                 "prompt": _checked_text(value.get("prompt"), "prompt()"),
                 "reference": _checked_text(value.get("reference"), "reference()")}
@@ -317,10 +479,10 @@ def checked_value(op, value):
         return _checked_describe(value)
     if op == "roundtrip":
         return _checked_roundtrip(value)
-    raise ValueError(f"unknown op {op!r}")
+    raise ValueProblem(CODE_BAD_CALL, "ValueError", f"unknown op {op!r}")
 
 
-def write_all(fd: int, data: bytes, os_write) -> None:
+def write_all(fd: int, data: bytes, os_write: Callable[[int, memoryview], int]) -> None:
     """Write every byte (``os_write`` is ``os.write``; passed in to keep this module import-light)."""
     view = memoryview(data)
     while view:

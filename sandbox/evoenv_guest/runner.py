@@ -30,10 +30,11 @@ ENV_MODULE = "evoenv_environment"
 
 
 class ContractError(Exception):
-    """The source does not define exactly one class with the contract's members."""
+    """The source does not define exactly one class with the contract's members (code ``contract``)."""
 
 
-def find_environment_class(namespace: dict):
+def find_environment_class(namespace: dict) -> type:
+    """The one class of the loaded source with the contract's members: the guest's only finder."""
     candidates = []
     for value in list(namespace.values()):
         if not isinstance(value, type) or getattr(value, "__module__", None) != ENV_MODULE:
@@ -96,10 +97,7 @@ def restricted_builtins(names) -> dict:
 
 
 # Names a host may ask for; anything else in a job's list is ignored (the guest decides).
-_FORBIDDEN_BUILTINS = {"eval", "exec", "compile", "open", "globals", "vars", "locals", "breakpoint", "input",
-                       "help", "exit", "quit", "memoryview", "__loader__", "__spec__", "copyright", "credits",
-                       "license"}
-_ALLOWED_BUILTINS = {n for n in dir(builtins) if n not in _FORBIDDEN_BUILTINS and n not in _GUARDS}
+_ALLOWED_BUILTINS = {n for n in dir(builtins) if n not in P.FORBIDDEN_BUILTINS and n not in _GUARDS}
 
 
 def load_environment(code: str, builtin_names=None):
@@ -113,9 +111,18 @@ def load_environment(code: str, builtin_names=None):
 
 
 def _error(exc: BaseException) -> dict:
-    tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6)
+    """The protocol's error shape; ``code`` says whose fault it is (see ``protocol.ERROR_CODES``)."""
+    if isinstance(exc, (P.ValueProblem, P.BadCall)):
+        # raised by the sandbox's own checks: no environment frame to show, only the builtin error it reports as
+        code, kind = (exc.code, exc.kind) if isinstance(exc, P.ValueProblem) else (P.CODE_BAD_CALL, "ValueError")
+        tb = [f"{kind}: {exc}\n"]
+    else:
+        code = P.CODE_CONTRACT if isinstance(exc, ContractError) else P.CODE_EXCEPTION
+        kind = type(exc).__name__
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6)
     return {
-        "type": type(exc).__name__,
+        "code": code,
+        "type": kind,
         "message": str(exc)[:2000],
         "traceback": "".join(tb)[-4000:],
     }
@@ -123,7 +130,7 @@ def _error(exc: BaseException) -> dict:
 
 def _as_text(value, what: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{what} must return str, got {type(value).__name__}")
+        raise P.ValueProblem(P.CODE_BAD_VALUE, "TypeError", f"{what} must return str, got {type(value).__name__}")
     return str.__str__(value)
 
 
@@ -131,15 +138,15 @@ def _as_json(value, what: str):
     try:
         return _loads(_dumps(value))
     except (TypeError, ValueError, RecursionError) as exc:
-        raise TypeError(f"{what} is not JSON-serialisable: {exc}") from None
+        raise P.ValueProblem(P.CODE_NOT_JSON, "TypeError", f"{what} is not JSON-serialisable: {exc}") from None
 
 
 def as_score(value) -> float:
     if type(value) not in (int, float, bool):
-        raise TypeError(f"score must return a float, got {type(value).__name__}")
+        raise P.ValueProblem(P.CODE_BAD_SCORE, "TypeError", f"score must return a float, got {type(value).__name__}")
     score = float(value)
     if math.isnan(score) or not 0.0 <= score <= 1.0:
-        raise ValueError(f"score returned {score!r}, outside [0, 1]")
+        raise P.ValueProblem(P.CODE_BAD_SCORE, "ValueError", f"score returned {score!r}, outside [0, 1]")
     return score
 
 
@@ -178,7 +185,8 @@ def _attempt(fn, *args):
     try:
         return fn(*args), ""
     except Exception as exc:  # noqa: BLE001 - the raw instance is a probe; its errors are reported, not raised
-        return None, f"{type(exc).__name__}: {str(exc)[:300]}"
+        kind = exc.kind if isinstance(exc, P.ValueProblem) else type(exc).__name__
+        return None, f"{kind}: {str(exc)[:300]}"
 
 
 def roundtrip(env, seed: int, difficulty: int) -> dict:
@@ -209,11 +217,11 @@ def roundtrip(env, seed: int, difficulty: int) -> dict:
 
 def call(env, spec: dict):
     """One call's value, checked against the contract as the host will check it again."""
-    return P.checked_value(spec.get("op"), _value(env, spec))
+    return P.checked_value(spec.get("op"), _value(env, P.checked_call(spec)))
 
 
-def _value(env, spec: dict):
-    op = spec.get("op")
+def _value(env, spec: P.Call):
+    op = spec["op"]
     if op == "describe":
         return {
             "name": _as_text(env.name, "name"),
@@ -222,23 +230,23 @@ def _value(env, spec: dict):
             "class_name": type(env).__name__,
         }
     if op == "sample":
-        return _as_json(env.sample(int(spec["seed"]), int(spec["difficulty"])), "sample()")
+        return _as_json(env.sample(spec["seed"], spec["difficulty"]), "sample()")
     if op == "render":
-        instance = _as_json(env.sample(int(spec["seed"]), int(spec["difficulty"])), "sample()")
+        instance = _as_json(env.sample(spec["seed"], spec["difficulty"]), "sample()")
         return {
             "instance": instance,
             "prompt": _as_text(env.prompt(_loads(_dumps(instance))), "prompt()"),
             "reference": _as_text(env.reference(_loads(_dumps(instance))), "reference()"),
         }
     if op == "roundtrip":
-        return roundtrip(env, int(spec["seed"]), int(spec["difficulty"]))
+        return roundtrip(env, spec["seed"], spec["difficulty"])
     if op == "prompt":
         return _as_text(env.prompt(spec["instance"]), "prompt()")
     if op == "reference":
         return _as_text(env.reference(spec["instance"]), "reference()")
     if op == "score":
         return as_score(env.score(spec["instance"], spec["answer"]))
-    raise ValueError(f"unknown op {op!r}")
+    raise P.BadCall(f"unknown op {op!r}")
 
 
 def run_job(job: dict, limits: dict, result_fd: int) -> None:

@@ -17,6 +17,9 @@ and the child's reply through a memfd to the host the same way, checking only it
 and its nonce prefix. So every child is forked from a process whose memory never held
 any job's source, instances, answers or results (docs/security.md, "How a job runs").
 When the host goes away (its end of stdin closes) the running job is killed at once.
+
+Over ~400 lines on purpose: the serving loop, the splice/memfd plumbing and the
+classification of a job's end are one state machine, read together when auditing it.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ import sys
 import time
 import traceback
 
-from evoenv_guest import isolation, runner
+from evoenv_guest import filesystem, isolation, probe, process_limits, runner
 from evoenv_guest import protocol as P
+from evoenv_guest.zygote_state import ZygoteState
 
 # Pre-import what environments may import, so a fork starts warm (and nothing needs
 # to be read from disk after the filesystem is locked down).
@@ -70,10 +74,11 @@ class Spare:
         self.pid, self.job_w, self.result_r, self.scratch = pid, job_w, result_r, scratch
 
 
-class Zygote:
-    """The serving loop's state: the isolation set up once, a job counter and the spare child."""
+class ForkServer:
+    """The zygote's own serving state, inside the guest (the host's handle on the process is
+    ``evoenv.sandbox.process.ZygoteProcess``): the isolation set up once, a job counter and the spare child."""
 
-    def __init__(self, state: isolation.ZygoteState, reply_fd: int):
+    def __init__(self, state: ZygoteState, reply_fd: int):
         self.state = state
         self.reply_fd = reply_fd
         self.jobs = 0
@@ -82,12 +87,12 @@ class Zygote:
         self.finished: list[tuple[int, str]] = []  # (pid, scratch) of jobs still to reap and clean
 
     def fork_spare(self) -> Spare:
-        if not isolation.own_limits_intact(self.state):
+        if not process_limits.own_limits_intact(self.state):
             # Something changed our rlimits (a job's prlimit): no later job may inherit them.
             raise LimitsTampered("the zygote's own rlimits changed; it exits so a fresh one starts")
         self.jobs += 1
         # With the mount layer the child makes its own private tmpfs scratch.
-        scratch = None if self.state.namespaces["mount"] else isolation.make_scratch(self.state, self.jobs)
+        scratch = None if self.state.namespaces["mount"] else filesystem.make_scratch(self.state, self.jobs)
         job_r, job_w = os.pipe()
         result_r, result_w = os.pipe()
         pid = isolation.fork_job(self.state)
@@ -110,8 +115,8 @@ class Zygote:
             os.close(self.spare.result_r)
             _kill(self.spare.pid)
             os.waitpid(self.spare.pid, 0)
-            isolation.clean_after_job(self.state, self.spare.scratch)
-        isolation.remove_scratch_root(self.state)
+            filesystem.clean_after_job(self.state, self.spare.scratch)
+        filesystem.remove_scratch_root(self.state)
 
     def settle(self, fork_next: bool = True) -> None:
         """Make sure a spare is ready, and reap and clean up after finished jobs.
@@ -129,7 +134,7 @@ class Zygote:
             except ChildProcessError:
                 done = pid
             if done:
-                isolation.clean_after_job(self.state, scratch)
+                filesystem.clean_after_job(self.state, scratch)
             else:
                 waiting.append((pid, scratch))
         self.finished = waiting
@@ -139,7 +144,7 @@ class Zygote:
             self.spare = self.fork_spare()
 
 
-def _child(zygote: Zygote, job_r: int, result_w: int, scratch: str) -> None:
+def _child(zygote: ForkServer, job_r: int, result_w: int, scratch: str) -> None:
     """Runs in the forked child; never returns."""
     status, job = 70, None
     try:
@@ -270,7 +275,7 @@ def _sweep_container() -> None:
             break
 
 
-def run_one(zygote: Zygote, envelope: dict) -> dict | tuple[int, int]:
+def run_one(zygote: ForkServer, envelope: dict) -> dict | tuple[int, int]:
     """One job, announced by ``envelope``; its frame is next on stdin. Returns a failure
     reply, or (memfd, length) of the child's own reply frame to pass on unread."""
     nonce = envelope.get("nonce")
@@ -305,7 +310,7 @@ def run_one(zygote: Zygote, envelope: dict) -> dict | tuple[int, int]:
             _, status, usage = os.wait4(pid, 0)
             if zygote.container_init:
                 _sweep_container()
-            isolation.clean_after_job(zygote.state, spare.scratch)
+            filesystem.clean_after_job(zygote.state, spare.scratch)
         else:
             zygote.finished.append((pid, spare.scratch))  # reaped after the reply is sent
     except HostGone:
@@ -344,7 +349,7 @@ def _classify(nonce, limits: dict, sink: int, got: int, problem: str, status: in
             return _failure(nonce, P.POLICY, "a forbidden system call (fork, exec, socket, ptrace, ...) "
                                              "was blocked by the seccomp filter")
         if sig == signal.SIGXFSZ:
-            return _failure(nonce, P.OUTPUT_LIMIT, f"file size limit exceeded")
+            return _failure(nonce, P.OUTPUT_LIMIT, "file size limit exceeded")
         return _failure(nonce, P.CRASH, f"killed by signal {signal.Signals(sig).name} "
                                         f"after {cpu_used:.2f} s of CPU")
     if not complete:
@@ -389,7 +394,7 @@ def _send_reply(reply_fd: int, reply: dict | tuple[int, int]) -> None:
         os.close(sink)
 
 
-def serve(zygote: Zygote) -> None:
+def serve(zygote: ForkServer) -> None:
     reply_fd = zygote.reply_fd
     stdin_read = lambda n: os.read(0, n)  # noqa: E731
     while True:
@@ -438,7 +443,7 @@ def main() -> None:
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     preload()
     state = isolation.setup_zygote(int(os.environ.get("EVOENV_SANDBOX_UID", "65534")))
-    layers = isolation.probe_layers(state)
+    layers = probe.probe_layers(state)
     reply_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)
@@ -448,7 +453,7 @@ def main() -> None:
     # Announce readiness so the host can time the start and know the guest loaded.
     P.write_all(reply_fd, P.encode({"ready": True, "pid": os.getpid(), "preloaded": list(PRELOADED),
                                     "layers": layers, "notes": state.notes[:20]}), os.write)
-    zygote = Zygote(state, reply_fd)
+    zygote = ForkServer(state, reply_fd)
     zygote.settle()
     serve(zygote)
 

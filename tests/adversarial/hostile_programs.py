@@ -221,6 +221,26 @@ PROTOCOL.write_all = forged_send
 '''
 
 
+# A failed call's error code, rewritten on its way out of the job: the host accepts only the protocol's codes.
+FORGE_CODE_FRAME = '''
+import typing
+PROTOCOL = typing.sys.modules["evoenv_guest.protocol"]
+SEND = PROTOCOL.write_all
+def forged_send(fd, data, write):
+    body = data[4:].replace(b'"code":"exception"', b'"code":' + FORGED)
+    SEND(fd, PROTOCOL.HEADER.pack(len(body)) + body, write)
+PROTOCOL.write_all = forged_send
+'''
+
+
+def error_code(index: int, code: str):
+    """Call ``index`` failed with the protocol's error ``code``."""
+    def check(result):
+        call_failed(index)(result)
+        assert result.results[index].error_code == code, result.results[index].error
+    return check
+
+
 def rejected_by_host(index: int, error_type: str, *words: str):
     """Call ``index`` failed with ``error_type`` because the HOST refused its value, saying ``words``."""
     def check(result):
@@ -307,6 +327,13 @@ FORGED_VALUES = [
     Program("error_message_surrogate", env(score='raise ValueError("bad " + chr(0xD800))'), "ok", "ok",
             check=valid_error_text(2)),
     Program("error_traceback_frames", env(score='return 1 / 0'), "ok", "ok", check=environment_frames_only(2)),
+    # the error code is the guest's word too: an unknown one (or none) makes the reply malformed
+    Program("forged_error_code_in_reply", env("FORGED = b'\"root\"'\n" + FORGE_CODE_FRAME, score='return 1 / 0'),
+            "crash", "crash", check=crash_naming("no known error code")),
+    Program("forged_error_code_missing", env("FORGED = b'null'\n" + FORGE_CODE_FRAME, score='return 1 / 0'),
+            "crash", "crash", check=crash_naming("no known error code")),
+    Program("honest_error_code", env(score='return 1 / 0'), "ok", "ok", check=error_code(2, "exception")),
+    Program("honest_bad_score_code", env(score='return 7'), "ok", "ok", check=error_code(2, "bad_score")),
 ]
 PROGRAMS += FORGED_VALUES
 

@@ -82,7 +82,7 @@ def _processes() -> list[dict]:
 def test_host_untouched_after_battery():
     """Runs after the battery (file order): no stray job processes, no marker files,
     pools healthy, and once closed no zygote or container is left."""
-    from evoenv.sandbox.docker_pool import POOL_LABEL
+    from evoenv.sandbox.docker_backend import POOL_LABEL
 
     pools = dict(battery_pool.__globals__["_pools"])
     if not pools:  # run on its own: the battery tests above did not run in this session

@@ -1,4 +1,4 @@
-"""The pool mechanics both backends share: idle workers in a queue, the static
+"""The sandbox's worker pool (``WorkerPool``), the mechanics both backends share: idle workers in a queue, the static
 policy gate, one-off workers for fresh hash seeds, recycling and closing.
 
 A backend supplies ``_start(hash_seed)`` (a new worker: a zygote process or a
@@ -12,13 +12,23 @@ import queue
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
+from evoenv.answers import over_answer_cap
 from evoenv.sandbox import layers as L
 from evoenv.sandbox import policy
-from evoenv.answers import over_answer_cap
-from evoenv.sandbox.base import (CRASH, OK, TIMEOUT, CallResult, JobResult, Limits, SandboxUnavailable, new_nonce,
-                                 protocol)
+from evoenv.sandbox.base import (
+    CRASH,
+    OK,
+    TIMEOUT,
+    CallResult,
+    JobResult,
+    Limits,
+    SandboxUnavailable,
+    new_nonce,
+    protocol,
+)
 
 #: Seconds the host waits beyond a job's own wall limit before it gives the worker up.
 HOST_GRACE_S = 5.0
@@ -44,7 +54,7 @@ class Worker:
     def _abandon(self) -> None:
         raise NotImplementedError
 
-    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
         """One job: send its frame, wait for the reply that carries its nonce. Anything else
         (timeout, end of stream, a broken or foreign frame) abandons the worker."""
         nonce = new_nonce()
@@ -153,7 +163,7 @@ class WorkerPool:
                 raise
         return worker
 
-    def run(self, code: str, calls: list[dict], limits: Limits | None = None,
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits | None = None,
             fresh_hash_seed: int | None = None) -> JobResult:
         if self._closed:
             raise RuntimeError("sandbox is closed")
@@ -169,7 +179,7 @@ class WorkerPool:
             result.results = [CallResult(True, 0.0) if cap else next(answered) for cap in capped]
         return result
 
-    def _run_job(self, code: str, calls: list[dict], limits: Limits | None,
+    def _run_job(self, code: str, calls: Sequence[protocol.Call], limits: Limits | None,
                  fresh_hash_seed: int | None) -> JobResult:
         limits = limits or self.limits
         if self.static_policy:
@@ -189,7 +199,7 @@ class WorkerPool:
                 self._retire(worker)
                 self._idle.put(None)
 
-    def _run_seeded(self, hash_seed: int, code: str, calls: list[dict], limits: Limits, builtins) -> JobResult:
+    def _run_seeded(self, hash_seed: int, code: str, calls: Sequence[protocol.Call], limits: Limits, builtins) -> JobResult:
         """A job in a worker started with this PYTHONHASHSEED. The worker is kept warm for the
         next job with the same seed: each job still runs in a freshly forked child of a zygote
         that never ran environment code, so nothing of one job reaches the next, and the

@@ -28,16 +28,17 @@ import struct
 import time
 import uuid
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 
 from evoenv.paths import guest_root
 from evoenv.sandbox import layers as L
 from evoenv.sandbox.base import ERROR, OK, JobResult, Limits, SandboxUnavailable, protocol
-from evoenv.sandbox.pool import Worker, WorkerPool
+from evoenv.sandbox.workers import Worker, WorkerPool
 
 IMAGE = os.environ.get("EVOENV_SANDBOX_IMAGE", "evoenv-sandbox:latest")
 LABEL = "evoenv.sandbox"  # every container of every pool
-POOL_LABEL = "evoenv.sandbox.pool"  # the pool's own id
+POOL_LABEL = "evoenv.sandbox.pool"  # the worker pool's own id (a label key running containers carry: kept)
 #: Outcomes after which a container is still trusted; anything else recycles it.
 CLEAN_OUTCOMES = (OK, ERROR)
 #: Layers the container flags provide even where the zygote cannot set them up itself.
@@ -180,7 +181,7 @@ class Container(Worker):
     def _abandon(self) -> None:
         self.alive = False
 
-    def run(self, code: str, calls: list[dict], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
+    def run(self, code: str, calls: Sequence[protocol.Call], limits: Limits, builtins: tuple[str, ...] | None = None) -> JobResult:
         result = super().run(code, calls, limits, builtins)
         if result.outcome not in CLEAN_OUTCOMES:
             self.alive = False  # a violation: this container is not reused
