@@ -19,7 +19,7 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -68,15 +68,20 @@ def prompt_text(prompt: Sequence[dict] | str) -> str:
 # plan: the generator prompt and the lineage it gives
 
 
-class ParentEnv(Protocol):
-    """What a parent shows the generator (an EnvRecord has it all)."""
+@dataclass(frozen=True)
+class Parent:
+    """A parent environment as the generator prompt shows it and the lineage records it."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def description(self) -> str: ...
-    @property
-    def code(self) -> str: ...
+    key: str  # tells two parents apart (the registry id as text, or a source's name)
+    env_id: int | None  # the registry row the lineage points at (None: not stored)
+    name: str
+    description: str
+    code: str
+    generation: int = 0
+
+    @classmethod
+    def of_record(cls, record: EnvRecord) -> Parent:
+        return cls(str(record.id), record.id, record.name, record.description, record.code, record.generation)
 
 
 class ProposalPrompt(list):  # type: ignore[type-arg]
@@ -90,16 +95,16 @@ class ProposalPrompt(list):  # type: ignore[type-arg]
         self.generation = generation
 
 
-def plan_proposal(parents: Sequence[ParentEnv], parent_ids: Sequence[int | None], generations: Sequence[int],
-                  rng: random.Random, crossover_rate: float) -> ProposalPrompt:
+def plan_proposal(parents: Sequence[Parent], rng: random.Random, crossover_rate: float) -> ProposalPrompt:
     """Every parent is shown; a crossover (of two distinct parents, at ``crossover_rate``) records both
-    as parents, a mutation records parent 1. ``parent_ids``: registry ids (None: not stored)."""
-    crossover = len(parents) >= 2 and parent_ids[0] != parent_ids[1] and rng.random() < crossover_rate
-    prompt = chat_prompt("generator", operation="crossover" if crossover else "mutation", parents=[
+    as parents, a mutation records parent 1."""
+    crossover = len(parents) >= 2 and parents[0].key != parents[1].key and rng.random() < crossover_rate
+    relation = "crossover" if crossover else "mutation"
+    prompt = chat_prompt("generator", operation=relation, parents=[
         {"name": p.name, "description": p.description, "code": p.code} for p in parents])
-    chosen = list(parent_ids[:2]) if crossover else list(parent_ids[:1])
-    lineage = [(pid, "crossover" if crossover else "mutation") for pid in chosen if pid is not None]
-    return ProposalPrompt(prompt, lineage, 1 + max(generations, default=0))
+    chosen = parents[:2] if crossover else parents[:1]
+    lineage = [(p.env_id, relation) for p in chosen if p.env_id is not None]
+    return ProposalPrompt(prompt, lineage, 1 + max((p.generation for p in parents), default=0))
 
 
 # --------------------------------------------------------------------------------------------

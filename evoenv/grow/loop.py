@@ -19,15 +19,15 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from collections.abc import Callable
 from typing import Any
 
 from evoenv.grow.config import GrowConfig, GrowError
 from evoenv.grow.journal import Journal, journal_path, replay, saved_config
 from evoenv.grow.records import GrowReport, RoundSummary, Slot
-from evoenv.intake import Decision, Intake, Stored, capped, chat_repairer, plan_proposal, stage_dicts
+from evoenv.intake import Decision, Intake, Parent, Stored, capped, chat_repairer, plan_proposal, stage_dicts
 from evoenv.policy.base import Policy
 
 
@@ -114,8 +114,7 @@ class GrowRun:
 
     def _new_slot(self, number: int, index: int, rng: random.Random) -> Slot:
         parents = self.registry.sample_pool(self.config.parents_per_prompt, rng, seed_floor=self.config.seed_floor)
-        plan = plan_proposal(parents, [p.id for p in parents], [p.generation for p in parents], rng,
-                             self.config.crossover_rate)
+        plan = plan_proposal([Parent.of_record(p) for p in parents], rng, self.config.crossover_rate)
         return Slot(key=f"r{number}s{index}", round=number, prompt=list(plan), parents=plan.parents,
                     generation=plan.generation)
 
