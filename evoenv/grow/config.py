@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from evoenv.configfile import ConfigError, ConfigFileError, build_dataclass, read_config_file
 from evoenv.policy.base import Sampling
+
+if TYPE_CHECKING:  # imported late: it loads every admission stage
+    from evoenv.admission import AdmissionConfig
 
 
 class GrowError(RuntimeError):
@@ -73,7 +77,7 @@ class GrowConfig:
             raise GrowError(str(exc)) from None
         self.admission_config()
 
-    def admission_config(self):  # -> AdmissionConfig (imported late: it loads every admission stage)
+    def admission_config(self) -> AdmissionConfig:
         """The admission settings of the run: ``admission``'s overrides, the pool's knobs from here."""
         from evoenv.intake import admission_config
 
@@ -95,6 +99,6 @@ class GrowConfig:
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """The settings in a TOML or YAML file; a ``[grow]`` table, when present, holds them."""
     try:
-        return read_config_file(path, section="grow")
+        return read_config_file(Path(path), section="grow")
     except ConfigFileError as exc:
         raise GrowError(str(exc)) from None

@@ -24,17 +24,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
+from evoenv.admission.result import StageResult
 from evoenv.grow.config import GrowConfig, GrowError
 from evoenv.grow.journal import Journal, journal_path, replay, saved_config
 from evoenv.grow.records import GrowReport, RoundSummary, Slot
 from evoenv.intake import Decision, Intake, Parent, Stored, capped, chat_repairer, plan_proposal, stage_dicts
 from evoenv.policy.base import Policy
+from evoenv.registry import Registry
+from evoenv.sandbox import Sandbox
 
 
 class GrowRun:
     """One grow run against a registry, a policy and a sandbox."""
 
-    def __init__(self, config: GrowConfig, registry, policy: Policy, sandbox,
+    def __init__(self, config: GrowConfig, registry: Registry, policy: Policy, sandbox: Sandbox,
                  on_event: Callable[[str, dict], None] | None = None):
         config.validate()
         self.config = config
@@ -52,8 +55,9 @@ class GrowRun:
         self._lock = threading.Lock()
 
     @classmethod
-    def resume(cls, run_id: int, registry, policy: Policy, sandbox, *, state_dir: str,
-               overrides: dict[str, Any] | None = None, on_event=None) -> GrowRun:
+    def resume(cls, run_id: int, registry: Registry, policy: Policy, sandbox: Sandbox, *, state_dir: str,
+               overrides: dict[str, Any] | None = None,
+               on_event: Callable[[str, dict], None] | None = None) -> GrowRun:
         """The killed run ``run_id``, ready to ``run()`` from where its journal stops."""
         journal = Journal(journal_path(state_dir, run_id))
         events = journal.events()
@@ -85,8 +89,10 @@ class GrowRun:
     def run(self) -> GrowReport:
         if self.run_id is None:
             self._start()
+        run_id = self.run_id
+        assert run_id is not None
         self.intake = Intake(self.registry, self.sandbox, self.config.admission_config(), policy=self.policy,
-                             run_id=self.run_id, tags=("grow",))
+                             run_id=run_id, tags=("grow",))
         first = self.first_round
         try:
             if self.pending and first <= self.config.rounds:
@@ -95,11 +101,16 @@ class GrowRun:
             for number in range(first, self.config.rounds + 1):
                 self._round(number)
         except BaseException:
-            self.registry.finish_run(self.run_id, "interrupted", self._report().to_dict())
+            self.registry.finish_run(run_id, "interrupted", self._report().to_dict())
             raise
-        self.registry.finish_run(self.run_id, "finished", self._report().to_dict())
-        self.journal.append("finished")
+        self.registry.finish_run(run_id, "finished", self._report().to_dict())
+        self._journal.append("finished")
         return self._report()
+
+    @property
+    def _journal(self) -> Journal:
+        assert self.journal is not None, "run() opens the journal before the first round"
+        return self.journal
 
     def _report(self) -> GrowReport:
         return GrowReport(self.run_id or 0, self.rounds, self.slots, resumed=self.resumed)
@@ -128,7 +139,7 @@ class GrowRun:
             slot.finish_reason = completion.finish_reason
             slot.prompt_tokens, slot.completion_tokens = completion.prompt_tokens, completion.completion_tokens
             slot.seconds = completion.seconds or per
-        self.journal.append("generated", slots=[
+        self._journal.append("generated", slots=[
             {k: v for k, v in asdict(s).items() if k not in ("env_id", "outcome", "reason", "stages")}
             for s in slots])
 
@@ -144,7 +155,7 @@ class GrowRun:
         summary = RoundSummary.of(number, [s for s in self.slots if s.round == number],
                                   time.monotonic() - started, retired)
         self.rounds.append(summary)
-        self.journal.append("round_done", round=number, summary=asdict(summary) | {"tokens": summary.tokens})
+        self._journal.append("round_done", round=number, summary=asdict(summary) | {"tokens": summary.tokens})
         self.on_event("round_done", {"summary": summary})
 
     def _settle(self, slot: Slot) -> Slot:
@@ -154,20 +165,20 @@ class GrowRun:
             finish_reason=slot.finish_reason, length=slot.raw_chars,
             tokens=(slot.prompt_tokens, slot.completion_tokens), stored_id=slot.env_id)
         if slot.env_id is None and stored.env_id is not None:
-            self.journal.append("stored", key=slot.key, env_id=stored.env_id)
+            self._journal.append("stored", key=slot.key, env_id=stored.env_id)
         decision = stored if isinstance(stored, Decision) else self._decide(slot, stored)
         slot.env_id, slot.outcome, slot.reason = decision.env_id, decision.outcome, decision.reason
         slot.stages = stage_dicts(decision.stages)
         slot.repairs, slot.repair_tokens = decision.repairs, decision.repair_tokens
-        self.journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome, reason=slot.reason,
+        self._journal.append("decided", key=slot.key, env_id=slot.env_id, outcome=slot.outcome, reason=slot.reason,
                             stages=slot.stages, repairs=slot.repairs, repair_tokens=slot.repair_tokens)
         self.on_event("decided", {"slot": slot})
         return slot
 
     def _decide(self, slot: Slot, stored: Stored) -> Decision:
-        def unusable(failure, why: str, completion: str, tokens: int) -> None:
+        def unusable(failure: StageResult, why: str, completion: str, tokens: int) -> None:
             # no code to store as an environment: the text stays in the journal
-            self.journal.append("repair_unusable", key=slot.key, stage=failure.stage, reason=why,
+            self._journal.append("repair_unusable", key=slot.key, stage=failure.stage, reason=why,
                                 completion=completion, completion_tokens=tokens)
 
         revisions: dict[str, dict] = {}

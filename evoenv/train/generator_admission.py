@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import random
 import time
+from typing import TYPE_CHECKING, cast
 
 from evoenv.admission import AdmissionConfig
 from evoenv.admission.novelty import NoveltyIndex
 from evoenv.intake import Decision, Intake, Parent, ProposalPrompt, plan_proposal
-from evoenv.policy.base import Completion, Prompt, Sampling
+from evoenv.policy.base import Completion, Policy, Prompt, Sampling
+from evoenv.registry import Registry
+from evoenv.sandbox import Sandbox
 from evoenv.train.curriculum import PoolEnv
 from evoenv.train.generator import ProposalOutcome
+
+if TYPE_CHECKING:  # the trainer imports this module
+    from evoenv.train.trainer import GRPOTrainer
 
 
 class ModelPolicy:
     """The ``Policy`` protocol over the model being trained (for review and calibration)."""
 
-    def __init__(self, trainer):
+    def __init__(self, trainer: GRPOTrainer):
         self.trainer = trainer
 
     @property
@@ -48,12 +54,14 @@ class ModelPolicy:
 
 
 class AdmissionHooks:
-    def __init__(self, *, registry=None, sandbox, trainer=None, config: AdmissionConfig | None = None,
+    def __init__(self, *, registry: Registry | None = None, sandbox: Sandbox, trainer: GRPOTrainer | None = None,
+                 config: AdmissionConfig | None = None,
                  parents_per_prompt: int = 2, crossover_rate: float = 0.5):
         self.registry = registry
         self.sandbox = sandbox
         self.config = config or AdmissionConfig()
-        self.policy = ModelPolicy(trainer) if trainer is not None else None
+        # ModelPolicy's name is a property (the current checkpoint), the protocol's a plain attribute
+        self.policy = cast(Policy, ModelPolicy(trainer)) if trainer is not None else None
         self.parents_per_prompt = parents_per_prompt
         self.crossover_rate = crossover_rate
         self.run_id = getattr(trainer, "run_id", None)  # the trainer sets it once its run row exists
@@ -63,9 +71,10 @@ class AdmissionHooks:
         self._pool: list[PoolEnv] = []
 
     def _parent(self, env: PoolEnv) -> Parent:
-        env_id = int(env.id) if self.registry is not None and env.id.isdigit() else None
-        generation = self.registry.get(env_id).generation if env_id is not None else 0
-        return Parent(env.id, env_id, env.name, env.description, env.code, generation)
+        if self.registry is None or not env.id.isdigit():  # a source file: no row for the lineage
+            return Parent(env.id, None, env.name, env.description, env.code)
+        env_id = int(env.id)
+        return Parent(env.id, env_id, env.name, env.description, env.code, self.registry.get(env_id).generation)
 
     def prompts(self, n: int, pool: list[PoolEnv], rng: random.Random) -> list[Prompt]:
         self._pool = pool

@@ -1,27 +1,16 @@
-"""The one path from a policy's completion into the registry.
+"""``Intake``: every proposal's step into the registry (the package docstring draws the path).
 
-    plan      a generator prompt from parent environments (mutation of parent 1, or crossover of both),
-              with the lineage and generation the proposal will have
-    store     extract the code (``evoenv.extract``) and add it as a candidate with its proposal text and
-              lineage; the same code already stored, or claimed by another proposal of this run, is a
-              duplicate and is not judged again
-    decide    admission with up to ``repairs`` revisions (``evoenv.admission.repair``), then ONE admit or
-              reject through ``evoenv.admission.persist`` (vectors stored under ``model_key(novelty_lambda)``)
-              with the commit gate below; an admitted environment joins the novelty index
-
-The grow loop (``evoenv.grow``), the trainer's generator role (``evoenv.train.generator_admission``)
-and seeding (``evoenv.seeding``) all go through ``Intake``.
+``store`` extracts the code and adds it as a candidate with its proposal text and lineage, or
+says it is a duplicate; ``decide`` admits it with repairs, persists the outcome (vectors under
+``model_key(novelty_lambda)``) through the commit gate and indexes what was admitted.
 """
 
 from __future__ import annotations
 
-import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate
 from evoenv.admission.labels import labels
@@ -34,12 +23,11 @@ from evoenv.admission.reward import generator_reward
 from evoenv.configfile import ConfigError, build_dataclass
 from evoenv.extract import MAX_COMPLETION_BYTES, Extraction, extract_code
 from evoenv.hashing import code_sha256
-from evoenv.policy.base import Policy, Sampling
-from evoenv.prompts import chat_prompt
-from evoenv.registry import EnvRecord
-
-#: What is stored of a completion: a runaway generation is cut (and says so), not dropped.
-MAX_STORED_COMPLETION = 2_000_000
+from evoenv.intake.gate import CommitGate
+from evoenv.intake.prompts import capped, prompt_text
+from evoenv.policy.base import Policy
+from evoenv.registry import EnvRecord, Registry
+from evoenv.sandbox import Sandbox
 
 
 def admission_config(overrides: dict[str, Any], where: str = "admission") -> AdmissionConfig:
@@ -49,66 +37,6 @@ def admission_config(overrides: dict[str, Any], where: str = "admission") -> Adm
         return build_dataclass(AdmissionConfig, dict(overrides))
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def capped(text: str) -> str:
-    if len(text) <= MAX_STORED_COMPLETION:
-        return text
-    return text[:MAX_STORED_COMPLETION] + f"\n[... cut: {len(text) - MAX_STORED_COMPLETION:,} more characters]"
-
-
-def prompt_text(prompt: Sequence[dict] | str) -> str:
-    """A chat prompt as the text stored with a proposal."""
-    if isinstance(prompt, str):
-        return prompt
-    return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in prompt)
-
-
-# --------------------------------------------------------------------------------------------
-# plan: the generator prompt and the lineage it gives
-
-
-@dataclass(frozen=True)
-class Parent:
-    """A parent environment as the generator prompt shows it and the lineage records it."""
-
-    key: str  # tells two parents apart (the registry id as text, or a source's name)
-    env_id: int | None  # the registry row the lineage points at (None: not stored)
-    name: str
-    description: str
-    code: str
-    generation: int = 0
-
-    @classmethod
-    def of_record(cls, record: EnvRecord) -> Parent:
-        return cls(str(record.id), record.id, record.name, record.description, record.code, record.generation)
-
-
-class ProposalPrompt(list):  # type: ignore[type-arg]
-    """A generator chat prompt (the list of messages policies take) that also carries the lineage
-    (registry id, "mutation"/"crossover") and generation its proposal will be stored with. Being a
-    list, it goes through the trainer's rollout and its rank-to-rank gathering like any prompt."""
-
-    def __init__(self, messages: list[dict], parents: list[tuple[int, str]], generation: int):
-        super().__init__(messages)
-        self.parents = parents
-        self.generation = generation
-
-
-def plan_proposal(parents: Sequence[Parent], rng: random.Random, crossover_rate: float) -> ProposalPrompt:
-    """Every parent is shown; a crossover (of two distinct parents, at ``crossover_rate``) records both
-    as parents, a mutation records parent 1."""
-    crossover = len(parents) >= 2 and parents[0].key != parents[1].key and rng.random() < crossover_rate
-    relation = "crossover" if crossover else "mutation"
-    prompt = chat_prompt("generator", operation=relation, parents=[
-        {"name": p.name, "description": p.description, "code": p.code} for p in parents])
-    chosen = parents[:2] if crossover else parents[:1]
-    lineage = [(p.env_id, relation) for p in chosen if p.env_id is not None]
-    return ProposalPrompt(prompt, lineage, 1 + max((p.generation for p in parents), default=0))
-
-
-# --------------------------------------------------------------------------------------------
-# store and decide
 
 
 @dataclass
@@ -155,10 +83,10 @@ class Intake:
     """Stores and admits proposals of one run against a registry, a sandbox and an admission config.
     Thread-safe: the grow loop admits several proposals at once."""
 
-    def __init__(self, registry, sandbox, config: AdmissionConfig, *, policy: Policy | None = None,
-                 run_id: int | None = None, tags: tuple[str, ...] = ("grow",), keep_unparsed: bool = True,
-                 novelty: NoveltyIndex | None = None):
-        self.registry = registry
+    def __init__(self, registry: Registry | None, sandbox: Sandbox, config: AdmissionConfig, *,
+                 policy: Policy | None = None, run_id: int | None = None, tags: tuple[str, ...] = ("grow",),
+                 keep_unparsed: bool = True, novelty: NoveltyIndex | None = None):
+        self._registry = registry
         self.config = config
         self.run_id = run_id
         self.tags = tags
@@ -172,6 +100,12 @@ class Intake:
         self._claims: dict[int, str] = {}  # env id -> the proposal of this run that stored it first
         self._seen: dict[str, float] = {}  # without a registry: code hash -> the reward it earned
         self._lock = threading.Lock()
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            raise RuntimeError("this intake has no registry: it judges proposals and stores nothing")
+        return self._registry
 
     # --- store ---
 
@@ -190,14 +124,13 @@ class Intake:
                                           f"{MAX_COMPLETION_BYTES:,}-byte limit")
         else:
             extraction = extract_code(completion, finish_reason=finish_reason)
-        if not extraction.ok and not self.keep_unparsed:
+        if extraction.code is None and not self.keep_unparsed:
             return self._unparsed(None, extraction)
-        proposal: dict[str, Any] | None = {
-            "prompt": prompt_text(prompt), "completion": completion, "run_id": self.run_id,
+        text = prompt_text(prompt)
+        code = extraction.code if extraction.code is not None else capped(completion.strip() or "(empty completion)")
+        proposal = None if self._already_recorded(code, text, completion) else {  # stored just before a kill
+            "prompt": text, "completion": completion, "run_id": self.run_id,
             "prompt_tokens": tokens[0], "completion_tokens": tokens[1]}
-        code = extraction.code if extraction.ok else capped(completion.strip() or "(empty completion)")
-        if self._already_recorded(code, proposal):
-            proposal = None  # stored just before a kill: do not record it twice
         if extraction.ok:
             name, description, level = labels(code, extraction.class_name)
             record = self.registry.add_candidate(
@@ -237,14 +170,13 @@ class Intake:
         return Decision("duplicate", f"same code as environment {record.id} ({record.name}, {record.status})",
                         reward, record.id, record)
 
-    def _already_recorded(self, code: str, proposal: dict[str, Any]) -> bool:
+    def _already_recorded(self, code: str, prompt: str, completion: str) -> bool:
         """True when this exact proposal is in the registry already (a resume after a kill
         that came between storing it and journaling that)."""
         record = self.registry.by_hash(code_sha256(code))
         if record is None or record.run_id != self.run_id or self.run_id is None:
             return False
-        return any(p["completion"] == proposal["completion"] and p["prompt"] == proposal["prompt"]
-                   for p in self.registry.proposals(record.id))
+        return any(p["completion"] == completion and p["prompt"] == prompt for p in self.registry.proposals(record.id))
 
     def _claimed_by_other(self, env_id: int, key: str) -> bool:
         """True when another proposal of this run already stored this environment."""
@@ -291,7 +223,7 @@ class Intake:
              parents: Sequence[tuple[int, str]] = (), generation: int = 0) -> Decision:
         """Store and decide one proposal (no repairs): the trainer's generator role. Without a
         registry (training on source files) it is judged and indexed, and nothing is stored."""
-        if self.registry is None:
+        if self._registry is None:
             return self._take_unstored(completion, generation)
         stored = self.store(completion, key=key, prompt=prompt, parents=parents, generation=generation)
         return stored if isinstance(stored, Decision) else self.decide(stored)
@@ -300,7 +232,7 @@ class Intake:
         from evoenv.admission.pipeline import admit_candidate
 
         extraction = extract_code(completion)
-        if not extraction.ok:
+        if extraction.code is None:
             return self._unparsed(None, extraction)
         candidate = Candidate(extraction.code, origin="generated", generation=generation, tags=self.tags)
         sha = candidate.code_sha256
@@ -310,7 +242,7 @@ class Intake:
             return Decision("duplicate", f"same code as environment {copy_of or 'generated:' + sha[:12]}", reward)
         outcome = admit_candidate(candidate, self.ctx)
         self._seen[sha] = outcome.reward
-        if outcome.admitted:
+        if outcome.admitted and candidate.observed.info is not None:
             self.novelty.add_admitted(UnstoredEnv(f"generated:{sha[:12]}", candidate.observed.info.name), candidate)
         return Decision("admitted" if outcome.admitted else "rejected", outcome.reason, outcome.reward,
                         stages=list(outcome.stages), candidate=candidate)
@@ -328,105 +260,6 @@ class Intake:
         if outcome.admitted:
             self.gate.add_admitted(record, candidate)
         return outcome, record
-
-
-def chat_repairer(policy: Policy, sampling: Sampling, prompt: list[dict], revisions: dict[str, dict],
-                  on_unusable: Callable[[StageResult, str, str, int], None]) -> Repairer:
-    """Asks the policy again in the same chat: its code, then the failing stage's reason. Each usable
-    revision's proposal text goes into ``revisions`` (by code hash); ``on_unusable(failure, why,
-    completion, completion_tokens)`` hears of a reply with no code."""
-    def repair(candidate: Candidate, failure: StageResult) -> str | None:
-        asked = prompt + [{"role": "assistant", "content": f"```python\n{candidate.code}```"}] + \
-            chat_prompt("repair", stage=failure.stage, reason=failure.reason)
-        (completion,) = policy.generate([asked], sampling)
-        extraction = extract_code(completion.raw, finish_reason=completion.finish_reason)
-        text = capped(completion.raw)
-        if extraction.ok:
-            revisions[code_sha256(extraction.code)] = {
-                "prompt": prompt_text(asked), "completion": text, "prompt_tokens": completion.prompt_tokens,
-                "completion_tokens": completion.completion_tokens}
-        else:
-            on_unusable(failure, extraction.reason, text, completion.completion_tokens)
-        return extraction.code
-
-    return repair
-
-
-# --------------------------------------------------------------------------------------------
-# the novelty decision again, at the admission commit
-
-
-class CommitGate:
-    """The novelty decision again, inside the admission commit (``Registry.admit``, under the
-    database's admission lock): against everything admitted by then, by any worker. The novelty
-    stage compared the candidate with this worker's index, which may be minutes old; environments
-    admitted since by other grow processes (or other threads) are read here, join the index, and
-    a candidate that copies one (same fingerprint) or is too similar (MiniLM, the same threshold)
-    is rejected instead of admitted."""
-
-    def __init__(self, index: NoveltyIndex, config: AdmissionConfig):
-        self.index = index
-        self.config = config
-        self._lock = threading.Lock()
-        self._known: set = set(index.keys)
-
-    def add_admitted(self, record: EnvRecord, candidate: Candidate) -> None:
-        """This worker's own admission joins the index (once, whoever saw it first)."""
-        with self._lock:
-            if record.id in self._known:
-                return
-            self._known.add(record.id)
-        self.index.add_admitted(record, candidate)
-
-    def catch_up(self, view: Any) -> tuple[list[int], list[str], np.ndarray]:
-        """Admissions this worker has not seen, added to its index; returns them."""
-        with self._lock:
-            fresh = [i for i in view.admitted_ids() if i not in self._known]
-        ids, names, matrix = view.embeddings(fresh, self.index.model)
-        with self._lock:
-            for i, (key, name) in enumerate(zip(ids, names)):
-                if key not in self._known:
-                    self._known.add(key)
-                    self.index.add(key, name, matrix[i])
-            self._known.update(fresh)  # those without an embedding have nothing to compare
-        return ids, names, matrix
-
-    def for_candidate(self, candidate: Candidate) -> CandidateGate:
-        return CandidateGate(self, candidate)
-
-
-class CandidateGate:
-    """``CommitGate`` for one candidate: the callable ``Registry.admit`` asks; keeps its veto."""
-
-    def __init__(self, gate: CommitGate, candidate: Candidate):
-        self.gate, self.candidate = gate, candidate
-        self.veto: StageResult | None = None
-
-    def __call__(self, view: Any) -> StageResult | None:
-        config, observed = self.gate.config, self.candidate.observed
-        ids, names, matrix = self.gate.catch_up(view)
-        if observed.fingerprint:
-            holder = view.fingerprint_holder(observed.fingerprint)
-            if holder is not None:
-                self.veto = StageResult("novelty", False, score=0.0, details={
-                    "duplicate_of": {"id": holder[0], "name": holder[1]}, "at_commit": True},
-                    reason=f"behaviourally identical to {holder[1]!r} ({holder[0]}), admitted by another worker "
-                           "while this candidate was being judged (checked again at the admission commit)")
-                return self.veto
-        if observed.embedding is None or not len(ids):
-            return None
-        sims = matrix @ np.asarray(observed.embedding, dtype=np.float32)
-        best = int(np.argmax(sims))
-        if float(sims[best]) >= config.novelty_threshold:
-            similarity = float(sims[best])
-            self.veto = StageResult("novelty", False, score=1.0 - similarity, details={
-                "neighbours": [{"id": ids[best], "name": names[best], "similarity": round(similarity, 4)}],
-                "at_commit": True},
-                reason=f"too similar to {names[best]!r} ({ids[best]}), admitted by another worker while this "
-                       f"candidate was being judged: similarity {similarity:.3f} >= {config.novelty_threshold:.2f} "
-                       "(checked again at the admission commit)")
-            return self.veto
-        return None
 
 
 def stage_dicts(stages: Sequence[StageResult]) -> list[dict]:
