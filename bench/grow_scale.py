@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evoenv.grow import GrowConfig, Grower
+from evoenv.grow import GrowConfig, GrowRun
 from evoenv.policy.replay import ReplayPolicy
 from evoenv.registry import open_registry
 from evoenv.sandbox import open_sandbox
@@ -44,10 +44,9 @@ def one_run(template: Path, folder: Path, workers: int, latency: float, executor
     policy = ReplayPolicy(replay, latency=latency)
     with open_registry(f"sqlite:///{db}") as registry, \
             open_admission_sandbox(executor, "process", workers) as sandbox:
-        grower = Grower(config, registry, policy, sandbox)
-        grower.start()
+        run = GrowRun(config, registry, policy, sandbox)
         started = time.perf_counter()
-        report = grower.run()
+        report = run.run()
         seconds = time.perf_counter() - started
     admitted = sum(r.admitted for r in report.rounds)
     stage_s = sum(s["duration_s"] for slot in report.slots for s in slot.stages)

@@ -52,6 +52,12 @@ def read_config_file(path: str | Path, section: str | None = None) -> dict[str, 
 def coerce(value: Any, hint: Any, key: str) -> Any:
     """Check ``value`` against the field's type hint; ints are accepted for floats."""
     origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if hint is dict or origin is dict:  # a free-form table, e.g. options passed on to a backend
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table/mapping, got {type(value).__name__} {value!r}")
+        return dict(value)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(hint)
         if value is None and type(None) in args:

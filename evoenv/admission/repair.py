@@ -3,7 +3,7 @@
 A candidate that fails L1-L5 goes back to the generator with the failing
 stage's reason; the revision is admitted on its own and linked to the failed
 version by the lineage relation ``repair``. ``repairs=N`` bounds the rounds.
-The grow loop's repairer (``evoenv.grow.Admitter``) asks the policy again in
+The grow loop's repairer (``evoenv.intake.chat_repairer``) asks the policy again in
 the same chat with ``prompts/repair.md`` and extracts the revision with
 ``evoenv.extract``.
 """

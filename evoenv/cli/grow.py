@@ -56,7 +56,7 @@ def grow(
     json_out: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
     """Grow the registry: propose environments with the policy, admit the good ones."""
-    from evoenv.grow import GrowConfig, GrowError, Grower, load_config_file, saved_config
+    from evoenv.grow import GrowConfig, GrowError, GrowRun, load_config_file, saved_config
     from evoenv.policy import PolicyError, load_policy
 
     try:
@@ -134,17 +134,13 @@ def grow(
         with open_admission_sandbox(config.executor, config.sandbox or global_options.sandbox,
                                     config.sandbox_workers) as sandbox, progress:
             if resume is not None:
-                grower, first, pending = Grower.resume(
-                    resume, registry, loaded, sandbox, state_dir=state,
-                    overrides={k: v for k, v in flags.items()
-                           if k in ("rounds", "repairs", "admission_workers", "executor")},
-                    on_event=on_event)
-                report = grower.run(first, pending)
+                run = GrowRun.resume(resume, registry, loaded, sandbox, state_dir=state, on_event=on_event,
+                                     overrides={k: v for k, v in flags.items()
+                                                if k in ("rounds", "repairs", "admission_workers", "executor")})
             else:
                 config.policy = spec
-                grower = Grower(config, registry, loaded, sandbox, on_event=on_event)
-                grower.start()
-                report = grower.run()
+                run = GrowRun(config, registry, loaded, sandbox, on_event=on_event)
+            report = run.run()
             if sandbox.kind == "ray":
                 err_console.print(f"admission ran on {len(sandbox.nodes)} Ray nodes: {shown(sandbox.describe())}",
                                   highlight=False, soft_wrap=True)

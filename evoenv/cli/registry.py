@@ -67,9 +67,8 @@ def init(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Create (or upgrade) the registry database, load the ten seeds and admit them."""
-    from evoenv.admission.seeding import admit_seeds
-    from evoenv.registry.seeding import load_seeds
     from evoenv.sandbox import open_sandbox
+    from evoenv.seeding import admit_seeds, load_seeds
     from evoenv.sources import SEED_NAMES
 
     with _registry(upgrade_schema=True) as reg, open_sandbox(global_options.sandbox) as sandbox:

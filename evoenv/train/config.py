@@ -91,6 +91,9 @@ class GeneratorConfig:
     advantage_scale: float = 0.3
     max_new_tokens: int = 1024
     temperature: float = 1.0
+    #: overrides of evoenv.admission.config.AdmissionConfig fields for judging proposals, as in a grow
+    #: run's [grow.admission]
+    admission: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -211,6 +214,10 @@ class GRPOConfig:
         need(g.group_size >= 2 or g.every == 0, "generator.group_size", "must be >= 2")
         need(g.advantage_scale >= 0, "generator.advantage_scale", "must be >= 0")
         need(g.temperature > 0, "generator.temperature", "must be > 0")
+        if g.admission:  # a bad key is refused now, not at the first generator step
+            from evoenv.intake import admission_config
+
+            admission_config(g.admission, where="generator.admission")
         return self
 
     def to_dict(self) -> dict:

@@ -2,14 +2,14 @@
 
 ``RoleSchedule`` says which role each step trains. A generator step asks
 ``GeneratorHooks`` for proposal prompts, samples ``group_size`` completions per
-prompt, and asks the hooks to judge each completion: the reward is the
-admission pipeline's generator reward (validation penalty + Q + novelty bonus)
-and an admitted environment joins the training pool at once. Advantages are
-group-relative as for the solver, then multiplied by ``advantage_scale``.
+prompt, and asks the hooks to judge each completion into a ``ProposalOutcome``:
+the reward is the admission pipeline's generator reward (validation penalty +
+Q + novelty bonus) and an admitted environment joins the training pool at once.
+Advantages are group-relative as for the solver, then multiplied by
+``advantage_scale``.
 
-``GeneratorHooks`` is the injection point. ``admission_hooks()`` builds the
-real one from ``evoenv.prompts``, ``evoenv.extract`` and
-``evoenv.admission.pipeline``.
+``GeneratorHooks`` is the injection point; ``evoenv.train.generator_admission.AdmissionHooks``
+is the real one (generator prompts and ``evoenv.intake``).
 """
 
 from __future__ import annotations
@@ -46,11 +46,3 @@ class RoleSchedule:
 
     def role(self, step: int) -> str:
         return "generator" if self.every > 0 and (step + 1) % self.every == 0 else "solver"
-
-
-def admission_hooks(*args, **kwargs) -> GeneratorHooks:
-    """The real hooks from the prompts/extract/admission modules."""
-    # Imported here: generator_admission imports this module (ProposalOutcome).
-    from evoenv.train.generator_admission import AdmissionHooks
-
-    return AdmissionHooks(*args, **kwargs)

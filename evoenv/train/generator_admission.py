@@ -1,33 +1,39 @@
-"""The real generator hooks: generator prompts, code extraction and the admission pipeline.
+"""The real generator hooks: generator prompts from the pool, and every proposal through ``evoenv.intake``.
 
 A proposal's reward is ``evoenv.admission``'s generator reward (invalid penalty
 when L1-L4 fail, else Q + novelty bonus); the review verdict never enters it.
 Review and calibration use the policy being trained (``ModelPolicy``), so Q is
-measured against the current solver, as in the paper. With a registry every
-proposal is recorded (``persist``) and admitted ones join the pool under their
-registry id.
+measured against the current solver, as in the paper. With a registry each
+proposal with code is stored with its prompt and lineage (a mutation's parent,
+a crossover's two) and admitted ones join the pool under their registry id; a
+proposal whose code is already stored is a duplicate, not judged again, and
+earns nothing new. Without a registry (training on source files) proposals are
+judged against the pool's sources and nothing is stored.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from typing import TYPE_CHECKING, cast
 
-from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, StageResult, admit_candidate
+from evoenv.admission import AdmissionConfig
 from evoenv.admission.novelty import NoveltyIndex
-from evoenv.admission.persist import persist
-from evoenv.admission.reward import generator_reward
-from evoenv.extract import extract_code
-from evoenv.policy.base import Completion, Prompt, Sampling
-from evoenv.prompts import chat_prompt
+from evoenv.intake import Decision, Intake, Parent, ProposalPrompt, plan_proposal
+from evoenv.policy.base import Completion, Policy, Prompt, Sampling
+from evoenv.registry import Registry
+from evoenv.sandbox import Sandbox
 from evoenv.train.curriculum import PoolEnv
 from evoenv.train.generator import ProposalOutcome
+
+if TYPE_CHECKING:  # the trainer imports this module
+    from evoenv.train.trainer import GRPOTrainer
 
 
 class ModelPolicy:
     """The ``Policy`` protocol over the model being trained (for review and calibration)."""
 
-    def __init__(self, trainer):
+    def __init__(self, trainer: GRPOTrainer):
         self.trainer = trainer
 
     @property
@@ -48,65 +54,67 @@ class ModelPolicy:
 
 
 class AdmissionHooks:
-    def __init__(self, *, registry=None, sandbox, trainer=None, config: AdmissionConfig | None = None,
+    def __init__(self, *, registry: Registry | None = None, sandbox: Sandbox, trainer: GRPOTrainer | None = None,
+                 config: AdmissionConfig | None = None,
                  parents_per_prompt: int = 2, crossover_rate: float = 0.5):
         self.registry = registry
         self.sandbox = sandbox
         self.config = config or AdmissionConfig()
-        self.policy = ModelPolicy(trainer) if trainer is not None else None
+        # ModelPolicy's name is a property (the current checkpoint), the protocol's a plain attribute
+        self.policy = cast(Policy, ModelPolicy(trainer)) if trainer is not None else None
         self.parents_per_prompt = parents_per_prompt
         self.crossover_rate = crossover_rate
-        self.run_id = getattr(trainer, "run_id", None)
-        self._novelty: NoveltyIndex | None = None
+        self.run_id = getattr(trainer, "run_id", None)  # the trainer sets it once its run row exists
+        self._intake: Intake | None = None
+        self._judged = 0
         #: The pool the last prompts were written from; without a registry, novelty is measured against it.
         self._pool: list[PoolEnv] = []
 
-    def _novelty_index(self, pool: list[PoolEnv]) -> NoveltyIndex:
-        if self._novelty is None:
-            self._novelty = (NoveltyIndex.from_registry(self.registry, self.config.novelty_lambda)
-                             if self.registry is not None else
-                             NoveltyIndex.from_sources([(e.name, e.code) for e in pool], self.sandbox, self.config))
-        return self._novelty
+    def _parent(self, env: PoolEnv) -> Parent:
+        if self.registry is None or not env.id.isdigit():  # a source file: no row for the lineage
+            return Parent(env.id, None, env.name, env.description, env.code)
+        env_id = int(env.id)
+        return Parent(env.id, env_id, env.name, env.description, env.code, self.registry.get(env_id).generation)
 
     def prompts(self, n: int, pool: list[PoolEnv], rng: random.Random) -> list[Prompt]:
         self._pool = pool
-        out = []
+        out: list[Prompt] = []
         for _ in range(n):
             parents = [rng.choice(pool) for _ in range(min(self.parents_per_prompt, len(pool)))]
-            crossover = len(parents) >= 2 and parents[0].id != parents[1].id and rng.random() < self.crossover_rate
-            out.append(chat_prompt("generator", operation="crossover" if crossover else "mutation",
-                                   parents=[{"name": p.name, "description": p.description, "code": p.code}
-                                            for p in (parents if crossover else parents[:1])]))
+            out.append(plan_proposal([self._parent(p) for p in parents], rng, self.crossover_rate))
         return out
 
-    def judge(self, prompts: list[Prompt], completions: list[str]) -> list[ProposalOutcome]:
-        ctx = AdmissionContext(self.sandbox, self.config, self.policy, self._novelty_index(self._pool))
-        return [self._judge_one(prompt, text, ctx) for prompt, text in zip(prompts, completions)]
+    def _intake_for_run(self) -> Intake:
+        if self._intake is None:
+            novelty = None if self.registry is not None else \
+                NoveltyIndex.from_sources([(e.name, e.code) for e in self._pool], self.sandbox, self.config)
+            self._intake = Intake(self.registry, self.sandbox, self.config, policy=self.policy, tags=("train",),
+                                  keep_unparsed=False, novelty=novelty)
+        self._intake.run_id = self.run_id
+        return self._intake
 
-    def _judge_one(self, prompt: Prompt, text: str, ctx: AdmissionContext) -> ProposalOutcome:
-        extraction = extract_code(text)
-        if not extraction.ok:
-            stage = StageResult("L1", False, reason=f"no environment code: {extraction.reason}")
-            reward, _parts = generator_reward([stage], self.config)
-            return ProposalOutcome(reward, False, stage.reason)
-        prompt_text = prompt if isinstance(prompt, str) else "\n\n".join(m["content"] for m in prompt)
-        candidate = Candidate(extraction.code, origin="generated", tags=("train",),
-                              proposal={"prompt": prompt_text, "completion": text})
-        copy_of = ctx.novelty.key_of_hash(candidate.code_sha256)
-        if copy_of is not None:
-            # The prompt shows the parent's code: copying it must not earn Q. Nothing new, reward 0.
-            return ProposalOutcome(0.0, False, f"the same code as environment {copy_of}: nothing new")
-        outcome = admit_candidate(candidate, ctx)
-        env = None
-        if self.registry is not None:
-            record = persist(self.registry, outcome, run_id=self.run_id)
-            if outcome.admitted:
-                env = PoolEnv(str(record.id), record.name, record.code, record.origin, record.max_difficulty,
-                              record.description)
-        elif outcome.admitted:
-            info = candidate.observed.info
-            env = PoolEnv(f"generated:{candidate.code_sha256[:12]}", info.name, candidate.code, "generated",
-                          info.max_difficulty, info.description)
-        if outcome.admitted:  # keyed like the index's other entries: the registry id when stored
-            ctx.novelty.add_admitted(record if self.registry is not None else env, candidate)
-        return ProposalOutcome(outcome.reward, outcome.admitted, outcome.reason, env)
+    def judge(self, prompts: list[Prompt], completions: list[str]) -> list[ProposalOutcome]:
+        intake = self._intake_for_run()
+        outcomes = []
+        for prompt, text in zip(prompts, completions):
+            self._judged += 1
+            lineage, generation = ([], 0)
+            if isinstance(prompt, ProposalPrompt):  # a prompt from other hooks carries no lineage
+                lineage, generation = prompt.parents, prompt.generation
+            decision = intake.take(text, key=f"p{self._judged}", prompt=prompt, parents=lineage,
+                                   generation=generation)
+            outcomes.append(ProposalOutcome(decision.reward, decision.admitted, decision.reason,
+                                            pool_env(decision) if decision.admitted else None))
+        return outcomes
+
+
+def pool_env(decision: Decision) -> PoolEnv:
+    """An admitted environment as the training pool holds it: under its registry id when stored."""
+    record, candidate = decision.record, decision.candidate
+    if record is not None:
+        return PoolEnv(str(record.id), record.name, record.code, record.origin, record.max_difficulty,
+                       record.description)
+    assert candidate is not None and candidate.observed.info is not None
+    info = candidate.observed.info
+    return PoolEnv(f"generated:{candidate.code_sha256[:12]}", info.name, candidate.code, "generated",
+                   info.max_difficulty, info.description)

@@ -31,7 +31,7 @@ from evoenv.train import checkpoint as ckpt
 from evoenv.train.config import GRPOConfig
 from evoenv.train.curriculum import Curriculum, Pool, PoolEnv, RegistryPool, SourcesPool, Task
 from evoenv.train.distributed import ReadOnlyPool, judge_on_main, merge_records, wants_accelerate
-from evoenv.train.generator import GeneratorHooks, ProposalOutcome, RoleSchedule, admission_hooks
+from evoenv.train.generator import GeneratorHooks, ProposalOutcome, RoleSchedule
 from evoenv.train.instances import render_tasks
 from evoenv.train.loss import group_advantages, groups_with_signal, grpo_loss, token_entropy, token_logprobs
 from evoenv.train.metrics import MetricsLogger
@@ -170,7 +170,12 @@ class GRPOTrainer:
         self.schedule = RoleSchedule(cfg.generator.every)
         self.generator_hooks = generator_hooks
         if cfg.generator.every > 0 and generator_hooks is None:
-            self.generator_hooks = admission_hooks(registry=self.registry, sandbox=self.sandbox, trainer=self)
+            from evoenv.intake import admission_config  # loads every admission stage: only for a generator
+            from evoenv.train.generator_admission import AdmissionHooks
+
+            self.generator_hooks = AdmissionHooks(
+                registry=self.registry, sandbox=self.sandbox, trainer=self,
+                config=admission_config(cfg.generator.admission, where="generator.admission"))
         self.proposed = self.admitted = 0
 
         if state:

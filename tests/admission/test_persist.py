@@ -68,7 +68,7 @@ def test_reject_and_repair_lineage(registry, sandbox):
 @pytest.mark.slow
 @pytest.mark.usefixtures("minilm")
 def test_seeds_are_admitted_and_a_renamed_copy_is_then_rejected(registry, sandbox, seed_sources):
-    from evoenv.admission.seeding import admit_seeds
+    from evoenv.seeding import admit_seeds
 
     outcomes = admit_seeds(registry, sandbox)
     assert len(outcomes) == 10

@@ -27,8 +27,8 @@ def test_toml_and_yaml_fill_every_knob(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[grow]\nbatchh = 3\n", "unknown grow setting.*batchh"),
-    ("[grow]\nrounds = 'many'\n", "rounds must be a int"),
+    ("[grow]\nbatchh = 3\n", "unknown key batchh"),
+    ("[grow]\nrounds = 'many'\n", "rounds: expected int, got str 'many'"),
     ("[grow\n", "is not valid TOML"),
 ])
 def test_bad_config_files_name_the_problem(tmp_path, text, message):
@@ -39,6 +39,15 @@ def test_bad_config_files_name_the_problem(tmp_path, text, message):
     (tmp_path / "x.ini").write_text("rounds = 1\n")
     with pytest.raises(GrowError, match="use a .toml, .yaml or .yml"):
         load_config_file(tmp_path / "x.ini")
+
+
+def test_bad_admission_settings_are_refused_before_the_run_starts(tmp_path):
+    with pytest.raises(GrowError, match="admission settings: unknown key review_kk"):
+        GrowConfig(admission={"review_kk": 1}).validate()
+    with pytest.raises(GrowError, match="admission settings: calibration_m: expected int"):
+        GrowConfig(admission={"calibration_m": "eight"}).validate()
+    config = GrowConfig(admission={"calibration_seeds": [1, 2]}, pool_max_epochs=7).admission_config()
+    assert (config.calibration_seeds, config.pool_max_epochs) == ((1, 2), 7)
 
 
 def test_cli_flags_override_the_file_and_bad_values_fail(tmp_path):

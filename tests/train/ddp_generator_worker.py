@@ -24,6 +24,7 @@ import torch
 import torch.distributed as dist
 
 from evoenv.admission import AdmissionConfig
+from evoenv.intake import ProposalPrompt
 from evoenv.registry import open_registry
 from evoenv.sandbox import open_sandbox
 from evoenv.train.config import config_from_dict
@@ -51,8 +52,8 @@ class TaggedAdmission(AdmissionHooks):
         self.swapped = False
 
     def prompts(self, n, pool, rng):
-        return [[*p[:-1], {**p[-1], "content": p[-1]["content"] + f"\n[proposer rank {RANK}]"}]
-                for p in super().prompts(n, pool, rng)]
+        return [ProposalPrompt([*p[:-1], {**p[-1], "content": p[-1]["content"] + f"\n[proposer rank {RANK}]"}],
+                               p.parents, p.generation) for p in super().prompts(n, pool, rng)]
 
     def judge(self, prompts, completions):
         if mode == "fail-judge":

@@ -141,6 +141,9 @@ def test_generator_steps_under_two_ranks_admit_once_on_rank0_and_share_the_pool(
         assert peaks.status == "admitted" and peaks.origin == "generated" and peaks.reward == admitted_reward
         (proposal,) = registry.proposals(peaks.id)  # one proposal row: judged once
         assert "[proposer rank 1]" in proposal["prompt"] and proposal["completion"] == PROPOSAL
+        # rank 1's prompt carried its lineage to rank 0: a mutation of the one pool environment
+        seed = registry.get("count_inversions")
+        assert [(p["id"], p["relation"]) for p in registry.lineage(peaks.id)["parents"]] == [(seed.id, "mutation")]
         assert registry.count_envs() == 2  # the seed and count_peaks (code-less proposals are not stored)
         (run,) = registry.runs(kind="train")
         assert run.id == reports[0]["run_id"] and run.status == "finished"
