@@ -23,20 +23,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 from _common import ROOT, percentile, timed  # before evoenv: it puts the repository on sys.path
 
 from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate
+from evoenv.admission.blind import check_blind
 from evoenv.admission.embedding import DIM, load_model
 from evoenv.admission.l1_parse import check_parse
 from evoenv.admission.l2_execute import check_execution
 from evoenv.admission.l3_determinism import check_determinism
 from evoenv.admission.l4_nontrivial import check_nontrivial
 from evoenv.admission.l5_scorer import check_scorer
-from evoenv.admission.blind import check_blind
 from evoenv.admission.novelty import NoveltyIndex, check_novelty
 from evoenv.sandbox import open_sandbox, protocol
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-import _common  # noqa: F401 - the repository on sys.path
+import _common
 
 from evoenv.sandbox import JobResult, SandboxedEnv, open_sandbox
 from evoenv.sandbox.base import protocol

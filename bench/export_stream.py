@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the checkout on sys.path)
+import _common
 
 ENVS = "sat,dag_path_count,graph_coloring,shortest_path"
 CHILD = """

@@ -12,13 +12,13 @@ to a cluster on paper.
 
 from __future__ import annotations
 
-import _common  # noqa: F401  (puts the repository on sys.path)
-
 import argparse
 import shutil
 import tempfile
 import time
 from pathlib import Path
+
+import _common
 
 from evoenv.grow import GrowConfig, GrowRun
 from evoenv.policy.replay import ReplayPolicy

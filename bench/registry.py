@@ -17,7 +17,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,7 @@ def fill(url: str, n: int, seed: int = 0) -> None:
     rng = random.Random(seed)
     vec_rng = np.random.default_rng(seed)
     reg = open_registry(url)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     statuses, weights = zip(*STATUS_MIX)
     batch = 5000
     with reg.engine.begin() as conn:

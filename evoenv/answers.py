@@ -24,12 +24,12 @@ _CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.IGNORECASE)
 def _last_block(response: str) -> tuple[int, int] | None:
     """Span of the content of the last complete block, or None."""
     last_close = None
-    for last_close in _CLOSE.finditer(response):
+    for last_close in _CLOSE.finditer(response):  # noqa: B007 (keeps the last match)
         pass
     if last_close is None:
         return None
     last_open = None
-    for last_open in _OPEN.finditer(response, 0, last_close.start()):
+    for last_open in _OPEN.finditer(response, 0, last_close.start()):  # noqa: B007 (keeps the last match)
         pass
     if last_open is None:
         return None

@@ -106,7 +106,7 @@ class RaySandbox:
                       .remote(kind, workers) for n in nodes]
         try:
             self.nodes = ray.get([h.describe.remote() for h in self.hosts], timeout=start_timeout)
-        except Exception as exc:  # noqa: BLE001 - an actor that cannot start names its cause
+        except Exception as exc:
             self.close()
             raise SandboxUnavailable(f"a sandbox host could not start on the Ray cluster: {exc}") from None
         self._load = [0] * len(self.hosts)
@@ -135,13 +135,13 @@ class RaySandbox:
         for host in getattr(self, "hosts", []):
             try:
                 ray.get(host.close.remote(), timeout=30)
-            except Exception:  # noqa: BLE001 - a host already gone has nothing to close
+            except Exception:
                 pass
             ray.kill(host)
         self.hosts = []
         ray.shutdown()
 
-    def __enter__(self) -> "RaySandbox":
+    def __enter__(self) -> RaySandbox:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -15,11 +15,23 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import require
+
 from evoenv.sandbox import (
-    CRASH, ERROR, MEMORY, OK, OUTPUT_LIMIT, POLICY, TIMEOUT, Limits, SandboxedEnv, SandboxError,
-    SandboxUnavailable, arun, open_sandbox, protocol,
+    CRASH,
+    ERROR,
+    MEMORY,
+    OK,
+    OUTPUT_LIMIT,
+    POLICY,
+    TIMEOUT,
+    Limits,
+    SandboxedEnv,
+    SandboxError,
+    SandboxUnavailable,
+    arun,
+    open_sandbox,
+    protocol,
 )
 from evoenv.sandbox import layers as L
 
@@ -200,7 +212,7 @@ def test_concurrent_threads_share_the_pool(pool):
     def work(seed):
         try:
             results[seed] = SandboxedEnv(ENV, pool).render(seed, 2).reference
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]

@@ -4,10 +4,9 @@ recycling, cleanup and the image check. Real Docker; skipped only off CI without
 from __future__ import annotations
 
 import pytest
-
 from conftest import docker_available, require
-from evoenv.sandbox import Limits, SandboxUnavailable, open_sandbox
-from evoenv.sandbox import docker_backend
+
+from evoenv.sandbox import Limits, SandboxUnavailable, docker_backend, open_sandbox
 
 pytestmark = pytest.mark.docker
 

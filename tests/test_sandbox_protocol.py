@@ -10,10 +10,10 @@ import re
 import signal
 
 import pytest
+from conftest import require
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import require
 from evoenv.sandbox import CRASH, OK, JobResult, Limits, protocol
 from evoenv.sandbox.base import protocol as P
 from evoenv.sandbox.workers import Worker

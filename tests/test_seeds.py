@@ -16,7 +16,7 @@ import json
 import math
 import random
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -128,7 +128,7 @@ def _dijkstra(nodes, edges, source, target):
 
 
 def _edit_distance(a: str, b: str) -> int:
-    @lru_cache(maxsize=None)
+    @cache
     def go(i: int, j: int) -> int:
         if i == len(a) or j == len(b):
             return len(a) - i + len(b) - j
@@ -159,7 +159,7 @@ def _dag_paths(inst):
     for u, v in inst["edges"]:
         successors[u].append(v)
 
-    @lru_cache(maxsize=None)
+    @cache
     def count(u: int) -> int:  # exact count, no modulus: Python ints
         return 1 if u == inst["target"] else sum(count(v) for v in successors[u])
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
 from evoenv.admission.config import draw_probe_seeds
@@ -130,7 +130,7 @@ class Level:
     scores: dict[tuple[int, str], float]
 
     @classmethod
-    def of(cls, difficulty: int, renders: list[Rendered]) -> "Level":
+    def of(cls, difficulty: int, renders: list[Rendered]) -> Level:
         halves = [renders[0::2], renders[1::2]]
         tops = [Counter(r.reference.strip() for r in half).most_common(1) for half in halves]
         modes = [tops[1 - i % 2][0][0] if tops[1 - i % 2] else None for i in range(len(renders))]

@@ -8,8 +8,9 @@ and review, so each sandbox job runs once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from evoenv.admission.config import AdmissionConfig
 from evoenv.admission.result import StageResult
@@ -68,8 +69,8 @@ class AdmissionContext:
 
     sandbox: Sandbox
     config: AdmissionConfig = field(default_factory=AdmissionConfig)
-    policy: "Policy | None" = None
-    novelty: "NoveltyIndex | None" = None
+    policy: Policy | None = None
+    novelty: NoveltyIndex | None = None
 
     def require_policy(self) -> Policy:
         """The policy, for a stage that needs one (it reports ``not run: no policy`` before asking)."""

@@ -66,7 +66,7 @@ def code_text(code: str) -> str:
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
                 and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            setattr(node, "body", body[1:] or [ast.Pass()])  # any node with a statement body
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]  # any node with a statement body
     return ast.unparse(tree)
 
 

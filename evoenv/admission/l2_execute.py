@@ -12,11 +12,22 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
-from evoenv.admission.result import StageResult
 from evoenv.admission.config import draw_probe_seeds
+from evoenv.admission.result import StageResult
 from evoenv.answers import extract_answer
-from evoenv.sandbox import (CRASH, ERROR, MEMORY, OUTPUT_LIMIT, POLICY, TIMEOUT, EnvInfo, JobResult,
-                            Limits, Rendered, protocol)
+from evoenv.sandbox import (
+    CRASH,
+    ERROR,
+    MEMORY,
+    OUTPUT_LIMIT,
+    POLICY,
+    TIMEOUT,
+    EnvInfo,
+    JobResult,
+    Limits,
+    Rendered,
+    protocol,
+)
 
 ANSWER_TAG = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
 

@@ -13,10 +13,16 @@ import re
 from collections import Counter
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, failed, passed, timed, where
-from evoenv.admission.result import StageResult
 from evoenv.admission.l2_execute import _is_score_value_error, job_failure
-from evoenv.admission.perturbations import (DIGIT_TRAPS, extra_content, integer_near_misses, junk_answers, perturb,
-                                           set_misses)
+from evoenv.admission.perturbations import (
+    DIGIT_TRAPS,
+    extra_content,
+    integer_near_misses,
+    junk_answers,
+    perturb,
+    set_misses,
+)
+from evoenv.admission.result import StageResult
 from evoenv.answers import extract_answer
 from evoenv.sandbox import Rendered, protocol
 

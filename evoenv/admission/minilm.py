@@ -67,7 +67,7 @@ class MiniLM:
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
-            def dense(v, name):
+            def dense(v, name, p=p):
                 return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
             q = dense(x, "attention.self.query").reshape(n, self.heads, head).transpose(1, 0, 2)

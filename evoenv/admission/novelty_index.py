@@ -230,7 +230,7 @@ class NoveltyIndex:
         if renders is None:
             try:
                 renders = canonical_renders(code, sandbox, config)[1]
-            except Exception:  # noqa: BLE001 - an entry that no longer renders has no behaviour to compare
+            except Exception:
                 return None
             with self._lock:
                 self._renders[key] = renders
@@ -246,7 +246,7 @@ class NoveltyIndex:
     # --- builders
 
     @classmethod
-    def from_registry(cls, registry, lam: float = 0.5) -> "NoveltyIndex":
+    def from_registry(cls, registry, lam: float = 0.5) -> NoveltyIndex:
         """The admitted environments of a registry (``evoenv.registry.Registry``)."""
 
         def name_of(key):
@@ -271,7 +271,7 @@ class NoveltyIndex:
 
     @classmethod
     def from_sources(cls, sources: list[tuple[str, str]], sandbox: Sandbox,
-                     config: AdmissionConfig | None = None) -> "NoveltyIndex":
+                     config: AdmissionConfig | None = None) -> NoveltyIndex:
         """An index of environments given as (name, code), e.g. the seeds when there is no registry."""
         config = config or AdmissionConfig()
         index = cls(config.novelty_lambda)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from typing import Callable
+from collections.abc import Callable
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 Mutator = Callable[[str, random.Random], list[tuple[str, str]]]
@@ -137,7 +137,7 @@ def perturb(reference: str, rng: random.Random) -> list[tuple[str, str]]:
 
 def _alternative(ref: str, rng: random.Random) -> str:
     """A near miss of the reference: a number in it changed, else its last character changed."""
-    for name, answer in numbers_plus_minus_one(ref, rng):
+    for _kind, answer in numbers_plus_minus_one(ref, rng):
         if answer.strip() != ref.strip():
             return answer.strip()
     text = ref.strip()

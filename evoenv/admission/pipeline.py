@@ -10,8 +10,8 @@ never depends on the review). Without a policy, review and calibration are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from evoenv.admission.blind import check_blind
 from evoenv.admission.calibration import check_calibration
@@ -38,7 +38,7 @@ class AdmissionOutcome:
     reward: float
     reward_parts: dict = field(default_factory=dict)
     #: earlier failed versions, oldest first, when the repair loop ran
-    attempts: list["AdmissionOutcome"] = field(default_factory=list)
+    attempts: list[AdmissionOutcome] = field(default_factory=list)
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.stage == name), None)

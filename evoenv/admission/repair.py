@@ -10,8 +10,8 @@ the same chat with ``prompts/repair.md`` and extracts the revision with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from evoenv.admission.candidate import AdmissionContext, Candidate, Observed
 from evoenv.admission.pipeline import MECHANICAL, AdmissionOutcome, admit_candidate

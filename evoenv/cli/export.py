@@ -10,8 +10,15 @@ from rich.progress import Progress
 
 from evoenv.cli._common import console, err_console, fail, global_options, print_json
 from evoenv.integrations.catalog import Catalog, InactiveEnvironment, NotInCatalog
-from evoenv.integrations.export import (FORMATS, PROMPT_STYLES, ExportError, check_target, iter_rows, plan_rows,
-                                        write_rows)
+from evoenv.integrations.export import (
+    FORMATS,
+    PROMPT_STYLES,
+    ExportError,
+    check_target,
+    iter_rows,
+    plan_rows,
+    write_rows,
+)
 from evoenv.sandbox import EnvCallError, SandboxError, open_sandbox
 from evoenv.sdk import MAX_SEED
 

@@ -107,7 +107,7 @@ def grow(
 
     try:
         registry = open_registry(global_options.db)
-    except Exception as exc:  # noqa: BLE001 - the registry's own errors name the fix
+    except Exception as exc:
         loaded.close()
         fail(str(exc))
 

@@ -7,7 +7,7 @@ trajectory full of braces or ``{{`` cannot break a template.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
@@ -18,7 +18,7 @@ TEMPLATES = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(name: str) -> str:
     if name not in TEMPLATES:
         raise KeyError(f"unknown CoTEvol prompt {name!r}; templates are: {', '.join(TEMPLATES)}")

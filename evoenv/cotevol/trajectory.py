@@ -62,7 +62,7 @@ class Trajectory:
 
     @classmethod
     def from_completion(cls, completion: Completion, lineage: tuple[str, ...],
-                        prefix: "Trajectory | None" = None, prefix_chars: int = 0) -> "Trajectory":
+                        prefix: Trajectory | None = None, prefix_chars: int = 0) -> Trajectory:
         """A trajectory from a completion; with ``prefix``, the first ``prefix_chars`` of it are
         kept in front (mutation) along with the per-token data of the tokens inside them."""
         text = completion.text if isinstance(completion.text, str) else ""

@@ -50,7 +50,7 @@ class Parent:
         return cls(str(record.id), record.id, record.name, record.description, record.code, record.generation)
 
 
-class ProposalPrompt(list):  # type: ignore[type-arg]
+class ProposalPrompt(list):
     """A generator chat prompt (the list of messages policies take) that also carries the lineage
     (registry id, "mutation"/"crossover") and generation its proposal will be stored with. Being a
     list, it goes through the trainer's rollout and its rank-to-rank gathering like any prompt."""

@@ -171,7 +171,7 @@ class _Guarded:
             for row in self._rows:
                 yield row
                 self.count += 1
-        except Exception as exc:  # noqa: BLE001 (re-raised by write_rows once the file is closed)
+        except Exception as exc:
             self.error = exc
 
     def batches(self) -> Iterator[list[dict]]:

@@ -22,7 +22,7 @@ class RowMeta:
         return asdict(self)
 
     @classmethod
-    def parse(cls, metadata) -> "RowMeta":
+    def parse(cls, metadata) -> RowMeta:
         """From a dict or its JSON string (schemas that cannot hold nested dicts store a string)."""
         if isinstance(metadata, str):
             try:

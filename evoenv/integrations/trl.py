@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import json
-
 from evoenv.answers import extract_answer
 from evoenv.integrations.rescore import default_scorer
 

@@ -7,10 +7,10 @@ implements ``Policy.generate``: one completion per prompt, batched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Protocol
 
 #: A prompt is plain text or a chat: [{"role": "system"|"user"|"assistant", "content": str}, ...]
-Prompt = Union[str, list[dict]]
+Prompt = str | list[dict]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Completion:
         return self.text if self.raw_text is None else self.raw_text
 
     @classmethod
-    def from_output(cls, raw: str, **fields) -> "Completion":
+    def from_output(cls, raw: str, **fields) -> Completion:
         """A completion whose ``text`` is ``raw`` without its thinking blocks."""
         from evoenv.policy.thinking import strip_thinking
 

@@ -36,7 +36,7 @@ class Limits:
     threads: int = protocol.DEFAULT_LIMITS["threads"]
 
     @classmethod
-    def for_jobs(cls, **overrides) -> "Limits":
+    def for_jobs(cls, **overrides) -> Limits:
         """The one set of job limits every caller uses (admission, training, exports, CLI, web), so a job
         cannot tell its caller from its rlimits. A field given as None keeps the default; tests shrink
         limits here, and a deployment that changes one must change it for every caller."""
@@ -80,7 +80,7 @@ class JobResult:
         return self.outcome == OK
 
     @classmethod
-    def from_reply(cls, reply: dict, calls: Sequence[protocol.Call]) -> "JobResult":
+    def from_reply(cls, reply: dict, calls: Sequence[protocol.Call]) -> JobResult:
         """Parse a guest reply to ``calls``; anything malformed is a ``crash``, never an exception or a success.
 
         This is the boundary where the host trusts a job's values, so each successful call's value is

@@ -76,7 +76,7 @@ def docker_client(timeout: int = 30):
 
         client = docker.from_env(timeout=timeout)
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+    except Exception as exc:
         raise SandboxUnavailable(f"no Docker engine reachable ({exc}); start dockerd or use --sandbox process") from exc
     return client
 
@@ -160,7 +160,7 @@ class Container(Worker):
             self.sock.settimeout(remaining)
             try:
                 chunk = self.sock.recv(n - got)
-            except socket.timeout:
+            except TimeoutError:
                 raise TimeoutError from None
             if not chunk:
                 raise EOFError("container closed its output")
@@ -197,11 +197,11 @@ class Container(Worker):
                 pass
         try:
             self.client.api.remove_container(self.id, force=True)
-        except Exception:  # noqa: BLE001 - already gone is fine
+        except Exception:
             pass
 
 
-_open_pools: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
+_open_pools: weakref.WeakSet[DockerSandbox] = weakref.WeakSet()
 
 
 @atexit.register
@@ -244,5 +244,5 @@ class DockerSandbox(WorkerPool):
         try:
             for leftover in self.client.api.containers(all=True, filters={"label": f"{POOL_LABEL}={self.pool_id}"}):
                 self.client.api.remove_container(leftover["Id"], force=True)
-        except Exception:  # noqa: BLE001 - the engine may be gone at interpreter exit
+        except Exception:
             pass

@@ -170,7 +170,7 @@ class GRPOConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
-    def validate(self) -> "GRPOConfig":
+    def validate(self) -> GRPOConfig:
         def need(ok: bool, key: str, what: str) -> None:
             if not ok:
                 raise ConfigError(f"{key}: {what}")

@@ -107,7 +107,7 @@ class SourcesPool:
         self.envs = list(envs)
 
     @classmethod
-    def from_refs(cls, refs: list[str], sandbox) -> "SourcesPool":
+    def from_refs(cls, refs: list[str], sandbox) -> SourcesPool:
         from evoenv.sandbox import SandboxedEnv
         from evoenv.sources import resolve
 

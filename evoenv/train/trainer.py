@@ -59,14 +59,14 @@ class Rollouts:
     #: The fields above that hold one value per sequence.
     PER_SEQUENCE = ("prompt_ids", "completion_ids", "rewards", "envs", "truncated", "texts", "instances")
 
-    def extend(self, other: "Rollouts") -> None:
+    def extend(self, other: Rollouts) -> None:
         for name in self.PER_SEQUENCE:
             getattr(self, name).extend(getattr(other, name))
         self.reward_failures += other.reward_failures
         self.rollout_s += other.rollout_s
         self.score_s += other.score_s
 
-    def select_groups(self, keep: list[int], group_size: int) -> "Rollouts":
+    def select_groups(self, keep: list[int], group_size: int) -> Rollouts:
         rows = [g * group_size + j for g in keep for j in range(group_size)]
         out = Rollouts(reward_failures=self.reward_failures, rollout_s=self.rollout_s, score_s=self.score_s)
         for name in self.PER_SEQUENCE:

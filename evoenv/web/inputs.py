@@ -32,6 +32,7 @@ MAX_PAGE_SIZE = 200
 MAX_PAGE = 10_000
 MAX_SEARCH = 200
 from evoenv.sdk import MAX_SEED  # noqa: E402,F401  (one range for every place that takes a seed)
+
 MAX_ID = 2**63 - 1
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")

@@ -36,7 +36,8 @@ import json
 import math
 import re
 import struct
-from typing import Any, Callable, Literal, NoReturn, TypedDict, Union
+from collections.abc import Callable
+from typing import Any, Literal, NoReturn, TypedDict
 
 HEADER = struct.Struct(">I")
 
@@ -90,7 +91,7 @@ class ScoreCall(TypedDict):
 
 
 #: One call of a job, as it travels (a plain JSON object).
-Call = Union[DescribeCall, SeededCall, InstanceCall, ScoreCall]
+Call = DescribeCall | SeededCall | InstanceCall | ScoreCall
 
 _SEEDED = ("sample", "render", "roundtrip")
 

@@ -52,7 +52,7 @@ def find_environment_class(namespace: dict) -> type:
     return candidates[0]
 
 
-def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     # `from __future__ import annotations` runs an import of the directive module
     if level != 0 or not isinstance(name, str) or not (name == "__future__" or P.allowed_module(name)):
         raise ImportError(f"import of {name!r} is not allowed in an environment")
@@ -106,7 +106,7 @@ def load_environment(code: str, builtin_names=None):
     sdk.install()
     if builtin_names is not None:
         module.__dict__["__builtins__"] = restricted_builtins(builtin_names)
-    exec(compile(code, "<environment>", "exec"), module.__dict__)  # noqa: S102 - we ARE the sandbox
+    exec(compile(code, "<environment>", "exec"), module.__dict__)
     return find_environment_class(module.__dict__)()
 
 
@@ -184,7 +184,7 @@ def _attempt(fn, *args):
     """(value, "") or (None, "TypeName: message") when fn raises."""
     try:
         return fn(*args), ""
-    except Exception as exc:  # noqa: BLE001 - the raw instance is a probe; its errors are reported, not raised
+    except Exception as exc:
         kind = exc.kind if isinstance(exc, P.ValueProblem) else type(exc).__name__
         return None, f"{kind}: {str(exc)[:300]}"
 
@@ -257,7 +257,7 @@ def run_job(job: dict, limits: dict, result_fd: int) -> None:
     except MemoryError:
         reply.update(outcome=P.MEMORY, detail="out of memory while loading the environment")
         env = None
-    except BaseException as exc:  # noqa: BLE001 - includes SystemExit from hostile code
+    except BaseException as exc:
         reply.update(outcome=P.ERROR, detail=f"loading failed: {type(exc).__name__}: {exc}"[:2000])
         reply["error"] = _error(exc)
         env = None
@@ -268,7 +268,7 @@ def run_job(job: dict, limits: dict, result_fd: int) -> None:
             except MemoryError:
                 reply.update(outcome=P.MEMORY, detail=f"out of memory in {spec.get('op')}()", results=[])
                 break
-            except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are the env's fault
+            except BaseException as exc:
                 reply["results"].append({"ok": False, "error": _error(exc)})
     try:
         frame = _dumps(reply).encode("utf-8")

@@ -54,7 +54,7 @@ def preload() -> list[str]:
 
         try:
             networkx.shortest_path(networkx.path_graph(3), 0, 2)
-        except Exception:  # noqa: BLE001 - only a warm-up
+        except Exception:
             pass
     return loaded
 
@@ -161,13 +161,13 @@ def _child(zygote: ForkServer, job_r: int, result_w: int, scratch: str) -> None:
         isolation.apply_job_limits(zygote.state, limits)
         runner.run_job(job, limits, result_w)
         status = 0
-    except BaseException as exc:  # noqa: BLE001 - last resort: the zygote sees 'crash'
+    except BaseException as exc:
         status = 72
         if isinstance(job, dict):  # say why (this is our code failing, not the environment's)
             try:
                 detail = f"sandbox child failed: {type(exc).__name__}: {exc}"[:500]
                 P.write_all(result_w, P.encode(_failure(job.get("nonce"), P.CRASH, detail)), os.write)
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 pass
     finally:
         os._exit(status)
@@ -417,7 +417,7 @@ def serve(zygote: ForkServer) -> None:
             P.write_all(reply_fd, P.encode(_failure(envelope.get("nonce"), P.CRASH, str(exc))), os.write)
             zygote.shutdown()
             return
-        except Exception as exc:  # noqa: BLE001 - the zygote itself must survive
+        except Exception as exc:
             reply = _failure(envelope.get("nonce"), P.CRASH,
                              f"zygote error: {exc!r}\n{traceback.format_exc(limit=3)}")
         _send_reply(reply_fd, reply)

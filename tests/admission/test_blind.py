@@ -3,8 +3,6 @@ environments whose guessable answers it must find, in the real sandbox."""
 
 from __future__ import annotations
 
-import pytest
-
 from evoenv.admission import AdmissionConfig, Candidate
 from evoenv.admission.blind import Level, blind_answers, blind_levels, check_blind, offered_words, size_features
 from evoenv.admission.l2_execute import check_execution

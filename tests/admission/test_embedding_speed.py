@@ -9,8 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from evoenv.admission import AdmissionConfig
-from evoenv.admission import embedding
+from evoenv.admission import AdmissionConfig, embedding
 from evoenv.admission.embedding import code_text, embed_texts
 from evoenv.admission.novelty_index import NoveltyIndex
 from evoenv.paths import cache_dir

@@ -10,8 +10,8 @@ from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, admit
 from evoenv.admission.novelty_index import NoveltyIndex
 from evoenv.admission.persist import persist
 from evoenv.admission.repair import admit_with_repairs
-
 from tests.conftest import require
+
 from .conftest import ScriptedPolicy, env_code
 
 try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from evoenv.admission import AdmissionConfig, AdmissionContext, Candidate, StageResult
-from evoenv.sandbox import Rendered
 from evoenv.admission.calibration import difficulty_reward
 from evoenv.admission.l3_determinism import first_difference, repeated_pairs
 from evoenv.admission.l4_nontrivial import check_nontrivial
@@ -13,6 +12,7 @@ from evoenv.admission.l5_scorer import copy_candidates, find_leaks, leaks, nontr
 from evoenv.admission.perturbations import extra_content, junk_answers, perturb
 from evoenv.admission.reward import generator_reward
 from evoenv.admission.sizes import content_measures, growth_auc, measures
+from evoenv.sandbox import Rendered
 
 
 def test_measures_cover_lists_numbers_text_and_named_fields():

@@ -11,8 +11,8 @@ reason. ``check`` (optional) inspects the JobResult further.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 MARKER = "/tmp/evoenv-battery-pwned"  # no program may ever create this on the host
 ETC_MARKER = "/etc/evoenv-battery-pwned"
@@ -126,7 +126,7 @@ class Child(Base):
     Program("write_tmp_marker", env(f'open("{MARKER}", "w").write("x")'), "policy", "ok"),
     Program("symlink_to_shadow", env('import os\nos.symlink("/etc/shadow", "s")\nDATA = open("s").read()'),
             "policy", "error"),
-    Program("symlink_escape_scratch", env(f'import os\nos.symlink("/etc", "up")\nopen("up/evoenv-battery-pwned", "w")'),
+    Program("symlink_escape_scratch", env('import os\nos.symlink("/etc", "up")\nopen("up/evoenv-battery-pwned", "w")'),
             "policy", "error"),
     Program("write_10gb", env('with open("big.bin", "wb") as f:\n    for _ in range(10_000):\n        f.write(b"x" * 1_000_000)'),
             "policy", "error"),

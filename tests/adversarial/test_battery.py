@@ -8,12 +8,10 @@ import os
 import subprocess
 
 import pytest
-
 from battery_pools import BACKENDS, battery_pool, close_all
-
-from evoenv.sandbox import open_sandbox
 from hostile_programs import ETC_MARKER, MARKER, NONDETERMINISTIC, PROGRAMS, env
 
+from evoenv.sandbox import open_sandbox
 from tests.conftest import require
 
 CALLS = [{"op": "describe"}, {"op": "render", "seed": 1, "difficulty": 1},

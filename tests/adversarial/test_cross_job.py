@@ -9,10 +9,21 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from hostile_programs import (
+    FIND_FILES,
+    LEAVE_FILES,
+    NEEDS_MEMORY,
+    PLANT_MODULES,
+    PRLIMIT_OTHERS,
+    READ_PROC_1,
+    SQUAT_SCRATCH,
+    SYS_PATH_PROBE,
+    env,
+    memory_hunt,
+    secret_carrier,
+)
 
 from evoenv.sandbox import Limits, open_sandbox
-from hostile_programs import (FIND_FILES, LEAVE_FILES, NEEDS_MEMORY, PLANT_MODULES, PRLIMIT_OTHERS,
-                              READ_PROC_1, SQUAT_SCRATCH, SYS_PATH_PROBE, env, memory_hunt, secret_carrier)
 from tests.conftest import docker_available, require
 
 BACKENDS = ["process", pytest.param("docker", marks=pytest.mark.docker)]

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from battery_pools import battery_pool
-from evoenv.paths import guest_root
 from hostile_programs import env
+
+from evoenv.paths import guest_root
 from tests.conftest import require
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from hostile_programs import SLEEPER
+
 from tests.conftest import docker_available, require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ def _docker_job_running(client, info) -> bool:
     def two_processes():
         try:
             return len(client.api.top(info["container"])["Processes"]) >= 2
-        except Exception:  # noqa: BLE001 - not started yet
+        except Exception:
             return False
     return _wait_until(two_processes)
 

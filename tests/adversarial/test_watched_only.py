@@ -173,8 +173,8 @@ def test_rescoring_quarantines_a_paying_environment_and_then_refuses_its_rows(sa
 # ---- (b) the tells are gone ------------------------------------------------------------------------------------
 
 def test_a_job_sees_the_same_limits_in_admission_training_and_the_web_viewer(sandbox):
-    from evoenv.train.instances import render_tasks
     from evoenv.train.curriculum import PoolEnv, Task
+    from evoenv.train.instances import render_tasks
     from evoenv.web.instances import InstanceSampler
 
     candidate = Candidate(REPORTER)

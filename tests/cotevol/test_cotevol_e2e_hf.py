@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from cotevol_tiny_hf import build_tiny_model
 from typer.testing import CliRunner
 
-from cotevol_tiny_hf import build_tiny_model
 from evoenv.cli import app
 from evoenv.hashing import code_sha256
 

@@ -5,10 +5,10 @@ import re
 
 import pyarrow.parquet as pq
 import pytest
-
 from cotevol_doubles import ScriptedPolicy, add_problem
-from evoenv.cotevol.diversity import rouge_l
+
 from evoenv.cotevol.baselines import best_of_n, nominal_budget
+from evoenv.cotevol.diversity import rouge_l
 from evoenv.cotevol.evolve import CoTEvolConfig, evolve
 from evoenv.cotevol.generation import Generator
 from evoenv.cotevol.runner import synthesize

@@ -1,8 +1,8 @@
 import math
 
 import pytest
-
 from cotevol_doubles import ADD_ENV, add_problem, sum_of
+
 from evoenv.cotevol.fitness import FitnessConfig, assign_fitness, cosine_length_reward, score_batch, score_trajectories
 from evoenv.cotevol.trajectory import Trajectory
 from evoenv.sandbox import SandboxedEnv

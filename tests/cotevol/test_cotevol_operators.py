@@ -3,12 +3,18 @@
 import random
 
 import pytest
-
 from cotevol_doubles import ScriptedPolicy, add_problem
+
 from evoenv.cotevol import crossover as X
 from evoenv.cotevol.generation import Generator
 from evoenv.cotevol.mutation import (
-    NONE, SURPRISAL, MutationConfig, mutate, plan_mutation, split_steps, step_uncertainties,
+    NONE,
+    SURPRISAL,
+    MutationConfig,
+    mutate,
+    plan_mutation,
+    split_steps,
+    step_uncertainties,
 )
 from evoenv.cotevol.trajectory import Trajectory
 from evoenv.policy.base import Completion, Sampling

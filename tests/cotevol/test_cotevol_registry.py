@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from cotevol_tiny_hf import build_tiny_model
+from test_cotevol_e2e_hf import ENV_TEMPLATE
 from typer.testing import CliRunner
 
-from cotevol_tiny_hf import build_tiny_model
 from evoenv.cli import app
 from evoenv.registry import open_registry
-from test_cotevol_e2e_hf import ENV_TEMPLATE
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 import collections
 
 from cotevol_doubles import ScriptedPolicy
+
 from evoenv.cotevol.evolve import CoTEvolConfig
 from evoenv.cotevol.runner import EnvChoice, build_problems, synthesize
 from evoenv.policy.base import Completion

@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 def seed_registry(url: str, sandbox) -> None:
     """A fresh registry at ``url`` with the seeds admitted the way ``evoenv init`` admits them
     (mechanical stages and novelty; review and calibration need a policy)."""
-    from evoenv.seeding import admit_seeds
     from evoenv.registry import open_registry
+    from evoenv.seeding import admit_seeds
 
     with open_registry(url, upgrade_schema=True) as registry:
         outcomes = admit_seeds(registry, sandbox)

@@ -14,7 +14,7 @@ import pytest
 
 import evoenv
 from evoenv.integrations.export import ExportError, build_rows, iter_rows, plan_rows, write_rows
-from evoenv.sandbox import Limits, OUTPUT_LIMIT, SandboxedEnv, SandboxError, open_sandbox
+from evoenv.sandbox import OUTPUT_LIMIT, Limits, SandboxedEnv, SandboxError, open_sandbox
 from evoenv.sources import load_seed
 
 REPO = Path(__file__).resolve().parents[2]

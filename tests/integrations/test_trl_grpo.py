@@ -11,7 +11,6 @@ import pytest
 
 from evoenv.integrations import trl as trl_integration
 from evoenv.integrations.export import build_rows
-
 from evoenv.train.tiny import CHAT_TEMPLATE, save_tiny
 
 REPO = Path(__file__).resolve().parents[2]

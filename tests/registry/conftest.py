@@ -52,7 +52,7 @@ def pg_server():
         server = PostgresServer(PG_URL)
         with server.admin.connect():
             pass
-    except Exception as exc:  # noqa: BLE001 - any failure means no usable server
+    except Exception as exc:
         require(False, f"PostgreSQL at EVOENV_TEST_PG_URL is not reachable: {exc}")
     yield server
     server.admin.dispose()

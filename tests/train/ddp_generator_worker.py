@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from train_envs import PROPOSAL  # this script's folder is on sys.path
 
 from evoenv.admission import AdmissionConfig
 from evoenv.intake import ProposalPrompt
@@ -30,8 +31,6 @@ from evoenv.sandbox import open_sandbox
 from evoenv.train.config import config_from_dict
 from evoenv.train.generator_admission import AdmissionHooks
 from evoenv.train.trainer import GRPOTrainer
-
-from train_envs import PROPOSAL  # this script's folder is on sys.path
 
 model_dir, db_url, out, max_steps, mode = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 RANK = int(os.environ["RANK"])

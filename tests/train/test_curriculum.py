@@ -177,9 +177,10 @@ def test_a_dataset_is_served_row_by_row_in_shuffled_epochs(tmp_path):
 
 
 def test_render_tasks_keeps_a_rows_seed(sandbox):
+    from train_envs import CHECKSUM_ENV
+
     from evoenv.sandbox import Limits
     from evoenv.train.instances import render_tasks
-    from train_envs import CHECKSUM_ENV
 
     checksum = PoolEnv("checksum", "checksum", CHECKSUM_ENV, "generated", 5)
     fixed, fresh = render_tasks(sandbox, Limits(), [Task(checksum, 2, seed=17), Task(checksum, 2)],

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
+from train_envs import CHECKSUM_ENV, PROPOSAL
 
 from evoenv.train.distributed import merge_records
 from evoenv.train.metrics import read_metrics
-
-from train_envs import CHECKSUM_ENV, PROPOSAL
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("ddp_worker.py")

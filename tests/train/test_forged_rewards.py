@@ -3,10 +3,11 @@ host refuses the values (reward 0, failure "error"); it used to clamp 1e308 to a
 
 from __future__ import annotations
 
+from train_envs import CHECKSUM_ENV
+
 from evoenv.sandbox import SandboxedEnv
 from evoenv.train.rewards import RewardScorer, ScoreItem
 from tests.adversarial.hostile_programs import FORGE_CALL
-from train_envs import CHECKSUM_ENV
 
 
 def test_a_forged_score_earns_nothing(sandbox):

@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from train_envs import PROPOSAL
 
 from evoenv.admission import AdmissionConfig
 from evoenv.admission.embedding import model_key
@@ -12,8 +13,6 @@ from evoenv.sandbox import SandboxedEnv
 from evoenv.sources import load_seed
 from evoenv.train.curriculum import PoolEnv
 from evoenv.train.generator_admission import AdmissionHooks
-
-from train_envs import PROPOSAL
 
 
 def test_proposals_are_judged_by_admission_and_admitted_ones_join(tmp_path, sandbox):

@@ -2,13 +2,13 @@
 
 import random
 
+from train_envs import CHECKSUM_ENV
+
 from evoenv.registry import open_registry
 from evoenv.sources import load_seed
 from evoenv.train.config import CurriculumConfig, config_from_dict
 from evoenv.train.curriculum import Curriculum, RegistryPool, Task
 from evoenv.train.trainer import GRPOTrainer
-
-from train_envs import CHECKSUM_ENV
 
 
 def make_registry(tmp_path, sandbox):

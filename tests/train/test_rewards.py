@@ -1,9 +1,9 @@
 import logging
 
+from train_envs import CHECKSUM_ENV, LOOPING_ENV, checksum_expected
+
 from evoenv.sandbox import Limits, SandboxedEnv
 from evoenv.train.rewards import RewardScorer, ScoreItem, answer_of
-
-from train_envs import CHECKSUM_ENV, LOOPING_ENV, checksum_expected
 
 PICKY_ENV = '''
 class Picky:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from train_envs import CHECKSUM_ENV, LOOPING_ENV
 
 from evoenv.sandbox import SandboxedEnv
 from evoenv.train.checkpoint import latest_checkpoint
@@ -18,8 +19,6 @@ from evoenv.train.generator import ProposalOutcome
 from evoenv.train.loss import group_advantages
 from evoenv.train.metrics import read_metrics
 from evoenv.train.trainer import GRPOTrainer
-
-from train_envs import CHECKSUM_ENV, LOOPING_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 

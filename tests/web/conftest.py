@@ -9,10 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # web_fill, web_sample_envs
 
-import web_fill  # noqa: E402
-from web_fill import ADMIN_TOKEN  # noqa: E402,F401 - re-exported for the tests
+import web_fill
+from web_fill import ADMIN_TOKEN  # noqa: F401 - re-exported for the tests
 
-from evoenv.registry import open_registry  # noqa: E402
+from evoenv.registry import open_registry
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
 from web_fill import ADMIN_TOKEN
+
 from evoenv.registry import open_registry
 from evoenv.sources import SEED_NAMES
 from evoenv.web import create_app

@@ -5,10 +5,10 @@ calibration empty state. Screenshots go to test-artifacts/web/numbers-*.png."""
 from __future__ import annotations
 
 import pytest
-
 import web_numbers
-from tests.web.test_browser import page, server  # noqa: F401 (fixtures: serve + Chromium)
 from web_numbers import LONG_CHECKPOINT, MEETS
+
+from tests.web.test_browser import page, server  # noqa: F401 (fixtures: serve + Chromium)
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +32,7 @@ def _texts_within_svg(page, selector: str) -> list[dict]:
     }""")
 
 
-def test_numbers_in_chromium(page, server, artifacts_dir):  # noqa: F811
+def test_numbers_in_chromium(page, server, artifacts_dir):
     ids, run = web_numbers.built
     shots = artifacts_dir / "web"
     shots.mkdir(parents=True, exist_ok=True)

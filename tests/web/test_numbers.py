@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
-
 import web_numbers
-from evoenv.web import charts, create_app
+from fastapi.testclient import TestClient
 from web_numbers import LONG_CHECKPOINT, MEETS
+
+from evoenv.web import charts, create_app
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):

@@ -4,11 +4,11 @@ calibration rows, proposals, and rejected candidates failing at different stages
 
 from __future__ import annotations
 
+import web_sample_envs as S
+
 from evoenv.admission.decided import novelty_of
 from evoenv.admission.result import StageResult
 from evoenv.sandbox import SandboxedEnv
-
-import web_sample_envs as S
 
 ADMIN_TOKEN = "s3cret-admin-token"
 PIPELINE = ("L1", "L2", "L3", "L4", "L5", "review", "calibration", "novelty")
