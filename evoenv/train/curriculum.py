@@ -1,5 +1,8 @@
 """The curriculum: which environment, at which difficulty, for each group.
 
+(Just over ~400 lines: the sampling rule, the per-environment state and its two pool sources
+belong together.)
+
 Each environment has a current difficulty and a window of recent pass/fail
 results at that difficulty. When the window's pass rate leaves the target band
 (default 0.3-0.7) the difficulty moves one level to bring it back. Environments

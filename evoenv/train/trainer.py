@@ -1,5 +1,9 @@
 """The GRPO trainer: one readable loop.
 
+Longer than ~400 lines on purpose: the loop and the steps it calls (rollout, loss, checkpoint
+hooks) read top to bottom in one file, nanoGPT-style; the pieces that stand alone (loss,
+rollout, rewards, curriculum, checkpoint) are their own modules.
+
 Each step:
   1. pick the role (solver, or generator on the configured schedule);
   2. solver: the curriculum picks environment x difficulty per group, the sandbox

@@ -1,5 +1,8 @@
 """Read the registry and shape what each page (and its JSON twin) shows.
 
+Longer than ~400 lines on purpose: one function per page, side by side, so the HTML and the
+``/api`` twin of every page are defined in one place; splitting by page would scatter them.
+
 Every function returns plain JSON-ready dicts, so the HTML templates and the
 ``/api`` routes show exactly the same data. Only the Registry API is used here.
 """
