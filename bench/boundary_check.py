@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-import _common
+import _common  # the repository on sys.path
 
 from evoenv.sandbox import JobResult, SandboxedEnv, open_sandbox
 from evoenv.sandbox.base import protocol

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import _common
+import _common  # puts the checkout on sys.path
 
 ENVS = "sat,dag_path_count,graph_coloring,shortest_path"
 CHILD = """

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common
+import _common  # puts the repository on sys.path
 
 from evoenv.grow import GrowConfig, GrowRun
 from evoenv.policy.replay import ReplayPolicy

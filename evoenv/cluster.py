@@ -106,7 +106,7 @@ class RaySandbox:
                       .remote(kind, workers) for n in nodes]
         try:
             self.nodes = ray.get([h.describe.remote() for h in self.hosts], timeout=start_timeout)
-        except Exception as exc:
+        except Exception as exc:  # an actor that cannot start names its cause
             self.close()
             raise SandboxUnavailable(f"a sandbox host could not start on the Ray cluster: {exc}") from None
         self._load = [0] * len(self.hosts)
@@ -135,7 +135,7 @@ class RaySandbox:
         for host in getattr(self, "hosts", []):
             try:
                 ray.get(host.close.remote(), timeout=30)
-            except Exception:
+            except Exception:  # a host already gone has nothing to close
                 pass
             ray.kill(host)
         self.hosts = []

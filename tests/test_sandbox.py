@@ -212,7 +212,7 @@ def test_concurrent_threads_share_the_pool(pool):
     def work(seed):
         try:
             results[seed] = SandboxedEnv(ENV, pool).render(seed, 2).reference
-        except Exception as exc:
+        except Exception as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]

@@ -230,7 +230,7 @@ class NoveltyIndex:
         if renders is None:
             try:
                 renders = canonical_renders(code, sandbox, config)[1]
-            except Exception:
+            except Exception:  # an entry that no longer renders has no behaviour to compare
                 return None
             with self._lock:
                 self._renders[key] = renders

@@ -146,7 +146,7 @@ def cotevol(
 
     try:
         registry, why_not = _open_registry()
-    except Exception as exc:
+    except Exception as exc:  # e.g. "schema out of date: run evoenv db upgrade"
         fail(f"registry: {exc}")
     if registry is not None:
         choices, origin = _choices_from_registry(registry, patterns), "registry"
@@ -162,7 +162,7 @@ def cotevol(
 
     try:
         policy = load_policy(policy_spec)
-    except Exception as exc:
+    except Exception as exc:  # PolicyError or a bad spec: say which
         fail(f"--policy {policy_spec!r}: {exc}")
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

@@ -107,7 +107,7 @@ def grow(
 
     try:
         registry = open_registry(global_options.db)
-    except Exception as exc:
+    except Exception as exc:  # the registry's own errors name the fix
         loaded.close()
         fail(str(exc))
 

@@ -51,7 +51,7 @@ def _novelty_index(sandbox, config):
 
             try:
                 registry = open_registry(url)
-            except Exception as exc:
+            except Exception as exc:  # any failure to open is reported as such
                 fail(f"cannot open the registry at {url}: {exc}")
             return NoveltyIndex.from_registry(registry, config.novelty_lambda), f"registry {url}"
     try:
@@ -66,7 +66,7 @@ def _load_policy(spec: str):
 
     try:
         return load_policy(spec)
-    except Exception as exc:
+    except Exception as exc:  # the policy module's errors name what to fix
         fail(f"cannot load policy {spec!r}: {exc}")
 
 

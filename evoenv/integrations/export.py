@@ -171,7 +171,7 @@ class _Guarded:
             for row in self._rows:
                 yield row
                 self.count += 1
-        except Exception as exc:
+        except Exception as exc:  # re-raised by write_rows once the file is closed
             self.error = exc
 
     def batches(self) -> Iterator[list[dict]]:

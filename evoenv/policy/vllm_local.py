@@ -43,7 +43,7 @@ class VLLMPolicy:
         self._vllm = vllm
         try:
             self.llm = vllm.LLM(model=model, **engine_kwargs)
-        except Exception as exc:
+        except Exception as exc:  # vllm raises many kinds; all mean "cannot load"
             raise PolicyError(f"vllm could not load {model!r}: {type(exc).__name__}: {exc}") from None
 
     def check(self) -> None:

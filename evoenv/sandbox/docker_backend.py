@@ -76,7 +76,7 @@ def docker_client(timeout: int = 30):
 
         client = docker.from_env(timeout=timeout)
         client.ping()
-    except Exception as exc:
+    except Exception as exc:  # any failure means "no engine"
         raise SandboxUnavailable(f"no Docker engine reachable ({exc}); start dockerd or use --sandbox process") from exc
     return client
 
@@ -128,7 +128,7 @@ class Container(Worker):
             self.sock: socket.socket = raw._sock
             api.start(self.id)
             ready = self._read(time.monotonic() + 120.0)
-        except Exception:
+        except Exception:  # already gone is fine
             self.remove()
             raise
         if not ready or not ready.get("ready"):
@@ -197,7 +197,7 @@ class Container(Worker):
                 pass
         try:
             self.client.api.remove_container(self.id, force=True)
-        except Exception:
+        except Exception:  # the engine may be gone at interpreter exit
             pass
 
 

@@ -36,7 +36,7 @@ async def _render_env(sandbox: Sandbox, limits: Limits, code: str, env_id: str,
     calls = [protocol.render(s, d) for s, d in pairs]
     try:
         result = await arun(sandbox, code, calls, limits)
-    except Exception as exc:
+    except Exception as exc:  # one broken environment must not stop training
         log.warning("rendering env %s: sandbox failed (%s); its groups are skipped", env_id, exc)
         return None
     if not result.ok:

@@ -84,7 +84,7 @@ class RewardScorer:
         if self.on_quarantine is not None:
             try:
                 self.on_quarantine(env_id, finding)
-            except Exception as exc:
+            except Exception as exc:  # recording the catch must not stop training
                 log.warning("env %s: recording the quarantine failed: %s", env_id, exc)
 
     async def _score_chunk(self, env_id: str, code: str, items: list[ScoreItem],
@@ -100,7 +100,7 @@ class RewardScorer:
             deadline = self.limits.wall_s + HOST_DEADLINE_GRACE_S
             log.warning("scoring env %s: no reply within %.0f s; %d rewards set to 0", env_id, deadline, len(items))
             return [(0.0, "timeout", f"timeout: no reply within {deadline:.0f} s")] * len(items)
-        except Exception as exc:
+        except Exception as exc:  # a broken sandbox must not kill training
             log.warning("scoring env %s: sandbox failed (%s); %d rewards set to 0", env_id, exc, len(items))
             return [(0.0, "crash", f"crash: {exc}")] * len(items)
         if not result.ok:

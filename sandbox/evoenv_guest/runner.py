@@ -106,7 +106,7 @@ def load_environment(code: str, builtin_names=None):
     sdk.install()
     if builtin_names is not None:
         module.__dict__["__builtins__"] = restricted_builtins(builtin_names)
-    exec(compile(code, "<environment>", "exec"), module.__dict__)
+    exec(compile(code, "<environment>", "exec"), module.__dict__)  # we ARE the sandbox
     return find_environment_class(module.__dict__)()
 
 
@@ -184,7 +184,7 @@ def _attempt(fn, *args):
     """(value, "") or (None, "TypeName: message") when fn raises."""
     try:
         return fn(*args), ""
-    except Exception as exc:
+    except Exception as exc:  # the raw instance is a probe; its errors are reported, not raised
         kind = exc.kind if isinstance(exc, P.ValueProblem) else type(exc).__name__
         return None, f"{kind}: {str(exc)[:300]}"
 
@@ -257,7 +257,7 @@ def run_job(job: dict, limits: dict, result_fd: int) -> None:
     except MemoryError:
         reply.update(outcome=P.MEMORY, detail="out of memory while loading the environment")
         env = None
-    except BaseException as exc:
+    except BaseException as exc:  # includes SystemExit from hostile code
         reply.update(outcome=P.ERROR, detail=f"loading failed: {type(exc).__name__}: {exc}"[:2000])
         reply["error"] = _error(exc)
         env = None
@@ -268,7 +268,7 @@ def run_job(job: dict, limits: dict, result_fd: int) -> None:
             except MemoryError:
                 reply.update(outcome=P.MEMORY, detail=f"out of memory in {spec.get('op')}()", results=[])
                 break
-            except BaseException as exc:
+            except BaseException as exc:  # SystemExit/KeyboardInterrupt are the env's fault
                 reply["results"].append({"ok": False, "error": _error(exc)})
     try:
         frame = _dumps(reply).encode("utf-8")

@@ -54,7 +54,7 @@ def preload() -> list[str]:
 
         try:
             networkx.shortest_path(networkx.path_graph(3), 0, 2)
-        except Exception:
+        except Exception:  # only a warm-up
             pass
     return loaded
 
@@ -161,7 +161,7 @@ def _child(zygote: ForkServer, job_r: int, result_w: int, scratch: str) -> None:
         isolation.apply_job_limits(zygote.state, limits)
         runner.run_job(job, limits, result_w)
         status = 0
-    except BaseException as exc:
+    except BaseException as exc:  # last resort: the zygote sees 'crash'
         status = 72
         if isinstance(job, dict):  # say why (this is our code failing, not the environment's)
             try:
@@ -417,7 +417,7 @@ def serve(zygote: ForkServer) -> None:
             P.write_all(reply_fd, P.encode(_failure(envelope.get("nonce"), P.CRASH, str(exc))), os.write)
             zygote.shutdown()
             return
-        except Exception as exc:
+        except Exception as exc:  # the zygote itself must survive
             reply = _failure(envelope.get("nonce"), P.CRASH,
                              f"zygote error: {exc!r}\n{traceback.format_exc(limit=3)}")
         _send_reply(reply_fd, reply)

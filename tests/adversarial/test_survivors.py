@@ -92,7 +92,7 @@ def _docker_job_running(client, info) -> bool:
     def two_processes():
         try:
             return len(client.api.top(info["container"])["Processes"]) >= 2
-        except Exception:
+        except Exception:  # not started yet
             return False
     return _wait_until(two_processes)
 

@@ -52,7 +52,7 @@ def pg_server():
         server = PostgresServer(PG_URL)
         with server.admin.connect():
             pass
-    except Exception as exc:
+    except Exception as exc:  # any failure means no usable server
         require(False, f"PostgreSQL at EVOENV_TEST_PG_URL is not reachable: {exc}")
     yield server
     server.admin.dispose()
